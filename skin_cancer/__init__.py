@@ -1,0 +1,29 @@
+"""ISIC-2017 skin-lesion segmentation as a square image/mask dataset for Hugging Face `datasets`.
+
+Importing this package registers the builder, so `load_dataset("skin_cancer", data_dir=...)` works.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from .builder import BUILDER_VERSION, PartialSplitWarning, SkinCancer, SkinCancerConfig
+from .errors import DataError, SkinCancerError, UsageError
+from .registration import RegistrationError, register
+
+try:
+    register()
+except RegistrationError as _error:  # the builder class still works on its own
+    warnings.warn(str(_error), stacklevel=2)
+
+__all__ = [
+    "BUILDER_VERSION",
+    "DataError",
+    "PartialSplitWarning",
+    "RegistrationError",
+    "SkinCancer",
+    "SkinCancerConfig",
+    "SkinCancerError",
+    "UsageError",
+    "register",
+]

@@ -1,0 +1,75 @@
+"""Make `load_dataset("skin_cancer", ...)` work by registering the builder with `datasets`.
+
+`datasets` 4+ refuses loading scripts, so the builder joins the table of packaged modules
+(`csv`, `imagefolder`, ...). That table is private API: the supported `datasets` range is
+pinned in pyproject.toml and `tests/test_registration.py` fails with this module's message
+if a release changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from pathlib import Path
+
+import datasets
+
+from .builder import DATASET_NAME
+
+BUILDER_MODULE = "skin_cancer.builder"
+SUPPORTED_DATASETS = ">=5.0,<5.3"
+# The modules whose code decides the bytes written: their source is the cache key, like `datasets` does.
+_SOURCES = ("builder.py", "discovery.py", "annotations.py", "transforms.py", "layout.py")
+SOURCE_HASH = hashlib.sha256(
+    b"".join((Path(__file__).parent / name).read_bytes() for name in _SOURCES)
+).hexdigest()
+
+
+class RegistrationError(RuntimeError):
+    """This `datasets` release changed the private API the registration relies on."""
+
+
+def register() -> None:
+    """Add `skin_cancer` to `datasets`' packaged modules; idempotent."""
+    try:
+        from datasets import load
+        from datasets.data_files import DataFilesDict
+        from datasets.load import DatasetModule, PackagedDatasetModuleFactory
+        from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
+    except ImportError as error:
+        raise _broken(f"an import failed: {error}") from error
+    if not isinstance(_PACKAGED_DATASETS_MODULES, dict) or not all(
+        isinstance(entry, tuple) and len(entry) == 2 for entry in _PACKAGED_DATASETS_MODULES.values()
+    ):
+        raise _broken("datasets.packaged_modules._PACKAGED_DATASETS_MODULES is no longer {name: (module, hash)}")
+    if load._PACKAGED_DATASETS_MODULES is not _PACKAGED_DATASETS_MODULES:
+        raise _broken("datasets.load no longer reads the packaged-module table from datasets.packaged_modules")
+    parameters = inspect.signature(DatasetModule).parameters
+    if not {"module_path", "hash", "builder_kwargs"} <= parameters.keys():
+        raise _broken(f"datasets.load.DatasetModule takes {list(parameters)}")
+
+    _PACKAGED_DATASETS_MODULES[DATASET_NAME] = (BUILDER_MODULE, SOURCE_HASH)
+
+    original = PackagedDatasetModuleFactory.get_module
+    if getattr(original, "_skin_cancer", False):
+        return
+
+    def get_module(self: PackagedDatasetModuleFactory) -> DatasetModule:
+        # The generic factory would glob data_dir for csv/json/... files and fail on an empty or
+        # missing folder before our builder could say what is wrong; our builder finds its own files.
+        if getattr(self, "name", None) != DATASET_NAME:
+            return original(self)
+        module_path, module_hash = _PACKAGED_DATASETS_MODULES[DATASET_NAME]
+        empty = DataFilesDict()
+        return DatasetModule(module_path, module_hash, {"dataset_name": DATASET_NAME, "data_files": empty})
+
+    get_module._skin_cancer = True  # type: ignore[attr-defined]
+    PackagedDatasetModuleFactory.get_module = get_module
+
+
+def _broken(what: str) -> RegistrationError:
+    return RegistrationError(
+        f"cannot register skin_cancer with datasets {datasets.__version__}: {what}. "
+        f"skin_cancer is tested with datasets{SUPPORTED_DATASETS}; install that, or use the builder "
+        "directly: skin_cancer.SkinCancer(data_dir=...).download_and_prepare()"
+    )
