@@ -7,6 +7,8 @@ are and how to turn one pair of files into one example.
 
 from __future__ import annotations
 
+import os
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -103,6 +105,11 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         if kwargs.get("hash") is None:
             kwargs["hash"] = SOURCE_HASH
         super().__init__(*args, **kwargs)
+        self.seconds_per_split: dict[str, float] = {}
+
+    def is_prepared(self) -> bool:
+        """True when this exact configuration is already in the cache."""
+        return os.path.isfile(os.path.join(self.cache_dir, datasets.config.DATASET_INFO_FILENAME))
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -134,6 +141,11 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         csvs = dl_manager.download({name: official_url(name, base_url) for name in csv_names})
         return find_in_downloads(zip_paths, extract=dl_manager.extract, csvs=csvs)
 
+    def _prepare_split(self, split_generator: datasets.SplitGenerator, **kwargs: Any) -> None:
+        started = time.perf_counter()
+        super()._prepare_split(split_generator, **kwargs)
+        self.seconds_per_split[split_generator.name] = time.perf_counter() - started
+
     def _generate_examples(self, examples: list[ExampleSource]):
         config = self.config
         for example in examples:
@@ -142,9 +154,13 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
             try:
                 pair = prepare_pair(image_bytes, mask_bytes, config.size, config.resize_mode, config.image_format)
             except ImageDecodeError as error:
-                raise DataError(example.image.label, str(error), "the file is truncated or corrupt: replace it") from error
+                raise DataError(
+                    example.image.label, str(error), "the file is truncated or corrupt: replace it"
+                ) from error
             except MaskDecodeError as error:
-                raise DataError(example.mask.label, str(error), "the file is truncated or corrupt: replace it") from error
+                raise DataError(
+                    example.mask.label, str(error), "the file is truncated or corrupt: replace it"
+                ) from error
             except MaskSizeError as error:
                 raise DataError(example.mask.label, str(error), "a mask must have its image's size") from error
             yield (

@@ -105,6 +105,19 @@ def placement(width: int, height: int, size: int, mode: ResizeMode) -> Placement
     raise ValueError(f"resize_mode must be one of {RESIZE_MODES}, not {mode!r}")
 
 
+def decode_request(stored_size: tuple[int, int], stored_box: Box, stored_target: tuple[int, int]) -> tuple[int, int]:
+    """The smallest decoded size that still covers the target: the whole frame at the target's scale.
+
+    For pad mode that is the image's footprint inside the square, not size x size, which lets
+    libjpeg pick one DCT scale smaller for landscape images.
+    """
+    box_width, box_height = stored_box[2] - stored_box[0], stored_box[3] - stored_box[1]
+    return (
+        max(1, math.ceil(stored_size[0] * stored_target[0] / box_width)),
+        max(1, math.ceil(stored_size[1] * stored_target[1] / box_height)),
+    )
+
+
 def pad_colour_position(width: int, height: int) -> tuple[int, int]:
     return (
         min(max(width - PAD_COLOUR_INSET, 0), width - 1),
@@ -142,14 +155,9 @@ def prepare_image(
         stored_box = _box_in_stored_frame(place.source_box, orientation, (stored_width, stored_height))
         stored_target = _stored_size(place.target_size, orientation)
 
-        # Smallest decode that still covers the target: the whole frame at the target's scale.
-        box_width, box_height = stored_box[2] - stored_box[0], stored_box[3] - stored_box[1]
-        needed = (
-            max(1, math.ceil(stored_width * stored_target[0] / box_width)),
-            max(1, math.ceil(stored_height * stored_target[1] / box_height)),
-        )
         scale = 1.0
         if image.format == "JPEG":
+            needed = decode_request((stored_width, stored_height), stored_box, stored_target)
             drafted = image.draft("RGB" if image.mode == "RGB" else None, needed)
             if drafted is not None:
                 scale = stored_width / drafted[1][2]
@@ -180,9 +188,7 @@ def prepare_image(
     return encode_image(square, image_format), (width, height)
 
 
-def prepare_mask(
-    mask_bytes: bytes, image_size: tuple[int, int], size: int, resize_mode: ResizeMode
-) -> bytes:
+def prepare_mask(mask_bytes: bytes, image_size: tuple[int, int], size: int, resize_mode: ResizeMode) -> bytes:
     """Return the square {0, 255} PNG mask, placed exactly like its image."""
     with _open(mask_bytes, MaskDecodeError) as mask:
         if mask.size != image_size:

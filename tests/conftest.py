@@ -1,0 +1,77 @@
+"""Shared fixtures: the real ISIC sample in ../shared, synthetic trees, and isolated caches."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import skin_cancer
+from skin_cancer.sample import write_sample_tree
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT_ROOT.parent / "shared"
+REAL_SAMPLE = SHARED / "isic-2017-mini" / "ISIC-2017"
+REFERENCE_CSVS = SHARED / "isic-2017-reference"
+REAL_COUNTS = {"train": 8, "valid": 3, "test": 3}
+
+
+def _require(path: Path) -> Path:
+    if not path.is_dir():
+        pytest.fail(f"{path} is missing: the tests read the real ISIC-2017 sample there (see ../shared/README.md)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_sample() -> Path:
+    return _require(REAL_SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def reference_csvs() -> Path:
+    return _require(REFERENCE_CSVS)
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("hf-cache")
+
+
+@pytest.fixture(scope="session")
+def real_dataset(real_sample, session_cache):
+    """The real sample prepared once, in one process, shared by the read-only tests."""
+    builder = skin_cancer.SkinCancer(data_dir=str(real_sample), cache_dir=str(session_cache / "real"))
+    builder.download_and_prepare()
+    return builder.as_dataset()
+
+
+@pytest.fixture(scope="session")
+def pristine_synthetic_tree(tmp_path_factory) -> Path:
+    return write_sample_tree(tmp_path_factory.mktemp("synthetic"))
+
+
+@pytest.fixture
+def synthetic_tree(pristine_synthetic_tree, tmp_path) -> Path:
+    """A fresh, writable ISIC-shaped tree that a test may break as it likes."""
+    destination = tmp_path / "data" / "ISIC-2017"
+    shutil.copytree(pristine_synthetic_tree, destination)
+    return destination
+
+
+@pytest.fixture
+def cache_dir(tmp_path) -> Path:
+    path = tmp_path / "cache"
+    path.mkdir()
+    return path
+
+
+def copy_real_sample(destination: Path) -> Path:
+    """A writable copy of the real sample for tests that change it (never inside the repository)."""
+    shutil.copytree(REAL_SAMPLE, destination)
+    return destination
+
+
+def prepared_files(cache: Path) -> list[Path]:
+    """Every Arrow file a build left in a cache: empty after a failed build."""
+    return sorted(path for path in cache.rglob("*.arrow"))

@@ -1,0 +1,210 @@
+"""The pixel transforms on bytes: geometry, binary masks, decoding corners and errors."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from skin_cancer import transforms
+from skin_cancer.sample import jpeg_bytes, png_bytes, synthetic_pair
+from skin_cancer.transforms import (
+    ImageDecodeError,
+    MaskDecodeError,
+    MaskSizeError,
+    decode_request,
+    placement,
+    prepare_image,
+    prepare_mask,
+    prepare_pair,
+)
+
+
+def decode(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def pair_bytes(width: int, height: int, seed: int = 1) -> tuple[bytes, bytes, Image.Image, Image.Image]:
+    image, mask = synthetic_pair(width, height, seed)
+    return jpeg_bytes(image), png_bytes(mask), image, mask
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.logical_and(a, b).sum() / np.logical_or(a, b).sum())
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "size", "expected"),
+    [
+        (3008, 2000, 512, (0, 86, 512, 426)),  # landscape: bars top and bottom
+        (767, 1023, 512, (64, 0, 448, 512)),  # portrait: bars left and right
+        (800, 800, 256, (0, 0, 256, 256)),
+        (641, 479, 333, (0, 42, 333, 291)),
+    ],
+)
+def test_pad_places_the_frame_centred(width, height, size, expected):
+    assert placement(width, height, size, "pad").target_box == expected
+
+
+def test_center_crop_and_stretch_fill_the_square():
+    assert placement(3000, 2000, 512, "center_crop").source_box == (500.0, 0.0, 2500.0, 2000.0)
+    assert placement(3000, 2000, 512, "stretch").source_box == (0.0, 0.0, 3000.0, 2000.0)
+    assert placement(3000, 2000, 512, "stretch").target_box == (0, 0, 512, 512)
+
+
+def test_decoder_is_asked_for_the_footprint_not_the_square(real_sample):
+    """3008x2000 at 512: the footprint is 512x340, so libjpeg may decode at 1/4 (752x500), not 1/2."""
+    path = real_sample / "ISIC-2017_Validation_Data" / "ISIC_0012254.jpg"
+    place = placement(3008, 2000, 512, "pad")
+    request = decode_request((3008, 2000), place.source_box, place.target_size)
+    assert request == (512, 340)
+    with Image.open(path) as image:
+        assert image.size == (3008, 2000)
+        image.draft("RGB", request)
+        assert image.size == (752, 500)
+
+
+@pytest.mark.parametrize("mode", ["pad", "stretch", "center_crop"])
+@pytest.mark.parametrize(("width", "height"), [(1024, 768), (767, 1023), (641, 479)])
+def test_outputs_are_square_rgb_and_binary(mode, width, height):
+    image_bytes, mask_bytes, _, _ = pair_bytes(width, height)
+    pair = prepare_pair(image_bytes, mask_bytes, size=300, resize_mode=mode)
+    image, mask = Image.open(io.BytesIO(pair.image)), Image.open(io.BytesIO(pair.mask))
+    assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (300, 300))
+    assert (mask.format, mask.mode, mask.size) == ("PNG", "L", (300, 300))
+    assert set(np.unique(np.asarray(mask))) <= {0, 255}
+    assert (pair.original_width, pair.original_height) == (width, height)
+
+
+def test_png_option_is_lossless_png():
+    image_bytes, mask_bytes, _, _ = pair_bytes(640, 480)
+    pair = prepare_pair(image_bytes, mask_bytes, size=128, image_format="png")
+    assert Image.open(io.BytesIO(pair.image)).format == "PNG"
+
+
+def test_pad_fills_with_the_colour_near_the_bottom_right():
+    image = Image.new("RGB", (1000, 500), (10, 20, 30))
+    image.paste((200, 100, 50), (900, 400, 940, 440))  # around (w-80, h-80) = (920, 420)
+    data = decode(prepare_image(jpeg_bytes(image), 200, "pad", "jpeg")[0])
+    top_band = data[:40].reshape(-1, 3).astype(int)
+    assert np.abs(top_band - [200, 100, 50]).max() <= 6
+
+
+def test_mask_is_aligned_with_an_independent_pad_and_resize():
+    image_bytes, mask_bytes, _, mask = pair_bytes(1500, 1000, seed=7)
+    ours = decode(prepare_pair(image_bytes, mask_bytes, size=512).mask) > 0
+    canvas = Image.new("L", (1500, 1500), 0)
+    canvas.paste(mask, (0, 250))
+    reference = np.asarray(canvas.resize((512, 512), Image.Resampling.BILINEAR)) >= 128
+    assert iou(ours, reference) > 0.98
+
+
+def test_image_and_mask_share_the_geometry():
+    """The dark synthetic lesion must sit where the mask says, in every mode."""
+    image_bytes, mask_bytes, _, _ = pair_bytes(1200, 700, seed=3)
+    for mode in ("pad", "stretch", "center_crop"):
+        pair = prepare_pair(image_bytes, mask_bytes, size=256, resize_mode=mode)
+        dark = decode(pair.image).mean(axis=2) < 100
+        assert iou(dark, decode(pair.mask) > 0) > 0.9, mode
+
+
+@pytest.mark.parametrize("values", ["zero_one", "antialiased"])
+def test_non_binary_masks_read_as_non_zero_is_lesion(values):
+    image_bytes, _, _, mask = pair_bytes(900, 600, seed=5)
+    lesion = np.asarray(mask) > 0
+    if values == "zero_one":
+        source = Image.fromarray(lesion.astype(np.uint8), mode="L")
+        expected_lesion = lesion
+    else:
+        source = mask.filter(ImageFilter.GaussianBlur(4))
+        expected_lesion = np.asarray(source) > 0
+    reference = Image.fromarray(np.where(expected_lesion, 255, 0).astype(np.uint8), mode="L")
+    ours = decode(prepare_mask(png_bytes(source), (900, 600), 256, "pad"))
+    expected = decode(prepare_mask(png_bytes(reference), (900, 600), 256, "pad"))
+    assert set(np.unique(ours)) == {0, 255}
+    assert np.array_equal(ours, expected)
+
+
+def test_rgb_and_bilevel_masks_are_accepted():
+    _, _, _, mask = pair_bytes(400, 300, seed=2)
+    expected = decode(prepare_mask(png_bytes(mask), (400, 300), 128, "pad"))
+    for converted in (mask.convert("RGB"), mask.convert("1")):
+        assert np.array_equal(decode(prepare_mask(png_bytes(converted), (400, 300), 128, "pad")), expected)
+
+
+def test_output_is_deterministic():
+    image_bytes, mask_bytes, _, _ = pair_bytes(2048, 1536, seed=9)
+    assert prepare_pair(image_bytes, mask_bytes) == prepare_pair(image_bytes, mask_bytes)
+
+
+# Pillow's exif_transpose applies these; the stored pixels are the inverse of the displayed ones.
+INVERSE_OF_DISPLAY = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+@pytest.mark.parametrize("orientation", sorted(INVERSE_OF_DISPLAY))
+def test_exif_orientation_is_applied(orientation):
+    displayed, mask = synthetic_pair(1203, 801, seed=11)
+    displayed.paste((0, 0, 255), (0, 0, 300, 200))  # an asymmetric marker in the top-left corner
+    stored = displayed.transpose(INVERSE_OF_DISPLAY[orientation])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    rotated_bytes = jpeg_bytes(stored, exif=exif.tobytes())
+    assert Image.open(io.BytesIO(rotated_bytes)).getexif()[0x0112] == orientation
+
+    expected = prepare_pair(jpeg_bytes(displayed), png_bytes(mask), size=256)
+    ours = prepare_pair(rotated_bytes, png_bytes(mask), size=256)
+    assert (ours.original_width, ours.original_height) == (1203, 801)
+    assert np.array_equal(decode(ours.mask), decode(expected.mask))
+    difference = np.abs(decode(ours.image).astype(int) - decode(expected.image).astype(int))
+    assert difference.mean() < 2.5
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK"])
+def test_grey_and_cmyk_jpegs_become_rgb(mode):
+    image, mask = synthetic_pair(800, 600, seed=4)
+    pair = prepare_pair(jpeg_bytes(image.convert(mode)), png_bytes(mask), size=128)
+    out = Image.open(io.BytesIO(pair.image))
+    assert out.mode == "RGB"
+    reference = decode(prepare_pair(jpeg_bytes(image.convert(mode).convert("RGB")), png_bytes(mask), 128).image)
+    assert np.abs(decode(pair.image).astype(int) - reference.astype(int)).mean() < 3
+
+
+def test_palette_source_becomes_rgb():
+    image, mask = synthetic_pair(500, 400, seed=6)
+    pair = prepare_pair(png_bytes(image.convert("P")), png_bytes(mask), size=128)
+    assert Image.open(io.BytesIO(pair.image)).mode == "RGB"
+
+
+def test_truncated_and_garbage_images_raise_image_errors():
+    image_bytes, mask_bytes, _, _ = pair_bytes(1024, 768)
+    for broken in (image_bytes[: len(image_bytes) // 2], b"not a jpeg at all"):
+        with pytest.raises(ImageDecodeError):
+            prepare_pair(broken, mask_bytes)
+
+
+def test_truncated_mask_raises_a_mask_error():
+    image_bytes, mask_bytes, _, _ = pair_bytes(1024, 768)
+    with pytest.raises(MaskDecodeError):
+        prepare_pair(image_bytes, mask_bytes[: len(mask_bytes) // 2])
+
+
+def test_mask_of_another_size_is_refused():
+    image_bytes, _, _, _ = pair_bytes(1024, 768)
+    _, other_mask, _, _ = pair_bytes(1000, 768)
+    with pytest.raises(MaskSizeError, match="1000x768 but its image is 1024x768"):
+        prepare_pair(image_bytes, other_mask)
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="resize_mode"):
+        transforms.placement(10, 10, 5, "squash")  # type: ignore[arg-type]
