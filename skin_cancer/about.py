@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 HOMEPAGE = "https://challenge.isic-archive.com/landing/2017/"
-LICENSE = "CC-0 (https://creativecommons.org/publicdomain/zero/1.0/); ISIC-2017 data by the International Skin Imaging Collaboration"
+LICENSE = (
+    "CC-0 (https://creativecommons.org/publicdomain/zero/1.0/); "
+    "ISIC-2017 data by the International Skin Imaging Collaboration"
+)
 LICENSE_ID = "cc0-1.0"
 ARXIV_ID = "1710.05006"
 

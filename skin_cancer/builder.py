@@ -11,7 +11,7 @@ import os
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import datasets
 from datasets.utils.file_utils import xopen
@@ -37,6 +37,9 @@ DATASET_NAME = "skin_cancer"
 BUILDER_VERSION = "1.0.0"
 
 
+_CORRUPT_HINT = "the file is truncated or corrupt: replace it"
+
+
 class PartialSplitWarning(UserWarning):
     """A split holds fewer pairs than the official ISIC-2017 release."""
 
@@ -52,6 +55,10 @@ class SkinCancerConfig(datasets.BuilderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.check()
+
+    def check(self) -> None:
+        """`datasets` sets keyword options after construction, so the builder calls this again."""
         if isinstance(self.size, bool) or not isinstance(self.size, int) or not MIN_SIZE <= self.size <= MAX_SIZE:
             raise UsageError(f"size must be a whole number from {MIN_SIZE} to {MAX_SIZE}, not {self.size!r}")
         if self.resize_mode not in RESIZE_MODES:
@@ -91,7 +98,9 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
 
     VERSION = datasets.Version(BUILDER_VERSION)
     BUILDER_CONFIG_CLASS = SkinCancerConfig
-    BUILDER_CONFIGS = [SkinCancerConfig(name="default", version=datasets.Version(BUILDER_VERSION))]
+    BUILDER_CONFIGS: ClassVar[list[SkinCancerConfig]] = [
+        SkinCancerConfig(name="default", version=datasets.Version(BUILDER_VERSION))
+    ]
     DEFAULT_CONFIG_NAME = "default"
     DEFAULT_WRITER_BATCH_SIZE = 200
 
@@ -105,6 +114,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         if kwargs.get("hash") is None:
             kwargs["hash"] = SOURCE_HASH
         super().__init__(*args, **kwargs)
+        self.config.check()
         self.seconds_per_split: dict[str, float] = {}
 
     def is_prepared(self) -> bool:
@@ -154,13 +164,9 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
             try:
                 pair = prepare_pair(image_bytes, mask_bytes, config.size, config.resize_mode, config.image_format)
             except ImageDecodeError as error:
-                raise DataError(
-                    example.image.label, str(error), "the file is truncated or corrupt: replace it"
-                ) from error
+                raise DataError(example.image.label, str(error), _CORRUPT_HINT) from error
             except MaskDecodeError as error:
-                raise DataError(
-                    example.mask.label, str(error), "the file is truncated or corrupt: replace it"
-                ) from error
+                raise DataError(example.mask.label, str(error), _CORRUPT_HINT) from error
             except MaskSizeError as error:
                 raise DataError(example.mask.label, str(error), "a mask must have its image's size") from error
             yield (

@@ -19,6 +19,7 @@ from .errors import SkinCancerError, UsageError, find_skin_cancer_error
 from .transforms import IMAGE_FORMATS, RESIZE_MODES
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+DEFAULT_OPTIONS = {"size": 512, "resize_mode": "pad", "image_format": "jpeg"}
 
 
 @dataclass
@@ -77,7 +78,7 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--sample", action="store_true", help="use the built-in synthetic sample (no download)")
     parser.add_argument("--size", type=int, default=512, help="side of the square output, in pixels")
     parser.add_argument(
-        "--resize-mode", choices=RESIZE_MODES, default="pad", help="how a non-square image is made square"
+        "--resize-mode", choices=RESIZE_MODES, default="pad", help="how a non-square image is made square (see README)"
     )
     parser.add_argument("--image-format", choices=IMAGE_FORMATS, default="jpeg", help="encoding of the stored images")
     parser.add_argument("--num-proc", type=int, default=1, help="processes used to prepare the dataset")
@@ -118,15 +119,12 @@ def prepare(args: argparse.Namespace) -> Build:
 
 
 def load_line(data_dir: str, options: dict[str, object], cache_dir: str | None) -> str:
-    changed = {
-        key: value
-        for key, value in options.items()
-        if value != {"size": 512, "resize_mode": "pad", "image_format": "jpeg"}[key]
-    }
+    changed = {key: value for key, value in options.items() if value != DEFAULT_OPTIONS[key]}
     if cache_dir:
         changed["cache_dir"] = cache_dir
     arguments = "".join(f", {key}={json.dumps(value)}" for key, value in changed.items())
-    return f'import skin_cancer; from datasets import load_dataset; ds = load_dataset("skin_cancer", data_dir={json.dumps(data_dir)}{arguments})'
+    call = f'load_dataset("skin_cancer", data_dir={json.dumps(data_dir)}{arguments})'
+    return f"import skin_cancer; from datasets import load_dataset; ds = {call}"
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -153,13 +151,17 @@ def summary_table(build: Build) -> str:
         info = build.builder.info.splits[split]
         seconds = "cached" if build.reused else f"{build.seconds_per_split.get(split, 0.0):.1f}"
         rows.append([split, len(dataset), *counts.values(), unlabelled, f"{info.num_bytes / 1e6:.1f}", seconds])
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    lines = ["  ".join(str(cell).rjust(width) for cell, width in zip(line, widths)) for line in [header, *rows]]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = [
+        "  ".join(str(cell).rjust(width) for cell, width in zip(line, widths, strict=True)) for line in [header, *rows]
+    ]
     return "\n".join(lines)
 
 
 def _configure_output(quiet: bool) -> None:
     import datasets
+
+    from .builder import PartialSplitWarning
 
     if quiet:
         datasets.disable_progress_bars()
@@ -169,6 +171,7 @@ def _configure_output(quiet: bool) -> None:
         print(f"warning: {message}", file=sys.stderr)
 
     warnings.showwarning = show
+    warnings.simplefilter("always", PartialSplitWarning)
 
 
 # Later commands (export, stats, preview, publish) append their registration functions here.

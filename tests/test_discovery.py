@@ -108,7 +108,7 @@ def test_empty_split_folder_is_named(synthetic_tree):
     for folder in ("ISIC-2017_Test_v2_Data", "ISIC-2017_Test_v2_Part1_GroundTruth"):
         for file in (synthetic_tree / folder).iterdir():
             file.unlink()
-    with pytest.raises(DataError, match="ISIC-2017_Test_v2_Data: contains no .jpg images"):
+    with pytest.raises(DataError, match=r"ISIC-2017_Test_v2_Data: contains no \.jpg images"):
         find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)
 
 

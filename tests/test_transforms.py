@@ -112,7 +112,7 @@ def test_image_and_mask_share_the_geometry():
 
 @pytest.mark.parametrize("values", ["zero_one", "antialiased"])
 def test_non_binary_masks_read_as_non_zero_is_lesion(values):
-    image_bytes, _, _, mask = pair_bytes(900, 600, seed=5)
+    _, _, _, mask = pair_bytes(900, 600, seed=5)
     lesion = np.asarray(mask) > 0
     if values == "zero_one":
         source = Image.fromarray(lesion.astype(np.uint8), mode="L")

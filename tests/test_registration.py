@@ -1,0 +1,48 @@
+"""`load_dataset("skin_cancer")` depends on datasets' private packaged-module table: fail loudly if it moves."""
+
+from __future__ import annotations
+
+import datasets
+import pytest
+from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
+
+import skin_cancer
+from skin_cancer.registration import BUILDER_MODULE, SOURCE_HASH, SUPPORTED_DATASETS, RegistrationError, register
+
+
+def test_registration_succeeds_on_this_datasets_release():
+    try:
+        register()
+    except RegistrationError as error:
+        pytest.fail(f"datasets {datasets.__version__} changed its private API: {error}")
+    assert _PACKAGED_DATASETS_MODULES["skin_cancer"] == (BUILDER_MODULE, SOURCE_HASH)
+
+
+def test_installed_datasets_is_in_the_supported_range():
+    from packaging.specifiers import SpecifierSet
+
+    assert datasets.__version__ in SpecifierSet(SUPPORTED_DATASETS), (
+        f"datasets {datasets.__version__} is outside the tested range {SUPPORTED_DATASETS}: run the tests and "
+        "update SUPPORTED_DATASETS and pyproject.toml together"
+    )
+
+
+def test_load_dataset_builder_resolves_to_our_builder(real_sample, tmp_path):
+    builder = datasets.load_dataset_builder("skin_cancer", data_dir=str(real_sample), cache_dir=str(tmp_path))
+    assert isinstance(builder, skin_cancer.SkinCancer), (
+        f"load_dataset_builder('skin_cancer') gave {type(builder)}: the registration no longer takes effect"
+    )
+    assert builder.config.data_dir == str(real_sample)
+    direct = skin_cancer.SkinCancer(data_dir=str(real_sample), cache_dir=str(tmp_path))
+    assert builder.cache_dir == direct.cache_dir, "load_dataset and the direct builder should share one cache"
+
+
+def test_data_files_are_refused_with_a_pointer_to_data_dir(tmp_path):
+    with pytest.raises(ValueError, match="pass data_dir"):
+        skin_cancer.SkinCancer(data_files={"train": ["x.jpg"]}, cache_dir=str(tmp_path))
+
+
+def test_other_packaged_builders_still_work(tmp_path):
+    (tmp_path / "rows.csv").write_text("a,b\n1,2\n")
+    loaded = datasets.load_dataset("csv", data_files=str(tmp_path / "rows.csv"), cache_dir=str(tmp_path / "c"))
+    assert loaded["train"][0] == {"a": 1, "b": 2}
