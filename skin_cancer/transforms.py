@@ -24,7 +24,8 @@ RESIZE_MODES: tuple[str, ...] = get_args(ResizeMode)
 IMAGE_FORMATS: tuple[str, ...] = get_args(ImageFormat)
 
 JPEG_QUALITY = 95
-IMAGE_FILTER = Image.Resampling.BICUBIC
+# Antialiased bilinear, the same filter as torchvision's default Resize; the DCT decode already did most of the shrinking.
+IMAGE_FILTER = Image.Resampling.BILINEAR
 # The seed generator filled the padding with the colour found this far from the bottom-right corner.
 PAD_COLOUR_INSET = 80
 MIN_SIZE, MAX_SIZE = 16, 4096
@@ -196,19 +197,47 @@ def prepare_mask(mask_bytes: bytes, image_size: tuple[int, int], size: int, resi
                 f"mask is {mask.size[0]}x{mask.size[1]} but its image is {image_size[0]}x{image_size[1]}"
             )
         try:
-            binary = binarize_mask(mask)
+            mask.load()
+            source = mask if mask.mode == "L" else binarize_mask(mask)
+            lesion_box = source.getbbox()  # non-zero pixels; output outside it is background anyway
         except _DECODE_ERRORS as error:
             raise MaskDecodeError(f"cannot decode the mask: {error}") from error
     place = placement(image_size[0], image_size[1], size, resize_mode)
-    # BOX averages by covered area; >= 128 of 255 means at least half the area is lesion.
-    small = binary.resize(place.target_size, Image.Resampling.BOX, box=place.source_box)
-    small = small.point(_HALF_THRESHOLD_LUT)
-    if place.target_size == (size, size):
-        square = small
-    else:
-        square = Image.new("L", (size, size), 0)
-        square.paste(small, place.target_box[:2])
+    square = Image.new("L", (size, size), 0)
+    if lesion_box is not None:
+        region = _covering_region(place, lesion_box)
+        if region is not None:
+            (first_x, first_y, last_x, last_y), crop_box, area_box = region
+            # BOX averages by covered area; >= 128 of 255 means at least half the area is lesion.
+            binary = binarize_mask(source.crop(crop_box))
+            small = binary.resize((last_x - first_x, last_y - first_y), Image.Resampling.BOX, box=area_box)
+            square.paste(
+                small.point(_HALF_THRESHOLD_LUT), (place.target_box[0] + first_x, place.target_box[1] + first_y)
+            )
     return encode_png(square)
+
+
+def _covering_region(
+    place: Placement, lesion_box: tuple[int, int, int, int]
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int], Box] | None:
+    """Output pixels whose footprint meets the lesion, the source crop under them, and their box in that crop.
+
+    Resampling only this window gives the same pixels as resampling the whole frame, because
+    with BOX each output pixel reads exactly its own footprint; it saves most of the work.
+    """
+    left, top, right, bottom = place.source_box
+    width, height = place.target_size
+    step_x, step_y = (right - left) / width, (bottom - top) / height
+    first_x = min(max(math.floor((lesion_box[0] - left) / step_x), 0), width)
+    last_x = min(max(math.ceil((lesion_box[2] - left) / step_x), 0), width)
+    first_y = min(max(math.floor((lesion_box[1] - top) / step_y), 0), height)
+    last_y = min(max(math.ceil((lesion_box[3] - top) / step_y), 0), height)
+    if first_x >= last_x or first_y >= last_y:
+        return None
+    area = (left + first_x * step_x, top + first_y * step_y, left + last_x * step_x, top + last_y * step_y)
+    crop = (math.floor(area[0]), math.floor(area[1]), math.ceil(area[2]), math.ceil(area[3]))
+    in_crop = (area[0] - crop[0], area[1] - crop[1], area[2] - crop[0], area[3] - crop[1])
+    return (first_x, first_y, last_x, last_y), crop, in_crop
 
 
 def binarize_mask(mask: Image.Image) -> Image.Image:

@@ -128,7 +128,9 @@ def test_grey_cmyk_and_rotated_jpegs_build_as_rgb(synthetic_tree, tmp_path):
 
 
 def test_size_and_modes_are_options(pristine_synthetic_tree, tmp_path):
-    dataset = build(pristine_synthetic_tree, tmp_path / "cache", size=200, resize_mode="center_crop", image_format="png")
+    dataset = build(
+        pristine_synthetic_tree, tmp_path / "cache", size=200, resize_mode="center_crop", image_format="png"
+    )
     row = dataset["valid"][0]
     assert row["image"].size == row["mask"].size == (200, 200)
     assert row["image"].format == "PNG"
