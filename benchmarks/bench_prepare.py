@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import datasets  # noqa: E402
-from common import DEFAULT_SOURCE, pair_paths, repeated_tree  # noqa: E402
-from PIL import Image  # noqa: E402
+import datasets
+from common import DEFAULT_SOURCE, pair_paths, repeated_tree
+from PIL import Image
 
-import skin_cancer  # noqa: E402
-from skin_cancer.transforms import decode_request, placement  # noqa: E402
+import skin_cancer
+from skin_cancer.transforms import decode_request, placement
 
 
 def decode_floor(pairs: list[tuple[Path, Path]], size: int) -> float:

@@ -24,7 +24,7 @@ RESIZE_MODES: tuple[str, ...] = get_args(ResizeMode)
 IMAGE_FORMATS: tuple[str, ...] = get_args(ImageFormat)
 
 JPEG_QUALITY = 95
-# Antialiased bilinear, the same filter as torchvision's default Resize; the DCT decode already did most of the shrinking.
+# Antialiased bilinear, as torchvision's default Resize; the DCT decode already did most of the shrinking.
 IMAGE_FILTER = Image.Resampling.BILINEAR
 # The seed generator filled the padding with the colour found this far from the bottom-right corner.
 PAD_COLOUR_INSET = 80
