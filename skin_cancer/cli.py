@@ -7,30 +7,16 @@ the other modules so that it can be called from Python just as well.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from .errors import SkinCancerError, UsageError, find_skin_cancer_error
+from .pipeline import Build, prepare_dataset
+from .sample import ensure_sample_tree
 from .transforms import IMAGE_FORMATS, RESIZE_MODES
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
-DEFAULT_OPTIONS = {"size": 512, "resize_mode": "pad", "image_format": "jpeg"}
-
-
-@dataclass
-class Build:
-    """A prepared dataset and what it cost."""
-
-    builder: object
-    dataset: object
-    seconds_per_split: dict[str, float]
-    reused: bool
-    load_line: str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,8 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = _command(commands, "build", "prepare the dataset in the datasets cache and print a summary", run_build)
     add_dataset_options(build)
-    for register in _EXTRA_COMMANDS:
-        register(commands)
+
+    publish = _command(commands, "publish", "build, stage and upload the dataset to the Hugging Face Hub", run_publish)
+    add_dataset_options(publish)
+    publish.add_argument("--repo-id", required=True, help="OWNER/NAME of the Hub dataset repository")
+    publish.add_argument("--private", action="store_true", help="create the repository as private")
+    publish.add_argument("--revision", default=None, help="branch to commit to (created if missing)")
+    publish.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
+    publish.add_argument("--token", default=None, help="Hub token (default: HF_TOKEN, then the saved login)")
+    publish.add_argument("--max-shard-size", default="500MB", help="largest Parquet shard")
+    publish.add_argument("--dry-run", metavar="OUT", default=None, help="stage the repository into OUT and stop")
+    publish.add_argument("--allow-partial", action="store_true", help="publish fewer pairs than the official counts")
     return parser
 
 
@@ -98,33 +93,12 @@ def _command(
 
 
 def prepare(args: argparse.Namespace) -> Build:
-    """Build (or reuse from the cache) the dataset that the options describe."""
-    from .builder import SkinCancer
-    from .sample import ensure_sample_tree
-
+    """Build (or reuse from the cache) the dataset that the command-line options describe."""
     if args.num_proc < 1:
         raise UsageError(f"--num-proc must be at least 1, not {args.num_proc}")
-    data_dir = str(ensure_sample_tree()) if args.sample else os.path.abspath(args.data_dir)
+    data_dir = str(ensure_sample_tree()) if args.sample else args.data_dir
     options = {"size": args.size, "resize_mode": args.resize_mode, "image_format": args.image_format}
-    builder = SkinCancer(data_dir=data_dir, cache_dir=args.cache_dir, **options)
-    reused = builder.is_prepared()
-    started = time.perf_counter()
-    builder.download_and_prepare(num_proc=args.num_proc if args.num_proc > 1 else None)
-    total = time.perf_counter() - started
-    dataset = builder.as_dataset()
-    seconds = dict(builder.seconds_per_split) or {split: 0.0 for split in dataset}
-    if not reused and not builder.seconds_per_split:
-        seconds = {split: total / len(dataset) for split in dataset}
-    return Build(builder, dataset, seconds, reused, load_line(data_dir, options, args.cache_dir))
-
-
-def load_line(data_dir: str, options: dict[str, object], cache_dir: str | None) -> str:
-    changed = {key: value for key, value in options.items() if value != DEFAULT_OPTIONS[key]}
-    if cache_dir:
-        changed["cache_dir"] = cache_dir
-    arguments = "".join(f", {key}={json.dumps(value)}" for key, value in changed.items())
-    call = f'load_dataset("skin_cancer", data_dir={json.dumps(data_dir)}{arguments})'
-    return f"import skin_cancer; from datasets import load_dataset; ds = {call}"
+    return prepare_dataset(data_dir, options, num_proc=args.num_proc, cache_dir=args.cache_dir)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -174,8 +148,36 @@ def _configure_output(quiet: bool) -> None:
     warnings.simplefilter("always", PartialSplitWarning)
 
 
-# Later commands (export, stats, preview, publish) append their registration functions here.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+def run_publish(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from . import publish
+
+    publish.check_repo_id(args.repo_id)
+    token = None if args.dry_run else publish.resolve_token(args.token)
+    build = prepare(args)
+    if args.dry_run:
+        staged = publish.stage(build, args.repo_id, Path(args.dry_run), args.max_shard_size, args.allow_partial)
+        print(f"Staged {len(staged.files)} files in {staged.folder} (dry run, nothing uploaded):")
+        for name in staged.files:
+            print(f"  {name}")
+        print(f'Check it with: load_dataset("{staged.folder}")')
+        return EXIT_OK
+    with tempfile.TemporaryDirectory(prefix="skin-cancer-publish-") as scratch:
+        staged = publish.stage(build, args.repo_id, Path(scratch) / "repo", args.max_shard_size, args.allow_partial)
+        url = publish.upload(
+            staged,
+            args.repo_id,
+            token,
+            publish.commit_message(build),
+            private=args.private,
+            revision=args.revision,
+            create_pr=args.create_pr,
+        )
+    print(f"Published {len(staged.files)} files to {url}")
+    print(f'Load it with: load_dataset("{args.repo_id}")')
+    return EXIT_OK
 
 
 __all__ = ["Build", "SkinCancerError", "add_dataset_options", "main", "prepare"]

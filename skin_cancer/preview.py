@@ -1,0 +1,47 @@
+"""Preview grids: images, their masks, and the mask outline drawn on the image.
+
+The outline overlay is how a misaligned mask shows itself at a glance. Pillow only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+OUTLINE_COLOUR = (0, 255, 0)
+ROW_TITLES = ("image", "mask", "outline on image")
+
+
+def outline_overlay(image: Image.Image, mask: Image.Image, width: int = 2) -> Image.Image:
+    """The image with the lesion border (mask minus its erosion) painted in a bright colour."""
+    binary = mask.convert("L").point(lambda value: 255 if value else 0)
+    eroded = binary.filter(ImageFilter.MinFilter(2 * width + 1))
+    border = ImageChops.subtract(binary, eroded)
+    overlay = image.convert("RGB").copy()
+    overlay.paste(OUTLINE_COLOUR, mask=border)
+    return overlay
+
+
+def preview_grid(
+    pairs: Sequence[tuple[Image.Image, Image.Image]], titles: Sequence[str] | None = None, tile: int = 192
+) -> Image.Image:
+    """Columns of (image, mask, overlay), one per pair, with row and column labels."""
+    if not pairs:
+        raise ValueError("a preview needs at least one pair")
+    margin, label_width, header = 6, 120, 20
+    columns = len(pairs)
+    grid = Image.new(
+        "RGB", (label_width + columns * (tile + margin) + margin, header + 3 * (tile + margin) + margin), "white"
+    )
+    draw = ImageDraw.Draw(grid)
+    for row, title in enumerate(ROW_TITLES):
+        draw.text((margin, header + row * (tile + margin) + tile // 2), title, fill="black")
+    for column, (image, mask) in enumerate(pairs):
+        left = label_width + margin + column * (tile + margin)
+        if titles:
+            draw.text((left, 4), titles[column], fill="black")
+        tiles = (image.convert("RGB"), mask.convert("RGB"), outline_overlay(image, mask))
+        for row, picture in enumerate(tiles):
+            grid.paste(picture.resize((tile, tile)), (left, header + margin + row * (tile + margin)))
+    return grid
