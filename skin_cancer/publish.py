@@ -182,7 +182,7 @@ def _hub_call(call, repo_id: str):
     except (ConnectionError, TimeoutError, OSError) as error:
         raise PublishError(f"cannot reach the Hugging Face Hub ({type(error).__name__}): check the network") from None
     except Exception as error:
-        if type(error).__module__.split(".")[0] in ("httpx", "httpcore", "requests", "urllib3"):
+        if type(error).__module__.split(".")[0].startswith(("httpx", "httpcore", "requests", "urllib3")):
             raise PublishError(
                 f"cannot reach the Hugging Face Hub ({type(error).__name__}): check the network"
             ) from None

@@ -1,0 +1,295 @@
+"""Publishing: the dry run on the real sample, the card, and the upload at the huggingface_hub boundary."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from datasets import Image as ImageFeature
+from datasets import load_dataset
+from PIL import Image
+
+from skin_cancer import publish
+from skin_cancer.cli import main
+from skin_cancer.errors import UsageError
+from skin_cancer.pipeline import prepare_dataset
+
+from .conftest import REAL_COUNTS
+
+REPO_ID = "isic-lab/isic-2017-512"
+SECRET = "hf_thisIsNotARealTokenButMustNeverBePrinted"
+
+
+@pytest.fixture(scope="module")
+def real_build(real_sample, tmp_path_factory):
+    return prepare_dataset(str(real_sample), cache_dir=str(tmp_path_factory.mktemp("publish-cache")))
+
+
+@pytest.fixture(scope="module")
+def dry_run(real_build, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dry") / "repo"
+    publish.stage(real_build, REPO_ID, out, "500MB", allow_partial=True)
+    return out
+
+
+def card_metadata(folder: Path) -> dict:
+    text = (folder / "README.md").read_text()
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_staged_repository_layout(dry_run):
+    files = sorted(str(path.relative_to(dry_run)) for path in dry_run.rglob("*") if path.is_file())
+    assert files == [
+        "README.md",
+        "assets/preview.png",
+        "data/test-00000-of-00001.parquet",
+        "data/train-00000-of-00001.parquet",
+        "data/valid-00000-of-00001.parquet",
+    ]
+    assert Image.open(dry_run / "assets" / "preview.png").size[0] > 500
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_staged_repository_loads_like_the_builder(dry_run, real_build, tmp_path, streaming):
+    loaded = load_dataset(str(dry_run), cache_dir=str(tmp_path), streaming=streaming)
+    assert set(loaded) == set(REAL_COUNTS)
+    for split, prepared in real_build.dataset.items():
+        assert isinstance(loaded[split].features["image"], ImageFeature)
+        assert isinstance(loaded[split].features["mask"], ImageFeature)
+        assert loaded[split].features == prepared.features
+        rows = list(loaded[split])
+        assert len(rows) == REAL_COUNTS[split]
+        for row, expected in zip(rows, prepared, strict=True):
+            assert row["image_id"] == expected["image_id"]
+            assert np.array_equal(np.asarray(row["image"]), np.asarray(expected["image"]))
+            assert np.array_equal(np.asarray(row["mask"]), np.asarray(expected["mask"]))
+
+
+def test_card_metadata_has_every_key_and_the_right_numbers(dry_run, real_build):
+    metadata = card_metadata(dry_run)
+    assert metadata["license"] == "cc0-1.0"
+    assert metadata["task_categories"] == ["image-segmentation"]
+    assert {"medical", "dermatology", "dermoscopy", "skin-lesion", "isic", "melanoma"} <= set(metadata["tags"])
+    assert metadata["size_categories"] == ["n<1K"]
+    assert "partial" in metadata["pretty_name"]
+    files = {entry["split"]: entry["path"] for entry in metadata["configs"][0]["data_files"]}
+    assert files == {split: f"data/{split}-*.parquet" for split in REAL_COUNTS}
+    splits = {entry["name"]: entry for entry in metadata["dataset_info"]["splits"]}
+    for split, dataset in real_build.dataset.items():
+        assert splits[split]["num_examples"] == len(dataset)
+        assert splits[split]["num_bytes"] == real_build.builder.info.splits[split].num_bytes
+    feature_names = [feature["name"] for feature in metadata["dataset_info"]["features"]]
+    assert feature_names == list(real_build.dataset["train"].features)
+
+
+def test_card_body_tables_citation_and_partial_notice(dry_run, real_build):
+    body = (dry_run / "README.md").read_text().split("---\n", 2)[2]
+    names = real_build.dataset["train"].features["diagnosis"].names
+    for split, dataset in real_build.dataset.items():
+        labels = dataset["diagnosis"]
+        counts = " | ".join(str(labels.count(number)) for number in range(len(names)))
+        assert f"| {split} | {len(dataset)} | " in body and counts in body
+    assert "arXiv:1710.05006" in body and "@article{codella2017skin" in body
+    prose = " ".join(body.split())
+    assert "CC-0" in prose and "International Skin Imaging Collaboration" in prose
+    assert "Partial dataset" in body and "train 8 of 2000" in body
+    assert f'load_dataset("{REPO_ID}")' in body and "streaming=True" in body
+    assert "(assets/preview.png)" in body and "version 1.0.0" in body
+
+
+def test_without_allow_partial_the_counts_stop_it(real_build, tmp_path):
+    with pytest.raises(publish.PublishError, match="train has 8 of 2000 official pairs"):
+        publish.stage(real_build, REPO_ID, tmp_path / "out", "500MB", allow_partial=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_command_needs_no_token(real_sample, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))
+    out = tmp_path / "staged"
+    code = main(
+        [
+            "publish",
+            "--data-dir",
+            str(real_sample),
+            "--repo-id",
+            REPO_ID,
+            "--dry-run",
+            str(out),
+            "--allow-partial",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--quiet",
+            "--size",
+            "64",
+        ]
+    )
+    assert code == 0
+    assert (out / "README.md").is_file()
+    assert "data/train-00000-of-00001.parquet" in capsys.readouterr().out
+
+
+def test_small_shard_size_gives_several_shards(real_build, tmp_path):
+    staged = publish.stage(real_build, REPO_ID, tmp_path / "out", "100KB", allow_partial=True)
+    train = [name for name in staged.files if name.startswith("data/train-")]
+    assert len(train) > 1 and train[0].endswith(f"-of-{len(train):05d}.parquet")
+    loaded = load_dataset(str(tmp_path / "out"), cache_dir=str(tmp_path / "c"))
+    assert loaded["train"]["image_id"] == real_build.dataset["train"]["image_id"]
+
+
+def test_refuses_a_non_empty_output(real_build, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    with pytest.raises(UsageError, match="is not empty"):
+        publish.stage(real_build, REPO_ID, tmp_path / "out", "500MB", allow_partial=True)
+
+
+class RecordingHubApi:
+    """Stands in for huggingface_hub.HfApi: the Hub cannot be reached from the test machines.
+
+    It records every call so the test can check exactly what would be sent, and can fail like
+    the real Hub does.
+    """
+
+    def __init__(self, user="isic-lab", orgs=(), fail_with: Exception | None = None):
+        self.calls: list[tuple[str, dict]] = []
+        self.user, self.orgs, self.fail_with = user, orgs, fail_with
+
+    def whoami(self, token=None):
+        self.calls.append(("whoami", {"token": token}))
+        if self.fail_with:
+            raise self.fail_with
+        return {"name": self.user, "orgs": [{"name": org} for org in self.orgs]}
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def create_branch(self, repo_id, **kwargs):
+        self.calls.append(("create_branch", {"repo_id": repo_id, **kwargs}))
+
+    def upload_folder(self, **kwargs):
+        folder = Path(kwargs["folder_path"])
+        files = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+        self.calls.append(("upload_folder", {**kwargs, "files": files}))
+
+        class Commit:
+            commit_url = f"https://huggingface.co/datasets/{kwargs['repo_id']}/commit/abc"
+            pr_url = None
+
+        return Commit()
+
+
+def test_upload_creates_a_dataset_repo_and_commits_the_staged_folder_once(dry_run, real_build):
+    staged = publish.StagedRepo(
+        dry_run, sorted(str(p.relative_to(dry_run)) for p in dry_run.rglob("*") if p.is_file()), True
+    )
+    api = RecordingHubApi()
+    message = publish.commit_message(real_build)
+    url = publish.upload(staged, REPO_ID, SECRET, message, private=True, api=api)
+    names = [name for name, _ in api.calls]
+    assert names == ["whoami", "create_repo", "upload_folder"]
+    create = dict(api.calls[1][1])
+    assert create["repo_type"] == "dataset" and create["private"] is True and create["exist_ok"] is True
+    upload = api.calls[2][1]
+    assert upload["repo_type"] == "dataset"
+    assert upload["files"] == staged.files
+    assert upload["commit_message"] == "Upload ISIC-2017 512x512 (pad), skin_cancer builder 1.0.0"
+    assert upload["delete_patterns"] == ["data/*.parquet"]
+    assert url.endswith("/commit/abc")
+
+
+def test_revision_creates_the_branch_first(dry_run):
+    staged = publish.StagedRepo(dry_run, [], True)
+    api = RecordingHubApi()
+    publish.upload(staged, REPO_ID, SECRET, "m", revision="v1", api=api)
+    assert [name for name, _ in api.calls] == ["whoami", "create_repo", "create_branch", "upload_folder"]
+    assert api.calls[3][1]["revision"] == "v1"
+
+
+def test_token_never_reaches_output_or_staged_files(real_sample, tmp_path, monkeypatch, capsys):
+    api = RecordingHubApi()
+    monkeypatch.setattr("huggingface_hub.HfApi", lambda *args, **kwargs: api)
+    code = main(
+        [
+            "publish",
+            "--data-dir",
+            str(real_sample),
+            "--repo-id",
+            REPO_ID,
+            "--token",
+            SECRET,
+            "--allow-partial",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--quiet",
+            "--size",
+            "64",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert SECRET not in out and SECRET not in err
+    assert all(call[1].get("token") == SECRET for call in api.calls)  # it is only handed to the API
+    assert "Published 5 files" in out
+
+
+def hub_error(status: int):
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    response = httpx2.Response(status, request=httpx2.Request("GET", "https://huggingface.co/api/whoami-v2"))
+    return HfHubHTTPError(f"{status} error", response=response)
+
+
+@pytest.mark.parametrize(
+    ("api", "message"),
+    [
+        (RecordingHubApi(fail_with=hub_error(401)), "token was rejected"),
+        (RecordingHubApi(fail_with=ConnectionError("no route")), "cannot reach the Hugging Face Hub"),
+        (RecordingHubApi(user="someone-else", orgs=("other-org",)), "belongs to 'isic-lab', but this token is for"),
+    ],
+    ids=["rejected-token", "no-network", "not-your-repo"],
+)
+def test_upload_failures_are_one_clear_line(dry_run, api, message):
+    with pytest.raises(publish.PublishError, match=message) as caught:
+        publish.upload(publish.StagedRepo(dry_run, [], True), REPO_ID, SECRET, "m", api=api)
+    assert SECRET not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_network_library_errors_are_recognised(dry_run):
+    import httpx2
+
+    api = RecordingHubApi(fail_with=httpx2.ConnectError("connection refused"))
+    with pytest.raises(publish.PublishError, match="cannot reach the Hugging Face Hub"):
+        publish.upload(publish.StagedRepo(dry_run, [], True), REPO_ID, SECRET, "m", api=api)
+
+
+def test_missing_token_is_named(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-login" / "token"))
+    code = main(["publish", "--sample", "--repo-id", REPO_ID])
+    err = capsys.readouterr().err
+    assert code == 1 and "no Hugging Face token" in err and "HF_TOKEN" in err
+
+
+@pytest.mark.parametrize("repo_id", ["no-owner", "a/b/c", "bad name/x"])
+def test_invalid_repo_id_is_usage_error(repo_id, capsys):
+    code = main(["publish", "--sample", "--repo-id", repo_id, "--dry-run", "/tmp/never-written"])
+    assert code == 2
+    assert "invalid --repo-id" in capsys.readouterr().err
+
+
+def test_staged_images_keep_their_encoding(dry_run):
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(dry_run / "data" / "valid-00000-of-00001.parquet")
+    first = table.column("image")[0].as_py()
+    assert Image.open(io.BytesIO(first["bytes"])).format == "JPEG"
+    assert Image.open(io.BytesIO(table.column("mask")[0].as_py()["bytes"])).format == "PNG"
