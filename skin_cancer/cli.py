@@ -54,6 +54,23 @@ def build_parser() -> argparse.ArgumentParser:
     build = _command(commands, "build", "prepare the dataset in the datasets cache and print a summary", run_build)
     add_dataset_options(build)
 
+    export = _command(commands, "export", "write the dataset as image/mask folders or Parquet files", run_export)
+    add_dataset_options(export)
+    export.add_argument("--output", required=True, help="destination folder (created; must be empty)")
+    export.add_argument("--format", choices=("folders", "parquet"), default="folders", help="what to write")
+    export.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
+
+    stats = _command(commands, "stats", "print statistics and write stats.json and charts", run_stats)
+    add_dataset_options(stats)
+    stats.add_argument("--output", required=True, help="folder for stats.json and the chart PNGs")
+
+    preview = _command(commands, "preview", "write a PNG grid of images, masks and mask outlines", run_preview)
+    add_dataset_options(preview)
+    preview.add_argument("--output", required=True, help="folder for the preview PNG")
+    preview.add_argument("--split", default="train", help="which split to show")
+    preview.add_argument("--n", type=int, default=8, help="how many pairs")
+    preview.add_argument("--seed", type=int, default=None, help="random choice with this seed (default: the first n)")
+
     publish = _command(commands, "publish", "build, stage and upload the dataset to the Hugging Face Hub", run_publish)
     add_dataset_options(publish)
     publish.add_argument("--repo-id", required=True, help="OWNER/NAME of the Hub dataset repository")
@@ -146,6 +163,59 @@ def _configure_output(quiet: bool) -> None:
 
     warnings.showwarning = show
     warnings.simplefilter("always", PartialSplitWarning)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .export import export
+
+    build = prepare(args)
+    output = Path(args.output)
+    files = export(build, output, args.format, overwrite=args.overwrite)
+    print(f"Wrote {len(files)} files to {output.resolve()} ({args.format})")
+    for split in build.dataset:
+        count = sum(1 for name in files if name.parts[0] == split or name.name.startswith(f"{split}-"))
+        print(f"  {split}: {count} files")
+    if args.format == "folders":
+        print(f'Load it with: load_dataset("imagefolder", data_dir="{output.resolve()}")')
+    else:
+        print(f'Load it with: load_dataset("parquet", data_dir="{output.resolve()}")')
+    return EXIT_OK
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from .stats import compute_stats, require_matplotlib, stats_table, write_charts
+
+    require_matplotlib()  # fail before any work if the charts cannot be drawn
+    stats = compute_stats(prepare(args))
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    charts = write_charts(stats, output)
+    print(stats_table(stats))
+    print(f"\nWrote {output / 'stats.json'} and {len(charts)} charts: {', '.join(path.name for path in charts)}")
+    return EXIT_OK
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .preview import sample_preview
+
+    if args.n < 1:
+        raise UsageError(f"--n must be at least 1, not {args.n}")
+    build = prepare(args)
+    grid = sample_preview(build, args.split, args.n, args.seed)
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / f"preview-{args.split}.png"
+    grid.save(path)
+    print(f"Wrote {path} ({grid.width}x{grid.height}): images, masks and mask outlines of {args.split}")
+    return EXIT_OK
 
 
 def run_publish(args: argparse.Namespace) -> int:

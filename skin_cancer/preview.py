@@ -5,9 +5,14 @@ The outline overlay is how a misaligned mask shows itself at a glance. Pillow on
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+if TYPE_CHECKING:
+    from .pipeline import Build
 
 OUTLINE_COLOUR = (0, 255, 0)
 ROW_TITLES = ("image", "mask", "outline on image")
@@ -45,3 +50,16 @@ def preview_grid(
         for row, picture in enumerate(tiles):
             grid.paste(picture.resize((tile, tile)), (left, header + margin + row * (tile + margin)))
     return grid
+
+
+def sample_preview(build: Build, split: str, count: int, seed: int | None) -> Image.Image:
+    """A grid of `count` pairs of a split: the first ones, or a seeded random choice."""
+    if split not in build.dataset:
+        from .errors import UsageError
+
+        raise UsageError(f"--split must be one of {', '.join(build.dataset)}, not {split!r}")
+    dataset = build.dataset[split]
+    count = min(count, len(dataset))
+    indices = list(range(count)) if seed is None else sorted(random.Random(seed).sample(range(len(dataset)), count))
+    rows = dataset.select(indices)
+    return preview_grid([(row["image"], row["mask"]) for row in rows], titles=rows["image_id"], tile=160)

@@ -6,7 +6,6 @@ so `load_dataset(<staged folder>)` shows exactly what `load_dataset("<owner>/<na
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -18,9 +17,11 @@ from datasets.utils.py_utils import convert_file_size_to_int
 
 from .card import SplitFacts, render_card, validate_card
 from .errors import SkinCancerError, UsageError
+from .export import write_split_shards
 from .layout import SPLITS_BY_NAME
 from .pipeline import Build
-from .preview import preview_grid
+from .preview import sample_preview
+from .stats import diagnosis_counts
 
 PREVIEW_PATH = "assets/preview.png"
 PREVIEW_PAIRS = 6
@@ -67,13 +68,13 @@ def check_complete(build: Build, allow_partial: bool) -> bool:
 def stage(build: Build, repo_id: str, folder: Path, max_shard_size: str | int, allow_partial: bool) -> StagedRepo:
     """Write the repository into `folder` (which must not exist), all or nothing."""
     partial = check_complete(build, allow_partial)
-    limit = convert_file_size_to_int(max_shard_size)
+    convert_file_size_to_int(max_shard_size)  # a bad size fails here, before any work
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"{folder} is not empty: choose a new folder for the staged repository")
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        splits = [_write_shards(build, name, scratch, limit) for name in build.dataset]
+        splits = [_write_shards(build, name, scratch, max_shard_size) for name in build.dataset]
         (scratch / PREVIEW_PATH).parent.mkdir(parents=True)
         _preview(build).save(scratch / PREVIEW_PATH)
         download_size = sum(path.stat().st_size for path in (scratch / "data").iterdir())
@@ -189,27 +190,15 @@ def _hub_call(call, repo_id: str):
         raise
 
 
-def _write_shards(build: Build, split: str, folder: Path, limit: int) -> SplitFacts:
+def _write_shards(build: Build, split: str, folder: Path, max_shard_size: str | int) -> SplitFacts:
+    paths = write_split_shards(build, split, folder, max_shard_size)
     dataset = build.dataset[split]
-    num_bytes = build.builder.info.splits[split].num_bytes
-    shards = max(1, math.ceil(num_bytes / limit))
-    paths = []
-    for index in range(shards):
-        relative = f"data/{split}-{index:05d}-of-{shards:05d}.parquet"
-        (folder / "data").mkdir(exist_ok=True)
-        dataset.shard(num_shards=shards, index=index, contiguous=True).to_parquet(str(folder / relative))
-        paths.append(relative)
-    names = dataset.features["diagnosis"].names
-    labels = dataset["diagnosis"]
-    diagnoses = {name: sum(1 for label in labels if label == number) for number, name in enumerate(names)}
-    diagnoses["no label"] = sum(1 for label in labels if label is None)
-    return SplitFacts(split, len(dataset), num_bytes, diagnoses, paths)
+    diagnoses = diagnosis_counts(dataset["diagnosis"], dataset.features["diagnosis"].names)
+    return SplitFacts(split, len(dataset), build.builder.info.splits[split].num_bytes, diagnoses, paths)
 
 
 def _preview(build: Build):
-    train = build.dataset["train"]
-    rows = train.select(range(min(PREVIEW_PAIRS, len(train))))
-    return preview_grid([(row["image"], row["mask"]) for row in rows], titles=rows["image_id"], tile=160)
+    return sample_preview(build, "train", PREVIEW_PAIRS, seed=None)
 
 
 def _version(build: Build) -> str:

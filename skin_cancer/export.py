@@ -1,0 +1,101 @@
+"""Export a prepared build as image/mask folders (the seed's layout) or as Parquet shards.
+
+Both are written into a temporary folder next to the destination and renamed at the end, so an
+interrupted export never leaves a half-written destination. Image and mask bytes are copied as
+the builder encoded them: nothing is decoded or re-encoded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import datasets
+from datasets.utils.py_utils import convert_file_size_to_int
+from datasets.utils.tqdm import tqdm
+
+from .errors import UsageError
+from .pipeline import Build
+
+EXPORT_FORMATS = ("folders", "parquet")
+METADATA_FILE = "metadata.jsonl"
+METADATA_COLUMNS = ("image_id", "diagnosis", "age_approximate", "sex", "original_width", "original_height")
+
+
+def export(build: Build, output: Path, export_format: str = "folders", overwrite: bool = False) -> list[Path]:
+    """Write the build to `output`; return the files written (relative to `output`)."""
+    writers: dict[str, Callable[[Build, Path], None]] = {"folders": write_folders, "parquet": write_parquet}
+    if export_format not in writers:
+        raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {export_format!r}")
+    with replacing(output, overwrite) as scratch:
+        writers[export_format](build, scratch)
+    return sorted(path.relative_to(output) for path in output.rglob("*") if path.is_file())
+
+
+@contextmanager
+def replacing(output: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield an empty scratch folder beside `output`; it becomes `output` only if the block succeeds."""
+    output = output.resolve()
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output} exists and is not a folder")
+    if output.is_dir() and any(output.iterdir()) and not overwrite:
+        raise UsageError(f"{output} is not empty: pass --overwrite to replace it, or choose another folder")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
+    try:
+        yield scratch
+        if output.exists():
+            shutil.rmtree(output)
+        os.replace(scratch, output)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_folders(build: Build, root: Path) -> None:
+    """OUT/<split>/{images,masks}/ plus OUT/<split>/metadata.jsonl that `imagefolder` understands."""
+    image_suffix = ".jpg" if build.options["image_format"] == "jpeg" else ".png"
+    for split, dataset in build.dataset.items():
+        (root / split / "images").mkdir(parents=True)
+        (root / split / "masks").mkdir()
+        names = dataset.features["diagnosis"].names
+        raw = _undecoded(dataset)
+        with open(root / split / METADATA_FILE, "w") as metadata:
+            for row in tqdm(raw, desc=f"Exporting {split}", unit=" pairs"):
+                image_name = f"images/{row['image_id']}{image_suffix}"
+                mask_name = f"masks/{row['image_id']}.png"
+                (root / split / image_name).write_bytes(row["image"]["bytes"])
+                (root / split / mask_name).write_bytes(row["mask"]["bytes"])
+                record = {"image_file_name": image_name, "mask_file_name": mask_name}
+                record.update({column: row[column] for column in METADATA_COLUMNS})
+                record["diagnosis"] = None if row["diagnosis"] is None else names[row["diagnosis"]]
+                metadata.write(json.dumps(record) + "\n")
+
+
+def write_parquet(build: Build, root: Path, max_shard_size: str | int = "500MB") -> None:
+    for split in build.dataset:
+        write_split_shards(build, split, root, max_shard_size)
+
+
+def write_split_shards(build: Build, split: str, root: Path, max_shard_size: str | int = "500MB") -> list[str]:
+    """data/<split>-XXXXX-of-YYYYY.parquet with the bytes embedded and the features in the schema."""
+    dataset = build.dataset[split]
+    limit = convert_file_size_to_int(max_shard_size)
+    shards = max(1, math.ceil(build.builder.info.splits[split].num_bytes / limit))
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(shards):
+        relative = f"data/{split}-{index:05d}-of-{shards:05d}.parquet"
+        dataset.shard(num_shards=shards, index=index, contiguous=True).to_parquet(str(root / relative))
+        paths.append(relative)
+    return paths
+
+
+def _undecoded(dataset: datasets.Dataset) -> datasets.Dataset:
+    return dataset.cast_column("image", datasets.Image(decode=False)).cast_column("mask", datasets.Image(decode=False))

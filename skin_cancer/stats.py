@@ -1,0 +1,184 @@
+"""Dataset statistics: counts, diagnoses, lesion areas, empty and border-touching masks, source sizes.
+
+`compute_stats` is pure over a build (no files written); `write_charts` draws the PNG charts
+with matplotlib, an optional extra (`pip install "skin-cancer[plots]"`).
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from datasets.utils.tqdm import tqdm
+from PIL import Image
+
+from .builder import BUILDER_VERSION
+from .errors import UsageError
+from .pipeline import Build
+from .transforms import placement
+
+CHART_FILES = ("pairs_per_split.png", "diagnoses_per_split.png", "lesion_area.png", "original_sizes.png")
+
+
+def diagnosis_counts(labels: list[int | None], names: list[str]) -> dict[str, int]:
+    counts = {name: 0 for name in names}
+    for label in labels:
+        if label is not None:
+            counts[names[label]] += 1
+    counts["no label"] = sum(1 for label in labels if label is None)
+    return counts
+
+
+def mask_facts(mask_png: bytes, original_size: tuple[int, int], size: int, resize_mode: str) -> tuple[float, bool]:
+    """(lesion share of the image's area in the square, whether the lesion touches that area's border)."""
+    left, top, right, bottom = placement(*original_size, size, resize_mode).target_box  # type: ignore[arg-type]
+    lesion = np.asarray(Image.open(io.BytesIO(mask_png)))[top:bottom, left:right] > 0
+    touches = bool(lesion[0].any() or lesion[-1].any() or lesion[:, 0].any() or lesion[:, -1].any())
+    return float(lesion.mean()), touches
+
+
+def compute_stats(build: Build) -> dict[str, Any]:
+    size, mode = int(build.options["size"]), str(build.options["resize_mode"])
+    splits: dict[str, Any] = {}
+    for split, dataset in build.dataset.items():
+        names = dataset.features["diagnosis"].names
+        table = dataset.select_columns(["image_id", "mask", "diagnosis", "original_width", "original_height"])
+        fractions: dict[str, float] = {}
+        touching = 0
+        for batch in tqdm(
+            table.with_format("arrow").iter(batch_size=64),
+            total=-(-len(table) // 64),
+            desc=f"Statistics of {split}",
+            unit=" batches",
+        ):
+            masks = batch.column("mask").to_pylist()
+            widths, heights = batch.column("original_width").to_pylist(), batch.column("original_height").to_pylist()
+            for image_id, mask, width, height in zip(
+                batch.column("image_id").to_pylist(), masks, widths, heights, strict=True
+            ):
+                fraction, touches = mask_facts(mask["bytes"], (width, height), size, mode)
+                fractions[image_id] = fraction
+                touching += touches
+        sizes = Counter(
+            f"{width}x{height}"
+            for width, height in zip(dataset["original_width"], dataset["original_height"], strict=True)
+        )
+        values = list(fractions.values())
+        splits[split] = {
+            "pairs": len(dataset),
+            "diagnoses": diagnosis_counts(dataset["diagnosis"], names),
+            "empty_masks": sum(1 for value in values if value == 0.0),
+            "masks_touching_border": touching,
+            "lesion_area_fraction": {
+                "mean": statistics.fmean(values),
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+                "per_image": fractions,
+            },
+            "original_sizes": dict(sorted(sizes.items(), key=lambda item: (-item[1], item[0]))),
+            "bytes": build.builder.info.splits[split].num_bytes,
+        }
+    return {
+        "builder_version": BUILDER_VERSION,
+        "data_dir": build.data_dir,
+        "options": build.options,
+        "splits": splits,
+        "total_pairs": sum(split["pairs"] for split in splits.values()),
+    }
+
+
+def stats_table(stats: dict[str, Any]) -> str:
+    first = next(iter(stats["splits"].values()))
+    header = ["split", "pairs", *first["diagnoses"], "empty", "at border", "mean area"]
+    rows = [
+        [
+            name,
+            split["pairs"],
+            *split["diagnoses"].values(),
+            split["empty_masks"],
+            split["masks_touching_border"],
+            f"{split['lesion_area_fraction']['mean']:.3f}",
+        ]
+        for name, split in stats["splits"].items()
+    ]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    return "\n".join(
+        "  ".join(str(cell).rjust(width) for cell, width in zip(line, widths, strict=True)) for line in [header, *rows]
+    )
+
+
+def require_matplotlib():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as pyplot
+    except ImportError:
+        raise UsageError('charts need matplotlib: pip install "skin-cancer[plots]"') from None
+    return pyplot
+
+
+def write_charts(stats: dict[str, Any], output: Path) -> list[Path]:
+    pyplot = require_matplotlib()
+    output.mkdir(parents=True, exist_ok=True)
+    splits = stats["splits"]
+    names = list(splits)
+    size = stats["options"]["size"]
+    paths = []
+
+    figure, axes = pyplot.subplots(figsize=(6, 4))
+    bars = axes.bar(names, [splits[name]["pairs"] for name in names], color="#4C72B0")
+    axes.bar_label(bars)
+    axes.set(title=f"ISIC-2017 image/mask pairs per split ({size}x{size})", xlabel="split", ylabel="pairs")
+    paths.append(_save(figure, output / CHART_FILES[0], pyplot))
+
+    figure, axes = pyplot.subplots(figsize=(7, 4))
+    diagnoses = [key for key in next(iter(splits.values()))["diagnoses"] if key != "no label"]
+    width = 0.8 / len(diagnoses)
+    for offset, diagnosis in enumerate(diagnoses):
+        positions = [index + (offset - (len(diagnoses) - 1) / 2) * width for index in range(len(names))]
+        bars = axes.bar(positions, [splits[name]["diagnoses"][diagnosis] for name in names], width, label=diagnosis)
+        axes.bar_label(bars)
+    axes.set_xticks(range(len(names)), names)
+    axes.set(title="Diagnoses per split (Part3 ground truth)", xlabel="split", ylabel="images")
+    axes.legend()
+    paths.append(_save(figure, output / CHART_FILES[1], pyplot))
+
+    figure, axes = pyplot.subplots(figsize=(7, 4))
+    series = [list(splits[name]["lesion_area_fraction"]["per_image"].values()) for name in names]
+    axes.hist(series, bins=20, range=(0, 1), stacked=True, label=names)
+    axes.set(
+        title="Lesion area as a fraction of the image",
+        xlabel="lesion area / image area",
+        ylabel="images",
+    )
+    axes.legend()
+    paths.append(_save(figure, output / CHART_FILES[2], pyplot))
+
+    figure, axes = pyplot.subplots(figsize=(7, 4))
+    totals: Counter[str] = Counter()
+    for name in names:
+        totals.update(splits[name]["original_sizes"])
+    labels = [label for label, _ in totals.most_common(15)][::-1]
+    bars = axes.barh(labels, [totals[label] for label in labels], color="#55A868")
+    axes.bar_label(bars)
+    axes.set(title="Original image sizes (width x height)", xlabel="images", ylabel="size")
+    paths.append(_save(figure, output / CHART_FILES[3], pyplot))
+    return paths
+
+
+def _save(figure, path: Path, pyplot) -> Path:
+    from matplotlib.ticker import MaxNLocator
+
+    for axes in figure.axes:
+        axis = axes.xaxis if axes.get_xlabel() == "images" else axes.yaxis
+        axis.set_major_locator(MaxNLocator(integer=True))
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+    return path
