@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import datasets
+from datasets.exceptions import DatasetGenerationError
 from datasets.utils.file_utils import xopen
 
 from . import about
 from .annotations import AnnotationError, Metadata, parse_diagnoses, parse_metadata
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads
-from .errors import DataError, UsageError
+from .errors import DataError, UsageError, find_skin_cancer_error
 from .layout import DIAGNOSIS_NAMES, ISIC_BASE_URL, SPLITS, official_url, zip_name
 from .transforms import (
     IMAGE_FORMATS,
@@ -155,6 +156,17 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         started = time.perf_counter()
         super()._prepare_split(split_generator, **kwargs)
         self.seconds_per_split[split_generator.name] = time.perf_counter() - started
+
+    def _prepare_split_single(self, *args: Any, **kwargs: Any):
+        # `datasets` wraps worker errors in DatasetGenerationError, and the cause does not survive
+        # the trip back from a worker process; raise our own error, which names the file, instead.
+        try:
+            yield from super()._prepare_split_single(*args, **kwargs)
+        except DatasetGenerationError as error:
+            found = find_skin_cancer_error(error)
+            if found is None:
+                raise
+            raise found from error
 
     def _generate_examples(self, examples: list[ExampleSource]):
         config = self.config

@@ -19,6 +19,10 @@ class DataError(SkinCancerError):
             message += f" ({hint})"
         super().__init__(message)
 
+    def __reduce__(self):
+        # Keep the fields when a worker process sends the error back (num_proc > 1).
+        return (type(self), (self.path, self.problem, self.hint))
+
 
 class UsageError(SkinCancerError, ValueError):
     """The options given do not make sense together."""

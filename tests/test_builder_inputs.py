@@ -26,9 +26,9 @@ SYNTHETIC_COUNTS = {"train": 6, "valid": 2, "test": 2}
 ALL_FOLDERS = [name for split in SPLITS for name in split.folders]
 
 
-def build(data_dir: Path | None, cache: Path, **options):
+def build(data_dir: Path | None, cache: Path, num_proc: int | None = None, **options):
     builder = skin_cancer.SkinCancer(data_dir=str(data_dir) if data_dir else None, cache_dir=str(cache), **options)
-    builder.download_and_prepare()
+    builder.download_and_prepare(num_proc=num_proc)
     return builder.as_dataset()
 
 
@@ -44,9 +44,9 @@ def zip_official_folders(tree: Path, destination: Path) -> Path:
     return destination
 
 
-def build_error(data_dir: Path, cache: Path) -> DataError:
+def build_error(data_dir: Path, cache: Path, num_proc: int | None = None) -> DataError:
     with pytest.raises(Exception) as caught:
-        build(data_dir, cache)
+        build(data_dir, cache, num_proc=num_proc)
     found = find_skin_cancer_error(caught.value)
     assert isinstance(found, DataError), f"expected a DataError in the cause chain, got {caught.value!r}"
     assert not prepared_files(cache), "a failed build must leave no Arrow file behind"
@@ -148,10 +148,11 @@ def test_partial_split_warns_with_the_official_count(pristine_synthetic_tree, tm
         build(pristine_synthetic_tree, tmp_path / "cache")
 
 
-def test_truncated_jpeg_is_named(synthetic_tree, cache_dir):
+@pytest.mark.parametrize("num_proc", [None, 2])
+def test_truncated_jpeg_is_named(synthetic_tree, cache_dir, num_proc):
     path = synthetic_tree / "ISIC-2017_Validation_Data" / "ISIC_9000102.jpg"
     path.write_bytes(path.read_bytes()[:5000])
-    error = build_error(synthetic_tree, cache_dir)
+    error = build_error(synthetic_tree, cache_dir, num_proc=num_proc)
     assert error.path.endswith("ISIC-2017_Validation_Data/ISIC_9000102.jpg")
     assert "truncated or corrupt" in str(error)
 

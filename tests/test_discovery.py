@@ -121,3 +121,14 @@ def test_same_image_in_two_splits_is_refused(synthetic_tree):
     )
     with pytest.raises(DataError, match="ISIC_9000001 is also in another split"):
         find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)
+
+
+def test_csvs_may_sit_inside_the_folders(synthetic_tree):
+    labels = synthetic_tree / "ISIC-2017_Training_Part3_GroundTruth.csv"
+    inside = synthetic_tree / "ISIC-2017_Training_Part1_GroundTruth" / labels.name
+    labels.rename(inside)
+    metadata = synthetic_tree / "ISIC-2017_Training_Data" / "ISIC-2017_Training_Data_metadata.csv"
+    metadata.rename(synthetic_tree / metadata.name)
+    train = find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)[0]
+    assert train.labels_csv is not None and train.labels_csv.path == str(inside)
+    assert train.metadata_csv is not None and train.metadata_csv.path == str(synthetic_tree / metadata.name)
