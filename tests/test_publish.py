@@ -237,11 +237,20 @@ def test_token_never_reaches_output_or_staged_files(real_sample, tmp_path, monke
     assert "Published 5 files" in out
 
 
+def http_library():
+    """The HTTP client huggingface_hub is built on: httpx2 in 2.x, httpx in 1.x."""
+    try:
+        import httpx2 as http
+    except ImportError:
+        import httpx as http
+    return http
+
+
 def hub_error(status: int):
-    import httpx2
     from huggingface_hub.errors import HfHubHTTPError
 
-    response = httpx2.Response(status, request=httpx2.Request("GET", "https://huggingface.co/api/whoami-v2"))
+    http = http_library()
+    response = http.Response(status, request=http.Request("GET", "https://huggingface.co/api/whoami-v2"))
     return HfHubHTTPError(f"{status} error", response=response)
 
 
@@ -261,9 +270,7 @@ def test_upload_failures_are_one_clear_line(dry_run, api, message):
 
 
 def test_network_library_errors_are_recognised(dry_run):
-    import httpx2
-
-    api = RecordingHubApi(fail_with=httpx2.ConnectError("connection refused"))
+    api = RecordingHubApi(fail_with=http_library().ConnectError("connection refused"))
     with pytest.raises(publish.PublishError, match="cannot reach the Hugging Face Hub"):
         publish.upload(publish.StagedRepo(dry_run, [], True), REPO_ID, SECRET, "m", api=api)
 
