@@ -300,3 +300,10 @@ def test_staged_images_keep_their_encoding(dry_run):
     first = table.column("image")[0].as_py()
     assert Image.open(io.BytesIO(first["bytes"])).format == "JPEG"
     assert Image.open(io.BytesIO(table.column("mask")[0].as_py()["bytes"])).format == "PNG"
+
+
+def test_staging_twice_gives_identical_files(real_build, dry_run, tmp_path):
+    """Unchanged data must stage byte-identical files, so a re-run uploads nothing new."""
+    again = publish.stage(real_build, REPO_ID, tmp_path / "again", "500MB", allow_partial=True)
+    for name in again.files:
+        assert (tmp_path / "again" / name).read_bytes() == (dry_run / name).read_bytes(), name
