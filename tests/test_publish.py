@@ -107,27 +107,16 @@ def test_without_allow_partial_the_counts_stop_it(real_build, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def publish_command(real_sample: Path, tmp_path: Path, *extra: str) -> int:
+    common = ["--data-dir", str(real_sample), "--repo-id", REPO_ID, "--allow-partial"]
+    return main(["publish", *common, "--cache-dir", str(tmp_path / "cache"), "--quiet", "--size", "64", *extra])
+
+
 def test_dry_run_command_needs_no_token(real_sample, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))
     out = tmp_path / "staged"
-    code = main(
-        [
-            "publish",
-            "--data-dir",
-            str(real_sample),
-            "--repo-id",
-            REPO_ID,
-            "--dry-run",
-            str(out),
-            "--allow-partial",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--quiet",
-            "--size",
-            "64",
-        ]
-    )
+    code = publish_command(real_sample, tmp_path, "--dry-run", str(out))
     assert code == 0
     assert (out / "README.md").is_file()
     assert "data/train-00000-of-00001.parquet" in capsys.readouterr().out
@@ -174,6 +163,7 @@ class RecordingHubApi:
     def upload_folder(self, **kwargs):
         folder = Path(kwargs["folder_path"])
         files = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+        self.uploaded_bytes = b"".join((folder / name).read_bytes() for name in files)
         self.calls.append(("upload_folder", {**kwargs, "files": files}))
 
         class Commit:
@@ -213,27 +203,12 @@ def test_revision_creates_the_branch_first(dry_run):
 def test_token_never_reaches_output_or_staged_files(real_sample, tmp_path, monkeypatch, capsys):
     api = RecordingHubApi()
     monkeypatch.setattr("huggingface_hub.HfApi", lambda *args, **kwargs: api)
-    code = main(
-        [
-            "publish",
-            "--data-dir",
-            str(real_sample),
-            "--repo-id",
-            REPO_ID,
-            "--token",
-            SECRET,
-            "--allow-partial",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--quiet",
-            "--size",
-            "64",
-        ]
-    )
+    code = publish_command(real_sample, tmp_path, "--token", SECRET)
     out, err = capsys.readouterr()
     assert code == 0, err
     assert SECRET not in out and SECRET not in err
     assert all(call[1].get("token") == SECRET for call in api.calls)  # it is only handed to the API
+    assert SECRET.encode() not in api.uploaded_bytes
     assert "Published 5 files" in out
 
 
