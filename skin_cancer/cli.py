@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from .errors import SkinCancerError, UsageError, find_skin_cancer_error
 from .pipeline import Build, prepare_dataset
 from .sample import ensure_sample_tree
+from .summary import build_summary
 from .transforms import IMAGE_FORMATS, RESIZE_MODES
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
@@ -120,33 +121,11 @@ def prepare(args: argparse.Namespace) -> Build:
 
 def run_build(args: argparse.Namespace) -> int:
     build = prepare(args)
-    print(summary_table(build))
+    print(build_summary(build))
     print()
     print("Load it with:")
     print(f"  {build.load_line}")
     return EXIT_OK
-
-
-def summary_table(build: Build) -> str:
-    names = build.dataset["train"].features["diagnosis"].names
-    header = ["split", "pairs", *names, "no label", "MB", "seconds"]
-    rows = []
-    for split, dataset in build.dataset.items():
-        counts = {name: 0 for name in names}
-        unlabelled = 0
-        for label in dataset["diagnosis"]:
-            if label is None:
-                unlabelled += 1
-            else:
-                counts[names[label]] += 1
-        info = build.builder.info.splits[split]
-        seconds = "cached" if build.reused else f"{build.seconds_per_split.get(split, 0.0):.1f}"
-        rows.append([split, len(dataset), *counts.values(), unlabelled, f"{info.num_bytes / 1e6:.1f}", seconds])
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = [
-        "  ".join(str(cell).rjust(width) for cell, width in zip(line, widths, strict=True)) for line in [header, *rows]
-    ]
-    return "\n".join(lines)
 
 
 def _configure_output(quiet: bool) -> None:

@@ -21,7 +21,7 @@ from .export import write_split_shards
 from .layout import SPLITS_BY_NAME
 from .pipeline import Build
 from .preview import sample_preview
-from .stats import diagnosis_counts
+from .summary import diagnosis_counts
 
 PREVIEW_PATH = "assets/preview.png"
 PREVIEW_PAIRS = 6

@@ -19,18 +19,10 @@ from PIL import Image
 from .builder import BUILDER_VERSION
 from .errors import UsageError
 from .pipeline import Build
+from .summary import diagnosis_counts, format_table
 from .transforms import placement
 
 CHART_FILES = ("pairs_per_split.png", "diagnoses_per_split.png", "lesion_area.png", "original_sizes.png")
-
-
-def diagnosis_counts(labels: list[int | None], names: list[str]) -> dict[str, int]:
-    counts = {name: 0 for name in names}
-    for label in labels:
-        if label is not None:
-            counts[names[label]] += 1
-    counts["no label"] = sum(1 for label in labels if label is None)
-    return counts
 
 
 def mask_facts(mask_png: bytes, original_size: tuple[int, int], size: int, resize_mode: str) -> tuple[float, bool]:
@@ -106,10 +98,7 @@ def stats_table(stats: dict[str, Any]) -> str:
         ]
         for name, split in stats["splits"].items()
     ]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    return "\n".join(
-        "  ".join(str(cell).rjust(width) for cell, width in zip(line, widths, strict=True)) for line in [header, *rows]
-    )
+    return format_table(header, rows)
 
 
 def require_matplotlib():
