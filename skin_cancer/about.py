@@ -8,7 +8,6 @@ LICENSE = (
     "ISIC-2017 data by the International Skin Imaging Collaboration"
 )
 LICENSE_ID = "cc0-1.0"
-ARXIV_ID = "1710.05006"
 
 DESCRIPTION = (
     "ISIC-2017 Task 1 skin-lesion segmentation: dermoscopy images and binary lesion masks, "

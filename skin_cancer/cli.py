@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from .errors import SkinCancerError, UsageError, find_skin_cancer_error
+from .export import EXPORT_FORMATS
 from .pipeline import Build, prepare_dataset
 from .sample import ensure_sample_tree
 from .summary import build_summary
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = _command(commands, "export", "write the dataset as image/mask folders or Parquet files", run_export)
     add_dataset_options(export)
     export.add_argument("--output", required=True, help="destination folder (created; must be empty)")
-    export.add_argument("--format", choices=("folders", "parquet"), default="folders", help="what to write")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="folders", help="what to write")
     export.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
 
     stats = _command(commands, "stats", "print statistics and write stats.json and charts", run_stats)

@@ -138,12 +138,6 @@ def prepare_pair(
     return PreparedPair(image, mask, width, height)
 
 
-def read_image_size(image_bytes: bytes) -> tuple[int, int]:
-    """Displayed size (after EXIF orientation), read from the header only."""
-    with _open(image_bytes, ImageDecodeError) as image:
-        return _oriented_size(image.size, _orientation(image))
-
-
 def prepare_image(
     image_bytes: bytes, size: int, resize_mode: ResizeMode, image_format: ImageFormat
 ) -> tuple[bytes, tuple[int, int]]:
