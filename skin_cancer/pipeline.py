@@ -23,14 +23,14 @@ class Build:
     options: dict[str, object]
     reused: bool
     seconds_per_split: dict[str, float] = field(default_factory=dict)
+    cache_dir: str | None = None
 
     @property
     def load_line(self) -> str:
         """The line of Python that loads this exact build from the cache."""
         changed = {key: value for key, value in self.options.items() if DEFAULT_OPTIONS.get(key) != value}
-        cache_dir = self.builder._cache_dir_root
-        if os.path.abspath(cache_dir) != os.path.abspath(str(datasets.config.HF_DATASETS_CACHE)):
-            changed["cache_dir"] = cache_dir
+        if self.cache_dir:
+            changed["cache_dir"] = os.path.abspath(self.cache_dir)
         arguments = "".join(f", {key}={json.dumps(value)}" for key, value in changed.items())
         call = f'load_dataset("skin_cancer", data_dir={json.dumps(self.data_dir)}{arguments})'
         return f"import skin_cancer; from datasets import load_dataset; ds = {call}"
@@ -47,4 +47,5 @@ def prepare_dataset(
     builder = SkinCancer(data_dir=data_dir, cache_dir=cache_dir, **options)
     reused = builder.is_prepared()
     builder.download_and_prepare(num_proc=num_proc if num_proc > 1 else None)
-    return Build(builder, builder.as_dataset(), data_dir or "", options, reused, dict(builder.seconds_per_split))
+    seconds = dict(builder.seconds_per_split)
+    return Build(builder, builder.as_dataset(), data_dir or "", options, reused, seconds, cache_dir)
