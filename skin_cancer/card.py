@@ -45,6 +45,10 @@ class SplitFacts:
     shard_paths: list[str]
 
 
+def pretty_name(partial: bool) -> str:
+    return "ISIC-2017 skin lesion segmentation" + (" (partial)" if partial else "")
+
+
 def size_category(total: int) -> str:
     for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")):
         if total < limit:
@@ -68,7 +72,7 @@ def render_card(
         task_categories=["image-segmentation"],
         tags=TAGS,
         size_categories=[size_category(total)],
-        pretty_name="ISIC-2017 skin lesion segmentation" + (" (partial)" if partial else ""),
+        pretty_name=pretty_name(partial),
         source_datasets=["original"],
     )
     MetadataConfigs(
@@ -125,7 +129,7 @@ def _body_values(
         )
         partial_limitation = f"- This is a partial copy: {counts} pairs.\n"
     return {
-        "pretty_name": "ISIC-2017 skin lesion segmentation" + (" (partial)" if partial else ""),
+        "pretty_name": pretty_name(partial),
         "partial_notice": partial_notice,
         "partial_limitation": partial_limitation,
         "size": str(options["size"]),

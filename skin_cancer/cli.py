@@ -11,7 +11,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
-from .errors import SkinCancerError, UsageError, find_skin_cancer_error
+from .errors import UsageError, find_skin_cancer_error
 from .export import EXPORT_FORMATS
 from .pipeline import Build, prepare_dataset
 from .sample import ensure_sample_tree
@@ -230,4 +230,4 @@ def run_publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-__all__ = ["Build", "SkinCancerError", "add_dataset_options", "main", "prepare"]
+__all__ = ["Build", "add_dataset_options", "main", "prepare"]

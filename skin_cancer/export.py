@@ -39,13 +39,15 @@ def export(build: Build, output: Path, export_format: str = "folders", overwrite
 
 
 @contextmanager
-def replacing(output: Path, overwrite: bool) -> Iterator[Path]:
+def replacing(
+    output: Path, overwrite: bool, refusal: str = "pass --overwrite to replace it, or choose another folder"
+) -> Iterator[Path]:
     """Yield an empty scratch folder beside `output`; it becomes `output` only if the block succeeds."""
     output = output.resolve()
     if output.exists() and not output.is_dir():
         raise UsageError(f"{output} exists and is not a folder")
     if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise UsageError(f"{output} is not empty: pass --overwrite to replace it, or choose another folder")
+        raise UsageError(f"{output} is not empty: {refusal}")
     output.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
     try:

@@ -6,9 +6,6 @@ so `load_dataset(<staged folder>)` shows exactly what `load_dataset("<owner>/<na
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,7 @@ from datasets.utils.py_utils import convert_file_size_to_int
 
 from .card import SplitFacts, render_card, validate_card
 from .errors import SkinCancerError, UsageError
-from .export import write_split_shards
+from .export import replacing, write_split_shards
 from .layout import SPLITS_BY_NAME
 from .pipeline import Build
 from .preview import sample_preview
@@ -69,11 +66,7 @@ def stage(build: Build, repo_id: str, folder: Path, max_shard_size: str | int, a
     """Write the repository into `folder` (which must not exist), all or nothing."""
     partial = check_complete(build, allow_partial)
     convert_file_size_to_int(max_shard_size)  # a bad size fails here, before any work
-    if folder.exists() and any(folder.iterdir()):
-        raise UsageError(f"{folder} is not empty: choose a new folder for the staged repository")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with replacing(folder, overwrite=False, refusal="choose a new folder for the staged repository") as scratch:
         splits = [_write_shards(build, name, scratch, max_shard_size) for name in build.dataset]
         (scratch / PREVIEW_PATH).parent.mkdir(parents=True)
         _preview(build).save(scratch / PREVIEW_PATH)
@@ -82,12 +75,6 @@ def stage(build: Build, repo_id: str, folder: Path, max_shard_size: str | int, a
         content = render_card(repo_id, features, splits, build.options, PREVIEW_PATH, download_size, partial)
         validate_card(content, splits)
         (scratch / "README.md").write_text(content)
-        if folder.exists():
-            folder.rmdir()
-        os.replace(scratch, folder)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
     files = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
     return StagedRepo(folder, files, partial)
 
@@ -180,14 +167,13 @@ def _hub_call(call, repo_id: str):
                 f"{repo_id} exists and is not a dataset repository you can write to (HTTP 409)"
             ) from None
         raise PublishError(f"the Hub refused the request for {repo_id} (HTTP {status})") from None
-    except (ConnectionError, TimeoutError, OSError) as error:
-        raise PublishError(f"cannot reach the Hugging Face Hub ({type(error).__name__}): check the network") from None
     except Exception as error:
-        if type(error).__module__.split(".")[0].startswith(("httpx", "httpcore", "requests", "urllib3")):
-            raise PublishError(
-                f"cannot reach the Hugging Face Hub ({type(error).__name__}): check the network"
-            ) from None
-        raise
+        network = isinstance(error, (ConnectionError, TimeoutError, OSError)) or type(error).__module__.startswith(
+            ("httpx", "httpcore", "requests", "urllib3")
+        )
+        if not network:
+            raise
+        raise PublishError(f"cannot reach the Hugging Face Hub ({type(error).__name__}): check the network") from None
 
 
 def _write_shards(build: Build, split: str, folder: Path, max_shard_size: str | int) -> SplitFacts:

@@ -40,6 +40,7 @@ def compute_stats(build: Build) -> dict[str, Any]:
         names = dataset.features["diagnosis"].names
         table = dataset.select_columns(["image_id", "mask", "diagnosis", "original_width", "original_height"])
         fractions: dict[str, float] = {}
+        sizes: Counter[str] = Counter()
         touching = 0
         for batch in tqdm(
             table.with_format("arrow").iter(batch_size=64),
@@ -55,10 +56,7 @@ def compute_stats(build: Build) -> dict[str, Any]:
                 fraction, touches = mask_facts(mask["bytes"], (width, height), size, mode)
                 fractions[image_id] = fraction
                 touching += touches
-        sizes = Counter(
-            f"{width}x{height}"
-            for width, height in zip(dataset["original_width"], dataset["original_height"], strict=True)
-        )
+                sizes[f"{width}x{height}"] += 1
         values = list(fractions.values())
         splits[split] = {
             "pairs": len(dataset),
