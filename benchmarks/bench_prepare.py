@@ -27,10 +27,10 @@ import skin_cancer
 from skin_cancer.transforms import decode_request, placement
 
 
-def decode_floor(pairs: list[tuple[Path, Path]], size: int) -> float:
+def decode_floor(pairs: list[tuple[str, Path, Path]], size: int) -> float:
     """Seconds to read and decode what any correct prepare must decode, and nothing more."""
     started = time.perf_counter()
-    for image_path, mask_path in pairs:
+    for _, image_path, mask_path in pairs:
         with Image.open(image_path) as image:
             place = placement(*image.size, size, "pad")
             image.draft("RGB", decode_request(image.size, place.source_box, place.target_size))

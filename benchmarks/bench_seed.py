@@ -21,21 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import datasets
 import numpy as np
 import seed_generator
-from common import DEFAULT_SOURCE, repeated_tree
+from common import DEFAULT_SOURCE, pair_paths, repeated_tree
 from PIL import Image
 
 import skin_cancer
 from skin_cancer.export import export
-from skin_cancer.layout import MASK_SUFFIX, SPLITS
 from skin_cancer.pipeline import prepare_dataset
-
-
-def seed_pairs(tree: Path) -> list[tuple[str, Path, Path]]:
-    return [
-        (split.name, image, tree / split.mask_folder / f"{image.stem}{MASK_SUFFIX}")
-        for split in SPLITS
-        for image in sorted((tree / split.data_folder).glob("*.jpg"))
-    ]
 
 
 def non_binary_share(folder: Path) -> tuple[float, int]:
@@ -59,7 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="skin-cancer-seed-") as scratch:
         work = Path(scratch)
         tree = repeated_tree(DEFAULT_SOURCE, work / "tree", args.repeats)
-        pairs = seed_pairs(tree)
+        pairs = pair_paths(tree)
 
         started = time.perf_counter()
         seed_generator.generate(pairs, work / "seed")

@@ -38,9 +38,10 @@ def repeated_tree(source: Path, destination: Path, repeats: int) -> Path:
     return destination
 
 
-def pair_paths(tree: Path) -> list[tuple[Path, Path]]:
-    pairs = []
-    for split in SPLITS:
-        for image in sorted((tree / split.data_folder).glob("*.jpg")):
-            pairs.append((image, tree / split.mask_folder / f"{image.stem}{MASK_SUFFIX}"))
-    return pairs
+def pair_paths(tree: Path) -> list[tuple[str, Path, Path]]:
+    """(split name, image path, mask path) for every pair of an ISIC tree."""
+    return [
+        (split.name, image, tree / split.mask_folder / f"{image.stem}{MASK_SUFFIX}")
+        for split in SPLITS
+        for image in sorted((tree / split.data_folder).glob("*.jpg"))
+    ]
