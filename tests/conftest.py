@@ -66,12 +66,6 @@ def cache_dir(tmp_path) -> Path:
     return path
 
 
-def copy_real_sample(destination: Path) -> Path:
-    """A writable copy of the real sample for tests that change it (never inside the repository)."""
-    shutil.copytree(REAL_SAMPLE, destination)
-    return destination
-
-
 def prepared_files(cache: Path) -> list[Path]:
     """Every Arrow file a build left in a cache: empty after a failed build."""
     return sorted(path for path in cache.rglob("*.arrow"))
