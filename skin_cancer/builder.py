@@ -7,6 +7,7 @@ are and how to turn one pair of files into one example.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import warnings
@@ -68,6 +69,13 @@ class SkinCancerConfig(datasets.BuilderConfig):
             raise UsageError(f"image_format must be one of {', '.join(IMAGE_FORMATS)}, not {self.image_format!r}")
 
 
+_OPTION_DEFAULTS = {
+    option.name: option.default
+    for option in dataclasses.fields(SkinCancerConfig)
+    if option.name in ("size", "resize_mode", "image_format", "base_url")
+}
+
+
 @dataclass(frozen=True)
 class ExampleSource:
     """Everything one worker needs for one example; picklable for num_proc."""
@@ -114,6 +122,11 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         kwargs.setdefault("dataset_name", DATASET_NAME)
         if kwargs.get("hash") is None:
             kwargs["hash"] = SOURCE_HASH
+        # `datasets` keys the cache on the options passed, not on their values: size=512 given
+        # explicitly would otherwise build a second copy of the default dataset.
+        for option, default in _OPTION_DEFAULTS.items():
+            if option in kwargs and kwargs[option] == default:
+                del kwargs[option]
         super().__init__(*args, **kwargs)
         self.config.check()
         self.seconds_per_split: dict[str, float] = {}

@@ -66,3 +66,12 @@ def test_sample_runs_end_to_end(tmp_path, monkeypatch, capsys):
     assert code == 0
     assert (tmp_path / "sample" / "ISIC-2017" / "ISIC-2017_Training_Data" / "ISIC_9000001.jpg").is_file()
     assert "train" in out and "seconds" in out
+
+
+def test_the_printed_load_line_reuses_the_build(real_sample, tmp_path, capsys):
+    assert main(["build", "--data-dir", str(real_sample), "--cache-dir", str(tmp_path), "--quiet"]) == 0
+    assert f'load_dataset("skin_cancer", data_dir="{real_sample}", cache_dir="{tmp_path}")' in capsys.readouterr().out
+    import datasets
+
+    builder = datasets.load_dataset_builder("skin_cancer", data_dir=str(real_sample), cache_dir=str(tmp_path))
+    assert builder.is_prepared(), "the line the command prints must load from the cache, not build again"

@@ -46,3 +46,15 @@ def test_other_packaged_builders_still_work(tmp_path):
     (tmp_path / "rows.csv").write_text("a,b\n1,2\n")
     loaded = datasets.load_dataset("csv", data_files=str(tmp_path / "rows.csv"), cache_dir=str(tmp_path / "c"))
     assert loaded["train"][0] == {"a": 1, "b": 2}
+
+
+def test_default_options_given_explicitly_share_the_cache(real_sample, tmp_path):
+    """The build command passes every option; the load line it prints passes only changed ones."""
+    implicit = datasets.load_dataset_builder("skin_cancer", data_dir=str(real_sample), cache_dir=str(tmp_path))
+    explicit = skin_cancer.SkinCancer(
+        data_dir=str(real_sample), cache_dir=str(tmp_path), size=512, resize_mode="pad", image_format="jpeg"
+    )
+    assert explicit.cache_dir == implicit.cache_dir
+    other = skin_cancer.SkinCancer(data_dir=str(real_sample), cache_dir=str(tmp_path), size=256)
+    assert other.cache_dir != implicit.cache_dir
+    assert other.config.size == 256 and explicit.config.size == 512
