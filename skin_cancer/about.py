@@ -25,3 +25,6 @@ CITATION = """@article{codella2017skin,
   journal = {arXiv preprint arXiv:1710.05006},
   year    = {2017}
 }"""
+
+# The package's version (the builder's VERSION, which tracks the bytes written, lives in builder.py).
+VERSION = "1.1.0"

@@ -19,6 +19,8 @@ from . import about
 from .builder import BUILDER_VERSION
 from .errors import SkinCancerError
 from .layout import SPLITS_BY_NAME
+from .options import BuildOptions
+from .transforms import JPEG_QUALITY
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
 TAGS = ["medical", "dermatology", "dermoscopy", "skin-lesion", "isic", "melanoma", "segmentation"]
@@ -60,7 +62,7 @@ def render_card(
     repo_id: str,
     features: datasets.Features,
     splits: list[SplitFacts],
-    options: dict[str, object],
+    options: BuildOptions,
     preview_path: str,
     download_size: int,
     partial: bool,
@@ -113,10 +115,9 @@ def validate_card(content: str, splits: list[SplitFacts]) -> DatasetCard:
 
 
 def _body_values(
-    repo_id: str, splits: list[SplitFacts], options: dict[str, object], preview_path: str, partial: bool
+    repo_id: str, splits: list[SplitFacts], options: BuildOptions, preview_path: str, partial: bool
 ) -> dict[str, str]:
-    image_format = options["image_format"]
-    encoding = "JPEG quality 95" if image_format == "jpeg" else "lossless PNG"
+    encoding = f"JPEG quality {JPEG_QUALITY}" if options.image_format == "jpeg" else "lossless PNG"
     partial_notice = ""
     partial_limitation = ""
     if partial:
@@ -132,15 +133,15 @@ def _body_values(
         "pretty_name": pretty_name(partial),
         "partial_notice": partial_notice,
         "partial_limitation": partial_limitation,
-        "size": str(options["size"]),
+        "size": str(options.size),
         "preview_path": preview_path,
         "repo_id": repo_id,
         "split_names": ", ".join(f"`{split.name}`" for split in splits),
         "split_table": split_table(splits),
         "image_encoding": encoding,
         "builder_version": BUILDER_VERSION,
-        "resize_mode": str(options["resize_mode"]),
-        "resize_mode_explanation": RESIZE_EXPLANATIONS[str(options["resize_mode"])],
+        "resize_mode": options.resize_mode,
+        "resize_mode_explanation": RESIZE_EXPLANATIONS[options.resize_mode],
         "citation": about.CITATION,
     }
 

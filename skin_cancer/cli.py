@@ -7,18 +7,23 @@ the other modules so that it can be called from Python just as well.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 
+from .about import VERSION
 from .errors import UsageError, find_skin_cancer_error
 from .export import EXPORT_FORMATS
-from .pipeline import Build, prepare_dataset
+from .options import DEFAULTS, BuildOptions
+from .pipeline import Build, prepare_dataset, resolve_data_dir
 from .sample import ensure_sample_tree
 from .summary import build_summary
 from .transforms import IMAGE_FORMATS, RESIZE_MODES
 
-EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,12 +33,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     _configure_output(args.quiet)
+    previous_term = _terminate_like_interrupt()
     try:
         return args.handler(args)
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:
+    except BrokenPipeError:
+        return _stdout_closed()
+    except BaseException as error:
+        if isinstance(error, SystemExit):
+            raise
+        if _was_interrupted(error):
+            print("error: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if _caused_by(error, BrokenPipeError):
+            return _stdout_closed()
         if args.debug:
             raise
         known = find_skin_cancer_error(error)
@@ -42,15 +54,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         if known is None:
             print("(run again with --debug for the full traceback)", file=sys.stderr)
         return EXIT_USAGE if isinstance(known, UsageError) else EXIT_DATA
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def _was_interrupted(error: BaseException) -> bool:
+    """Ctrl-C, even when a library replaced it on the way out (datasets' pool raises TimeoutError)."""
+    return isinstance(error, KeyboardInterrupt) or _caused_by(error, KeyboardInterrupt)
+
+
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _terminate_like_interrupt():
+    """`kill` (SIGTERM) unwinds like Ctrl-C, so worker pools and scratch folders are cleaned up."""
+
+    def interrupt(number: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return signal.getsignal(signal.SIGTERM)
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _stdout_closed() -> int:
+    """The reader went away (`| head`): stop quietly, as Unix tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_DATA
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show a default only where there is one worth showing, and never twice."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False) or "default" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skin-cancer",
-        description="Turn the ISIC-2017 segmentation downloads into a square image/mask dataset.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description=f"skin-cancer {VERSION}: turn the ISIC segmentation downloads into a square image/mask dataset.",
+        formatter_class=_HelpFormatter,
     )
-    parser.set_defaults(command=None, quiet=False, debug=False)
+    parser.add_argument("--version", action="version", version=f"skin-cancer {VERSION}")
+    _add_output_flags(parser, False)
+    parser.set_defaults(command=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     build = _command(commands, "build", "prepare the dataset in the datasets cache and print a summary", run_build)
@@ -58,9 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = _command(commands, "export", "write the dataset as image/mask folders or Parquet files", run_export)
     add_dataset_options(export)
-    export.add_argument("--output", required=True, help="destination folder (created; must be empty)")
+    export.add_argument("--output", required=True, help="destination folder (new or empty)")
     export.add_argument("--format", choices=EXPORT_FORMATS, default="folders", help="what to write")
-    export.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
+    export.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier export of this tool (never any other folder)"
+    )
 
     stats = _command(commands, "stats", "print statistics and write stats.json and charts", run_stats)
     add_dataset_options(stats)
@@ -71,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--output", required=True, help="folder for the preview PNG")
     preview.add_argument("--split", default="train", help="which split to show")
     preview.add_argument("--n", type=int, default=8, help="how many pairs")
-    preview.add_argument("--seed", type=int, default=None, help="random choice with this seed (default: the first n)")
+    preview.add_argument("--seed", type=int, default=None, help="random choice with this seed (without: the first n)")
 
     publish = _command(commands, "publish", "build, stage and upload the dataset to the Hugging Face Hub", run_publish)
     add_dataset_options(publish)
@@ -79,34 +140,76 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--private", action="store_true", help="create the repository as private")
     publish.add_argument("--revision", default=None, help="branch to commit to (created if missing)")
     publish.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
-    publish.add_argument("--token", default=None, help="Hub token (default: HF_TOKEN, then the saved login)")
-    publish.add_argument("--max-shard-size", default="500MB", help="largest Parquet shard")
+    publish.add_argument(
+        "--token",
+        default=None,
+        help="Hub token; visible to every user of this machine in `ps`, so prefer HF_TOKEN or `hf auth login` "
+        "(without it: HF_TOKEN, then the saved login)",
+    )
+    publish.add_argument(
+        "--max-shard-size", type=shard_size, default="500MB", help=f"largest Parquet shard, at least {MIN_SHARD_SIZE}"
+    )
     publish.add_argument("--dry-run", metavar="OUT", default=None, help="stage the repository into OUT and stop")
+    publish.add_argument(
+        "--overwrite", action="store_true", help="with --dry-run: replace an earlier staging of this tool"
+    )
     publish.add_argument("--allow-partial", action="store_true", help="publish fewer pairs than the official counts")
     return parser
+
+
+MIN_SHARD_SIZE = "100KB"
+
+
+def shard_size(text: str) -> str:
+    """argparse type: a size such as 500MB, refused before any build when it cannot work."""
+    from datasets.utils.py_utils import convert_file_size_to_int
+
+    try:
+        size = convert_file_size_to_int(text.strip())
+    except (ValueError, IndexError, TypeError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 500MB or 1GB") from None
+    if size < convert_file_size_to_int(MIN_SHARD_SIZE):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is too small: a shard must hold at least one pair ({MIN_SHARD_SIZE})"
+        )
+    return text.strip()
 
 
 def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-dir", help="folder with the ISIC-2017 folders or zips")
     source.add_argument("--sample", action="store_true", help="use the built-in synthetic sample (no download)")
-    parser.add_argument("--size", type=int, default=512, help="side of the square output, in pixels")
-    parser.add_argument(
-        "--resize-mode", choices=RESIZE_MODES, default="pad", help="how a non-square image is made square (see README)"
+    source.add_argument(
+        "--download", action="store_true", help="download the official ISIC-2017 files (about 6 GB) into the cache"
     )
-    parser.add_argument("--image-format", choices=IMAGE_FORMATS, default="jpeg", help="encoding of the stored images")
+    parser.add_argument("--size", type=int, default=DEFAULTS.size, help="side of the square output, in pixels")
+    parser.add_argument(
+        "--resize-mode",
+        choices=RESIZE_MODES,
+        default=DEFAULTS.resize_mode,
+        help="how a non-square image is made square (see README)",
+    )
+    parser.add_argument(
+        "--image-format", choices=IMAGE_FORMATS, default=DEFAULTS.image_format, help="encoding of the stored images"
+    )
     parser.add_argument("--num-proc", type=int, default=1, help="processes used to prepare the dataset")
-    parser.add_argument("--cache-dir", default=None, help="datasets cache folder (default: the datasets default)")
+    parser.add_argument("--cache-dir", default=None, help="datasets cache folder (without it: the datasets default)")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="prepare the dataset again even if the cache holds it already"
+    )
+
+
+def _add_output_flags(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--quiet", action="store_true", default=default, help="no progress bars")
+    parser.add_argument("--debug", action="store_true", default=default, help="show full tracebacks")
 
 
 def _command(
     commands: argparse._SubParsersAction, name: str, help_text: str, handler: Callable[[argparse.Namespace], int]
 ) -> argparse.ArgumentParser:
-    parser = commands.add_parser(
-        name, help=help_text, description=help_text, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    parser = commands.add_parser(name, help=help_text, description=help_text, formatter_class=_HelpFormatter)
+    # SUPPRESS: `skin-cancer --quiet build` and `skin-cancer build --quiet` both work, neither undoes the other.
+    _add_output_flags(parser, argparse.SUPPRESS)
     parser.set_defaults(command=name, handler=handler)
     return parser
 
@@ -115,12 +218,51 @@ def prepare(args: argparse.Namespace) -> Build:
     """Build (or reuse from the cache) the dataset that the command-line options describe."""
     if args.num_proc < 1:
         raise UsageError(f"--num-proc must be at least 1, not {args.num_proc}")
-    data_dir = str(ensure_sample_tree()) if args.sample else args.data_dir
-    options = {"size": args.size, "resize_mode": args.resize_mode, "image_format": args.image_format}
-    return prepare_dataset(data_dir, options, num_proc=args.num_proc, cache_dir=args.cache_dir)
+    options = BuildOptions(size=args.size, resize_mode=args.resize_mode, image_format=args.image_format)
+    return prepare_dataset(
+        source_dir(args), options, num_proc=args.num_proc, cache_dir=args.cache_dir, rebuild=args.rebuild
+    )
+
+
+def source_dir(args: argparse.Namespace) -> str | None:
+    """The data folder the options name; None means download. Checked before any work."""
+    if args.sample:
+        return str(ensure_sample_tree())
+    if args.download:
+        return None
+    return resolve_data_dir(args.data_dir)
+
+
+def check_folders_up_front(args: argparse.Namespace, output: str | None = None) -> None:
+    """Folders that cannot work are refused before a build spends minutes."""
+    if args.cache_dir is not None:
+        _require_folder_or_new(args.cache_dir, "--cache-dir")
+    if output is not None:
+        _require_folder_or_new(output, "--output")
+
+
+def _require_folder_or_new(path: str, flag: str) -> None:
+    from pathlib import Path
+
+    if not str(path).strip():
+        raise UsageError(f"{flag} is empty: give a folder")
+    resolved = Path(path).expanduser()
+    if resolved.exists() and not resolved.is_dir():
+        raise UsageError(f"{flag} {resolved} is a file, not a folder")
+
+
+def protected_folders(args: argparse.Namespace) -> list[str]:
+    import datasets
+
+    folders = [args.cache_dir or datasets.config.HF_DATASETS_CACHE]
+    data_dir = source_dir(args)
+    if data_dir is not None:
+        folders.append(data_dir)
+    return folders
 
 
 def run_build(args: argparse.Namespace) -> int:
+    check_folders_up_front(args)
     build = prepare(args)
     print(build_summary(build))
     print()
@@ -135,7 +277,10 @@ def _configure_output(quiet: bool) -> None:
     from .builder import PartialSplitWarning
 
     if quiet:
+        import huggingface_hub.utils
+
         datasets.disable_progress_bars()
+        huggingface_hub.utils.disable_progress_bars()
     datasets.logging.set_verbosity_error()
 
     def show(message, category, filename, lineno, file=None, line=None):
@@ -146,12 +291,12 @@ def _configure_output(quiet: bool) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .export import export
+    from .outputs import check_output
 
+    check_folders_up_front(args)
+    output = check_output(args.output, args.overwrite, protected_folders(args))
     build = prepare(args)
-    output = Path(args.output)
     files = export(build, output, args.format, overwrite=args.overwrite)
     print(f"Wrote {len(files)} files to {output.resolve()} ({args.format})")
     for split in build.dataset:
@@ -171,6 +316,7 @@ def run_stats(args: argparse.Namespace) -> int:
     from .stats import compute_stats, require_matplotlib, stats_table, write_charts
 
     require_matplotlib()  # fail before any work if the charts cannot be drawn
+    check_folders_up_front(args, args.output)
     stats = compute_stats(prepare(args))
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
@@ -188,6 +334,7 @@ def run_preview(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise UsageError(f"--n must be at least 1, not {args.n}")
+    check_folders_up_front(args, args.output)
     build = prepare(args)
     grid = sample_preview(build, args.split, args.n, args.seed)
     output = Path(args.output)
@@ -203,12 +350,20 @@ def run_publish(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from . import publish
+    from .outputs import check_output
 
     publish.check_repo_id(args.repo_id)
+    check_folders_up_front(args)
+    if args.overwrite and not args.dry_run:
+        raise UsageError("--overwrite only applies to --dry-run OUT")
+    if args.dry_run is not None:
+        check_output(args.dry_run, args.overwrite, protected_folders(args))
     token = None if args.dry_run else publish.resolve_token(args.token)
     build = prepare(args)
     if args.dry_run:
-        staged = publish.stage(build, args.repo_id, Path(args.dry_run), args.max_shard_size, args.allow_partial)
+        staged = publish.stage(
+            build, args.repo_id, Path(args.dry_run), args.max_shard_size, args.allow_partial, args.overwrite
+        )
         print(f"Staged {len(staged.files)} files in {staged.folder} (dry run, nothing uploaded):")
         for name in staged.files:
             print(f"  {name}")

@@ -1,19 +1,15 @@
 """Export a prepared build as image/mask folders (the seed's layout) or as Parquet shards.
 
-Both are written into a temporary folder next to the destination and renamed at the end, so an
-interrupted export never leaves a half-written destination. Image and mask bytes are copied as
-the builder encoded them: nothing is decoded or re-encoded.
+Both are written aside and swapped in at the end by `outputs.replacing`, so an interrupted export
+never leaves a half-written destination and never deletes anything but an earlier export. Image and
+mask bytes are copied as the builder encoded them: nothing is decoded or re-encoded.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import datasets
@@ -21,6 +17,7 @@ from datasets.utils.py_utils import convert_file_size_to_int
 from datasets.utils.tqdm import tqdm
 
 from .errors import UsageError
+from .outputs import MARKER, interruption_point, replacing
 from .pipeline import Build
 
 EXPORT_FORMATS = ("folders", "parquet")
@@ -29,40 +26,22 @@ METADATA_COLUMNS = ("image_id", "diagnosis", "age_approximate", "sex", "original
 
 
 def export(build: Build, output: Path, export_format: str = "folders", overwrite: bool = False) -> list[Path]:
-    """Write the build to `output`; return the files written (relative to `output`)."""
+    """Write the build to `output`; return the files written (relative to `output`).
+
+    Only an earlier output of this tool is ever replaced (see `outputs`), and only with `overwrite`.
+    """
     writers: dict[str, Callable[[Build, Path], None]] = {"folders": write_folders, "parquet": write_parquet}
     if export_format not in writers:
         raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {export_format!r}")
-    with replacing(output, overwrite) as scratch:
+    with replacing(output, "export", overwrite, build.protected_folders) as scratch:
         writers[export_format](build, scratch)
-    return sorted(path.relative_to(output) for path in output.rglob("*") if path.is_file())
-
-
-@contextmanager
-def replacing(
-    output: Path, overwrite: bool, refusal: str = "pass --overwrite to replace it, or choose another folder"
-) -> Iterator[Path]:
-    """Yield an empty scratch folder beside `output`; it becomes `output` only if the block succeeds."""
-    output = output.resolve()
-    if output.exists() and not output.is_dir():
-        raise UsageError(f"{output} exists and is not a folder")
-    if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise UsageError(f"{output} is not empty: {refusal}")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
-    try:
-        yield scratch
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(scratch, output)
-    finally:
-        if scratch.exists():
-            shutil.rmtree(scratch, ignore_errors=True)
+    target = output.expanduser().resolve()
+    return sorted(path.relative_to(target) for path in target.rglob("*") if path.is_file() and path.name != MARKER)
 
 
 def write_folders(build: Build, root: Path) -> None:
     """OUT/<split>/{images,masks}/ plus OUT/<split>/metadata.jsonl that `imagefolder` understands."""
-    image_suffix = ".jpg" if build.options["image_format"] == "jpeg" else ".png"
+    image_suffix = ".jpg" if build.options.image_format == "jpeg" else ".png"
     for split, dataset in build.dataset.items():
         (root / split / "images").mkdir(parents=True)
         (root / split / "masks").mkdir()
@@ -70,6 +49,7 @@ def write_folders(build: Build, root: Path) -> None:
         raw = _undecoded(dataset)
         with open(root / split / METADATA_FILE, "w") as metadata:
             for row in tqdm(raw, desc=f"Exporting {split}", unit=" pairs"):
+                interruption_point()
                 image_name = f"images/{row['image_id']}{image_suffix}"
                 mask_name = f"masks/{row['image_id']}.png"
                 (root / split / image_name).write_bytes(row["image"]["bytes"])
@@ -93,6 +73,7 @@ def write_split_shards(build: Build, split: str, root: Path, max_shard_size: str
     (root / "data").mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(shards):
+        interruption_point()
         relative = f"data/{split}-{index:05d}-of-{shards:05d}.parquet"
         dataset.shard(num_shards=shards, index=index, contiguous=True).to_parquet(str(root / relative))
         paths.append(relative)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import datasets
 
 from .builder import SkinCancer
-
-DEFAULT_OPTIONS: dict[str, object] = {"size": 512, "resize_mode": "pad", "image_format": "jpeg"}
+from .options import BuildOptions
 
 
 @dataclass
@@ -19,8 +19,8 @@ class Build:
 
     builder: SkinCancer
     dataset: datasets.DatasetDict
-    data_dir: str
-    options: dict[str, object]
+    data_dir: str | None
+    options: BuildOptions
     reused: bool
     seconds_per_split: dict[str, float] = field(default_factory=dict)
     cache_dir: str | None = None
@@ -28,24 +28,43 @@ class Build:
     @property
     def load_line(self) -> str:
         """The line of Python that loads this exact build from the cache."""
-        changed = {key: value for key, value in self.options.items() if DEFAULT_OPTIONS.get(key) != value}
+        arguments = {} if self.data_dir is None else {"data_dir": self.data_dir}
+        arguments.update(self.options.changed())
         if self.cache_dir:
-            changed["cache_dir"] = os.path.abspath(self.cache_dir)
-        arguments = "".join(f", {key}={json.dumps(value)}" for key, value in changed.items())
-        call = f'load_dataset("skin_cancer", data_dir={json.dumps(self.data_dir)}{arguments})'
-        return f"import skin_cancer; from datasets import load_dataset; ds = {call}"
+            arguments["cache_dir"] = os.path.abspath(self.cache_dir)
+        spelled = "".join(f", {key}={json.dumps(value)}" for key, value in arguments.items())
+        return f'import skin_cancer; from datasets import load_dataset; ds = load_dataset("skin_cancer"{spelled})'
+
+    @property
+    def protected_folders(self) -> list[Path]:
+        """Folders no output may replace or contain: the input data and the cache."""
+        cache = Path(self.cache_dir or datasets.config.HF_DATASETS_CACHE)
+        return [cache] if self.data_dir is None else [Path(self.data_dir), cache]
+
+
+def resolve_data_dir(data_dir: str | None) -> str | None:
+    """None means download; an empty string is a mistake (an unset shell variable), never a download."""
+    if data_dir is None:
+        return None
+    if not str(data_dir).strip():
+        from .errors import UsageError
+
+        raise UsageError("the data folder is empty (an unset variable?): give --data-dir DIR, or --download")
+    return os.path.abspath(os.path.expanduser(data_dir))
 
 
 def prepare_dataset(
     data_dir: str | None,
-    options: dict[str, object] | None = None,
+    options: BuildOptions | None = None,
     num_proc: int = 1,
     cache_dir: str | None = None,
+    rebuild: bool = False,
 ) -> Build:
-    options = {**DEFAULT_OPTIONS, **(options or {})}
-    data_dir = os.path.abspath(os.path.expanduser(data_dir)) if data_dir else None
-    builder = SkinCancer(data_dir=data_dir, cache_dir=cache_dir, **options)
-    reused = builder.is_prepared()
-    builder.download_and_prepare(num_proc=num_proc if num_proc > 1 else None)
+    options = options or BuildOptions()
+    data_dir = resolve_data_dir(data_dir)
+    builder = SkinCancer(data_dir=data_dir, cache_dir=cache_dir, **options.as_dict())
+    reused = builder.is_prepared() and not rebuild
+    mode = datasets.DownloadMode.REUSE_CACHE_IF_EXISTS if rebuild else None  # downloads kept, dataset rebuilt
+    builder.download_and_prepare(num_proc=num_proc if num_proc > 1 else None, download_mode=mode)
     seconds = dict(builder.seconds_per_split)
-    return Build(builder, builder.as_dataset(), data_dir or "", options, reused, seconds, cache_dir)
+    return Build(builder, builder.as_dataset(), data_dir, options, reused, seconds, cache_dir)

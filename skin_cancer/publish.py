@@ -14,8 +14,9 @@ from datasets.utils.py_utils import convert_file_size_to_int
 
 from .card import SplitFacts, render_card, validate_card
 from .errors import SkinCancerError, UsageError
-from .export import replacing, write_split_shards
+from .export import write_split_shards
 from .layout import SPLITS_BY_NAME
+from .outputs import MARKER, replacing
 from .pipeline import Build
 from .preview import sample_preview
 from .summary import diagnosis_counts
@@ -62,11 +63,13 @@ def check_complete(build: Build, allow_partial: bool) -> bool:
     return bool(short)
 
 
-def stage(build: Build, repo_id: str, folder: Path, max_shard_size: str | int, allow_partial: bool) -> StagedRepo:
-    """Write the repository into `folder` (which must not exist), all or nothing."""
+def stage(
+    build: Build, repo_id: str, folder: Path, max_shard_size: str | int, allow_partial: bool, overwrite: bool = False
+) -> StagedRepo:
+    """Write the repository into `folder` (new, empty, or an earlier staging with `overwrite`), all or nothing."""
     partial = check_complete(build, allow_partial)
     convert_file_size_to_int(max_shard_size)  # a bad size fails here, before any work
-    with replacing(folder, overwrite=False, refusal="choose a new folder for the staged repository") as scratch:
+    with replacing(folder, "staged Hub repository", overwrite, build.protected_folders) as scratch:
         splits = [_write_shards(build, name, scratch, max_shard_size) for name in build.dataset]
         (scratch / PREVIEW_PATH).parent.mkdir(parents=True)
         _preview(build).save(scratch / PREVIEW_PATH)
@@ -75,13 +78,16 @@ def stage(build: Build, repo_id: str, folder: Path, max_shard_size: str | int, a
         content = render_card(repo_id, features, splits, build.options, PREVIEW_PATH, download_size, partial)
         validate_card(content, splits)
         (scratch / "README.md").write_text(content)
-    files = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+    folder = folder.expanduser().resolve()
+    files = sorted(
+        str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file() and path.name != MARKER
+    )
     return StagedRepo(folder, files, partial)
 
 
 def commit_message(build: Build) -> str:
-    size = build.options["size"]
-    return f"Upload ISIC-2017 {size}x{size} ({build.options['resize_mode']}), skin_cancer builder {_version(build)}"
+    size = build.options.size
+    return f"Upload ISIC-2017 {size}x{size} ({build.options.resize_mode}), skin_cancer builder {_version(build)}"
 
 
 def resolve_token(explicit: str | None) -> str:
@@ -139,6 +145,7 @@ def upload(
             commit_message=message,
             # Shards of an earlier, differently sharded upload must not linger next to the new ones.
             delete_patterns=["data/*.parquet"],
+            ignore_patterns=[MARKER],  # the marker says "ours" on the local disk only
             token=token,
         ),
         repo_id,

@@ -34,7 +34,7 @@ def mask_facts(mask_png: bytes, original_size: tuple[int, int], size: int, resiz
 
 
 def compute_stats(build: Build) -> dict[str, Any]:
-    size, mode = int(build.options["size"]), str(build.options["resize_mode"])
+    size, mode = build.options.size, build.options.resize_mode
     splits: dict[str, Any] = {}
     for split, dataset in build.dataset.items():
         names = dataset.features["diagnosis"].names
@@ -76,7 +76,7 @@ def compute_stats(build: Build) -> dict[str, Any]:
     return {
         "builder_version": BUILDER_VERSION,
         "data_dir": build.data_dir,
-        "options": build.options,
+        "options": build.options.as_dict(),
         "splits": splits,
         "total_pairs": sum(split["pairs"] for split in splits.values()),
     }

@@ -87,15 +87,25 @@ def test_export_parquet_reads_back_with_image_features(real_sample, cache, build
         assert np.array_equal(np.asarray(loaded[split][0]["mask"]), np.asarray(dataset[0]["mask"]))
 
 
-def test_export_refuses_a_non_empty_output(real_sample, cache, build, tmp_path, capsys):
+def test_export_refuses_a_folder_it_did_not_write(real_sample, cache, build, tmp_path, capsys):
     out = tmp_path / "taken"
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
-    assert run(real_sample, cache, "export", "--output", str(out)) == 2
+    for flags in ([], ["--overwrite"]):
+        assert run(real_sample, cache, "export", "--output", str(out), *flags) == 2
+        assert "not written by skin-cancer" in capsys.readouterr().err
+        assert (out / "mine.txt").read_text() == "keep me"
+
+
+def test_export_replaces_its_own_earlier_export_only_with_overwrite(real_sample, cache, build, tmp_path, capsys):
+    out = tmp_path / "again"
+    assert run(real_sample, cache, "export", "--output", str(out)) == 0
+    assert run(real_sample, cache, "export", "--output", str(out), "--format", "parquet") == 2
     assert "pass --overwrite" in capsys.readouterr().err
-    assert (out / "mine.txt").read_text() == "keep me"
-    assert run(real_sample, cache, "export", "--output", str(out), "--overwrite") == 0
-    assert not (out / "mine.txt").exists() and (out / "train" / "metadata.jsonl").is_file()
+    assert (out / "train" / "metadata.jsonl").is_file()
+    assert run(real_sample, cache, "export", "--output", str(out), "--format", "parquet", "--overwrite") == 0
+    assert not (out / "train").exists() and (out / "data").is_dir()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["again"]
 
 
 def test_interrupted_export_leaves_no_output(build, tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import io
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def card_metadata(folder: Path) -> dict:
 def test_staged_repository_layout(dry_run):
     files = sorted(str(path.relative_to(dry_run)) for path in dry_run.rglob("*") if path.is_file())
     assert files == [
+        ".skin-cancer-output.json",
         "README.md",
         "assets/preview.png",
         "data/test-00000-of-00001.parquet",
@@ -133,8 +135,10 @@ def test_small_shard_size_gives_several_shards(real_build, tmp_path):
 def test_refuses_a_non_empty_output(real_build, tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("mine")
-    with pytest.raises(UsageError, match="is not empty"):
-        publish.stage(real_build, REPO_ID, tmp_path / "out", "500MB", allow_partial=True)
+    for overwrite in (False, True):
+        with pytest.raises(UsageError, match="not written by skin-cancer"):
+            publish.stage(real_build, REPO_ID, tmp_path / "out", "500MB", allow_partial=True, overwrite=overwrite)
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["keep.txt"]
 
 
 class RecordingHubApi:
@@ -162,7 +166,12 @@ class RecordingHubApi:
 
     def upload_folder(self, **kwargs):
         folder = Path(kwargs["folder_path"])
-        files = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+        ignored = kwargs.get("ignore_patterns") or []
+        files = sorted(
+            name
+            for name in (str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+            if not any(fnmatch.fnmatch(name, pattern) for pattern in ignored)  # as HfApi.upload_folder filters
+        )
         self.uploaded_bytes = b"".join((folder / name).read_bytes() for name in files)
         self.calls.append(("upload_folder", {**kwargs, "files": files}))
 
@@ -174,9 +183,10 @@ class RecordingHubApi:
 
 
 def test_upload_creates_a_dataset_repo_and_commits_the_staged_folder_once(dry_run, real_build):
-    staged = publish.StagedRepo(
-        dry_run, sorted(str(p.relative_to(dry_run)) for p in dry_run.rglob("*") if p.is_file()), True
+    files = sorted(
+        str(p.relative_to(dry_run)) for p in dry_run.rglob("*") if p.is_file() and not p.name.startswith(".")
     )
+    staged = publish.StagedRepo(dry_run, files, True)
     api = RecordingHubApi()
     message = publish.commit_message(real_build)
     url = publish.upload(staged, REPO_ID, SECRET, message, private=True, api=api)

@@ -1,0 +1,46 @@
+"""The build options, typed and validated once: the command line, the builder, the summary, the card and
+the printed load line all read their defaults from here."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .errors import UsageError
+from .transforms import IMAGE_FORMATS, MAX_SIZE, MIN_SIZE, RESIZE_MODES, ImageFormat, ResizeMode
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What decides the pixels written, besides the input files."""
+
+    size: int = 512
+    resize_mode: ResizeMode = "pad"
+    image_format: ImageFormat = "jpeg"
+
+    def __post_init__(self) -> None:
+        check_options(self.size, self.resize_mode, self.image_format)
+
+    def changed(self) -> dict[str, object]:
+        """The options that differ from their defaults (what a load line must spell out)."""
+        return {
+            option.name: getattr(self, option.name)
+            for option in dataclasses.fields(self)
+            if getattr(self, option.name) != option.default
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+def check_options(size: object, resize_mode: object, image_format: object) -> None:
+    # 512.0 and 256.0 alike are refused: a size is a whole number of pixels, and bool is not a number here.
+    if isinstance(size, bool) or not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
+        raise UsageError(f"size must be a whole number from {MIN_SIZE} to {MAX_SIZE}, not {size!r}")
+    if resize_mode not in RESIZE_MODES:
+        raise UsageError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, not {resize_mode!r}")
+    if image_format not in IMAGE_FORMATS:
+        raise UsageError(f"image_format must be one of {', '.join(IMAGE_FORMATS)}, not {image_format!r}")
+
+
+DEFAULTS = BuildOptions()
