@@ -33,6 +33,7 @@ from .transforms import (
     MaskSizeError,
     prepare_pair,
 )
+from .workers import bound_workers
 
 DATASET_NAME = "skin_cancer"
 # Bump whenever the bytes written change; one line per version in the README.
@@ -167,7 +168,8 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
 
     def _prepare_split(self, split_generator: datasets.SplitGenerator, **kwargs: Any) -> None:
         started = time.perf_counter()
-        super()._prepare_split(split_generator, **kwargs)
+        with bound_workers():
+            super()._prepare_split(split_generator, **kwargs)
         self.seconds_per_split[split_generator.name] = time.perf_counter() - started
 
     def _prepare_split_single(self, *args: Any, **kwargs: Any):

@@ -35,7 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_output(args.quiet)
     previous_term = _terminate_like_interrupt()
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as "Exception ignored" at exit
+        return code
     except BrokenPipeError:
         return _stdout_closed()
     except BaseException as error:

@@ -1,0 +1,72 @@
+"""Worker processes (num_proc > 1) that behave: Ctrl-C is the main process's to handle, and no worker
+outlives the main process, however it ends.
+
+`datasets` creates its `multiprocess` pool itself with no initializer; `bound_workers` gives it ours
+for the duration of one split.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_PR_SET_PDEATHSIG = 1
+
+
+def init_worker(parent: int) -> None:
+    """Runs first in every worker: leave Ctrl-C to the parent, and die with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its workers with SIGTERM
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+@contextmanager
+def bound_workers() -> Iterator[None]:
+    """Make the pool that `datasets.builder` creates, and the queue manager it starts, use `init_worker`."""
+    import datasets.builder
+
+    original = getattr(datasets.builder, "Pool", None)
+    if original is None or getattr(original, "_skin_cancer", False):
+        yield
+        return
+    parent = os.getpid()
+
+    def bound_pool(*args, **kwargs):
+        pool = original(*args, initializer=init_worker, initargs=(parent,), **kwargs)
+        pool._ctx = _BoundContext(pool._ctx, parent)  # datasets starts its queue manager from pool._ctx
+        return pool
+
+    bound_pool._skin_cancer = True  # type: ignore[attr-defined]
+    datasets.builder.Pool = bound_pool
+    try:
+        yield
+    finally:
+        datasets.builder.Pool = original
+
+
+class _BoundContext:
+    """A multiprocess context whose Manager() server process also dies with the parent."""
+
+    def __init__(self, context, parent: int) -> None:
+        self._context, self._parent = context, parent
+
+    def __getattr__(self, name: str):
+        return getattr(self._context, name)
+
+    def Manager(self):  # the name multiprocess uses
+        from multiprocess.managers import SyncManager
+
+        manager = SyncManager(ctx=self._context.get_context())
+        manager.start(initializer=init_worker, initargs=(self._parent,))
+        return manager
