@@ -75,3 +75,114 @@ def test_the_printed_load_line_reuses_the_build(real_sample, tmp_path, capsys):
 
     builder = datasets.load_dataset_builder("skin_cancer", data_dir=str(real_sample), cache_dir=str(tmp_path))
     assert builder.is_prepared(), "the line the command prints must load from the cache, not build again"
+
+
+def test_version_flag_and_help_name_the_version(capsys):
+    from skin_cancer.about import VERSION
+
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0 and capsys.readouterr().out.strip() == f"skin-cancer {VERSION}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert f"skin-cancer {VERSION}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_quiet_and_debug_work_before_or_after_the_command(before):
+    from skin_cancer import cli
+
+    flags = ["--quiet", "--debug"]
+    argv = [*flags, "build", "--sample"] if before else ["build", "--sample", *flags]
+    parser_args = cli.build_parser().parse_args(argv)
+    assert (parser_args.quiet, parser_args.debug) == (True, True)
+    plain = cli.build_parser().parse_args(["build", "--sample"])
+    assert (plain.quiet, plain.debug) == (False, False)
+
+
+@pytest.mark.parametrize("command", ["build", "export", "stats", "preview", "publish"])
+def test_help_never_shows_a_default_twice_or_a_default_of_none(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: None)" not in text and "(default: False)" not in text
+    for option_help in text.split(" --")[1:]:
+        assert option_help.count("default") <= 1, option_help
+
+
+def test_token_help_warns_about_ps(capsys):
+    with pytest.raises(SystemExit):
+        main(["publish", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    help_text = text.split("--token TOKEN ")[1].split(" --")[0]
+    assert "`ps`" in help_text and "HF_TOKEN" in help_text
+
+
+def test_quiet_silences_the_hub_progress_bars_too(tmp_path):
+    code = (
+        "import huggingface_hub.utils as u, skin_cancer.cli as c, sys;"
+        "c._configure_output(True); sys.exit(0 if u.are_progress_bars_disabled() else 3)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.parametrize("data_dir", ["", "  "])
+def test_an_empty_data_dir_is_a_usage_error_never_a_download(data_dir, tmp_path, monkeypatch, capsys):
+    import skin_cancer
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("an empty --data-dir must not start a download")
+
+    monkeypatch.setattr(skin_cancer.SkinCancer, "_download", no_download)
+    code = main(["build", "--data-dir", data_dir, "--cache-dir", str(tmp_path), "--quiet"])
+    assert code == 2 and "--download" in capsys.readouterr().err
+
+
+def test_downloading_must_be_asked_for(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["build"])
+    assert caught.value.code == 2
+    assert "--download" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("size", ["abc", "0", "1KB", "-5MB", ""])
+def test_a_bad_shard_size_is_refused_before_any_build(size, tmp_path, capsys):
+    argv = ["publish", "--data-dir", str(tmp_path / "missing"), "--repo-id", "lab/isic", "--max-shard-size", size]
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--dry-run", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and "--max-shard-size" in err and "does not exist" not in err
+
+
+def load_line_arguments(line: str) -> dict:
+    import ast
+
+    call = ast.parse(line.split("ds = ", 1)[1]).body[0].value
+    return {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
+
+
+@pytest.mark.parametrize("mode", ["data_dir", "download", "options"])
+def test_the_load_line_names_the_same_cache_folder_in_every_mode(mode, synthetic_tree, tmp_path):
+    """The printed line must point at the build it describes (download mode: no data_dir at all)."""
+    import datasets
+
+    import skin_cancer
+    from skin_cancer.options import BuildOptions
+    from skin_cancer.pipeline import Build
+
+    options = BuildOptions(size=64, resize_mode="stretch") if mode == "options" else BuildOptions()
+    data_dir = None if mode == "download" else str(synthetic_tree)
+    builder = skin_cancer.SkinCancer(data_dir=data_dir, cache_dir=str(tmp_path), **options.as_dict())
+    build = Build(builder, datasets.DatasetDict(), data_dir, options, reused=False, cache_dir=str(tmp_path))
+    arguments = load_line_arguments(build.load_line)
+    if mode == "download":
+        assert "data_dir" not in arguments
+    described = datasets.load_dataset_builder("skin_cancer", **arguments)
+    assert described.cache_dir == builder.cache_dir
+
+
+def test_rebuild_prepares_again(synthetic_tree, tmp_path, capsys):
+    argv = ["build", "--data-dir", str(synthetic_tree), "--cache-dir", str(tmp_path), "--quiet", "--size", "32"]
+    assert main(argv) == 0 and "cached" not in capsys.readouterr().out
+    assert main(argv) == 0 and "cached" in capsys.readouterr().out
+    assert main([*argv, "--rebuild"]) == 0 and "cached" not in capsys.readouterr().out
