@@ -6,6 +6,9 @@ and read back with the same tools before anything is uploaded.
 
 from __future__ import annotations
 
+import importlib.resources
+import json
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +27,25 @@ from .transforms import JPEG_QUALITY
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
 TAGS = ["medical", "dermatology", "dermoscopy", "skin-lesion", "isic", "melanoma", "segmentation"]
-REQUIRED_METADATA = ("license", "task_categories", "tags", "size_categories", "pretty_name", "configs", "dataset_info")
+REQUIRED_METADATA = (
+    "license",
+    "task_categories",
+    "task_ids",
+    "annotations_creators",
+    "source_datasets",
+    "tags",
+    "size_categories",
+    "pretty_name",
+    "configs",
+    "dataset_info",
+)
+TASK_CATEGORIES = ("image-segmentation",)
+TASK_IDS = ("semantic-segmentation",)
+ANNOTATIONS_CREATORS = ("expert-generated",)
+# A resized derivative of the ISIC release: the Hub's form for "extends another dataset".
+SOURCE_DATASET = "extended|isic-2017"
+# Class indices of the masks; the transformers segmentation recipe reads this file from the repository.
+ID2LABEL = {"0": "background", "1": "lesion"}
 
 RESIZE_EXPLANATIONS = {
     "pad": "each image was padded to a centred square, filled with the colour found at (w-80, h-80), "
@@ -47,6 +68,45 @@ class SplitFacts:
     shard_paths: list[str]
 
 
+@dataclass(frozen=True)
+class ConfigFacts:
+    """One configuration (variant) of the repository as it will be after this upload."""
+
+    name: str
+    splits: list[SplitFacts]
+    info: datasets.DatasetInfo
+    data_files: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class ExistingCard:
+    """What a repository's current card says, so that a new upload keeps the variants it does not replace."""
+
+    configs: dict[str, dict]
+    infos: dict[str, datasets.DatasetInfo]
+
+    @classmethod
+    def parse(cls, content: str) -> ExistingCard:
+        card = DatasetCard(content)
+        return cls(
+            dict(MetadataConfigs.from_dataset_card_data(card.data)),
+            dict(DatasetInfosDict.from_dataset_card_data(card.data)),
+        )
+
+    def kept(self, replaced: set[str]) -> list[ConfigFacts]:
+        kept = []
+        for name, config in self.configs.items():
+            if name in replaced or name not in self.infos:
+                continue
+            info = self.infos[name]
+            splits = [
+                SplitFacts(split.name, split.num_examples, split.num_bytes, {}, [])
+                for split in (info.splits or {}).values()
+            ]
+            kept.append(ConfigFacts(name, splits, info, list(config.get("data_files", []))))
+        return kept
+
+
 def pretty_name(partial: bool) -> str:
     return "ISIC-2017 skin lesion segmentation" + (" (partial)" if partial else "")
 
@@ -58,28 +118,7 @@ def size_category(total: int) -> str:
     return "100K<n<1M"
 
 
-def render_card(
-    repo_id: str,
-    features: datasets.Features,
-    splits: list[SplitFacts],
-    options: BuildOptions,
-    preview_path: str,
-    download_size: int,
-    partial: bool,
-    template: Path = TEMPLATE,
-) -> str:
-    total = sum(split.pairs for split in splits)
-    card_data = DatasetCardData(
-        license=about.LICENSE_ID,
-        task_categories=["image-segmentation"],
-        tags=TAGS,
-        size_categories=[size_category(total)],
-        pretty_name=pretty_name(partial),
-        source_datasets=["original"],
-    )
-    MetadataConfigs(
-        {"default": {"data_files": [{"split": split.name, "path": f"data/{split.name}-*.parquet"} for split in splits]}}
-    ).to_dataset_card_data(card_data)
+def config_facts(name: str, features: datasets.Features, splits: list[SplitFacts], download_size: int) -> ConfigFacts:
     info = datasets.DatasetInfo(
         features=features,
         splits=datasets.SplitDict(
@@ -88,41 +127,119 @@ def render_card(
         download_size=download_size,
         dataset_size=sum(split.num_bytes for split in splits),
     )
-    DatasetInfosDict({"default": info}).to_dataset_card_data(card_data)
+    data_files = [{"split": split.name, "path": f"{name}/{split.name}-*.parquet"} for split in splits]
+    return ConfigFacts(name, splits, info, data_files)
 
-    body = string.Template(template.read_text()).substitute(
-        _body_values(repo_id, splits, options, preview_path, partial)
+
+def render_card(
+    repo_id: str,
+    published: list[tuple[ConfigFacts, BuildOptions]],
+    partial: bool,
+    preview_path: str,
+    existing: ExistingCard | None = None,
+    extra_configs: list[ConfigFacts] = (),  # type: ignore[assignment]
+    template: Path = TEMPLATE,
+) -> str:
+    """The card for every configuration the repository will hold: the published ones first (the first is
+    the default), then those of an existing card that this upload keeps."""
+    new = [facts for facts, _ in published]
+    replaced = {facts.name for facts in [*new, *extra_configs]}
+    configs = [*new, *extra_configs, *(existing.kept(replaced) if existing else [])]
+    default = new[0].name
+    total = sum(split.pairs for split in new[0].splits)
+    card_data = DatasetCardData(
+        license=about.LICENSE_ID,
+        task_categories=list(TASK_CATEGORIES),
+        task_ids=list(TASK_IDS),
+        annotations_creators=list(ANNOTATIONS_CREATORS),
+        tags=TAGS,
+        size_categories=[size_category(total)],
+        pretty_name=pretty_name(partial),
+        source_datasets=[SOURCE_DATASET],
     )
+    MetadataConfigs(
+        {
+            facts.name: {"data_files": facts.data_files, **({"default": True} if facts.name == default else {})}
+            for facts in configs
+        }
+    ).to_dataset_card_data(card_data)
+    DatasetInfosDict({facts.name: facts.info for facts in configs}).to_dataset_card_data(card_data)
+    values = _body_values(repo_id, published, configs, preview_path, partial)
+    body = string.Template(template.read_text()).substitute(values)
     return f"---\n{card_data.to_yaml()}\n---\n\n{body}"
 
 
-def validate_card(content: str, splits: list[SplitFacts]) -> DatasetCard:
-    """Parse the card back with huggingface_hub and datasets; refuse it unless every number matches."""
+def validate_card(content: str, configs: list[ConfigFacts]) -> DatasetCard:
+    """Parse the card back with huggingface_hub and datasets; refuse it unless every number matches and
+    every metadata key has a value the Hub accepts."""
     card = DatasetCard(content)
     data = card.data.to_dict()
     missing = [key for key in REQUIRED_METADATA if not data.get(key)]
     if missing:
         raise CardError(f"the dataset card lacks the metadata {missing}")
+    check_hub_rules(data)
     infos = DatasetInfosDict.from_dataset_card_data(card.data)
-    configs = MetadataConfigs.from_dataset_card_data(card.data)
-    if set(infos) != {"default"} or set(configs) != {"default"}:
-        raise CardError(f"the dataset card should have one 'default' config, not {sorted(configs)}")
-    parsed = infos["default"].splits
-    for split in splits:
-        if split.name not in parsed or parsed[split.name].num_examples != split.pairs:
-            raise CardError(f"the dataset card's count for {split.name} does not match the {split.pairs} pairs")
+    parsed_configs = MetadataConfigs.from_dataset_card_data(card.data)
+    parsed_configs.get_default_config_name()  # raises on two defaults
+    for facts in configs:
+        if facts.name not in infos or facts.name not in parsed_configs:
+            raise CardError(f"the dataset card lacks the configuration {facts.name}")
+        parsed = infos[facts.name].splits
+        for split in facts.splits:
+            if split.name not in parsed or parsed[split.name].num_examples != split.pairs:
+                raise CardError(
+                    f"the dataset card's count for {facts.name}/{split.name} does not match the {split.pairs} pairs"
+                )
     return card
 
 
+def check_hub_rules(metadata: dict) -> None:
+    """The Hub's rules for the keys it knows, checked offline.
+
+    `DatasetCard.validate()` asks the Hub itself, which cannot be reached here; the allowed values
+    below are the copies `datasets` ships of the Hub's lists (size categories, annotation creators,
+    task categories), plus the Hub's documented formats for licence and source datasets.
+    """
+    from datasets.utils.metadata import known_task_ids
+
+    resources = importlib.resources.files("datasets.utils.resources")
+    allowed_sizes = json.loads((resources / "size_categories.json").read_text())
+    allowed_creators = json.loads((resources / "creators.json").read_text())["annotations"]
+    problems = []
+    problems += [f"size_categories {value!r}" for value in metadata["size_categories"] if value not in allowed_sizes]
+    problems += [
+        f"annotations_creators {value!r}"
+        for value in metadata.get("annotations_creators", [])
+        if value not in allowed_creators
+    ]
+    problems += [f"task_categories {value!r}" for value in metadata["task_categories"] if value not in known_task_ids]
+    problems += [
+        f"source_datasets {value!r}"
+        for value in metadata.get("source_datasets", [])
+        if value != "original" and not re.fullmatch(r"extended\|[\w.-]+(/[\w.-]+)?", value)
+    ]
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", str(metadata["license"])):
+        problems.append(f"license {metadata['license']!r}")
+    if "language" in metadata:
+        problems.append("language (the data hold no text)")
+    if problems:
+        raise CardError(f"the dataset card's metadata breaks the Hub's rules: {', '.join(problems)}")
+
+
 def _body_values(
-    repo_id: str, splits: list[SplitFacts], options: BuildOptions, preview_path: str, partial: bool
+    repo_id: str,
+    published: list[tuple[ConfigFacts, BuildOptions]],
+    configs: list[ConfigFacts],
+    preview_path: str,
+    partial: bool,
 ) -> dict[str, str]:
-    encoding = f"JPEG quality {JPEG_QUALITY}" if options.image_format == "jpeg" else "lossless PNG"
+    default_facts, default_options = published[0]
     partial_notice = ""
     partial_limitation = ""
     if partial:
         counts = ", ".join(
-            f"{split.name} {split.pairs} of {SPLITS_BY_NAME[split.name].official_count}" for split in splits
+            f"{split.name} {split.pairs} of {SPLITS_BY_NAME[split.name].official_count}"
+            for split in default_facts.splits
         )
         partial_notice = (
             f"> **Partial dataset.** This repository holds only part of ISIC-2017 ({counts} pairs). "
@@ -133,17 +250,40 @@ def _body_values(
         "pretty_name": pretty_name(partial),
         "partial_notice": partial_notice,
         "partial_limitation": partial_limitation,
-        "size": str(options.size),
+        "size": str(default_options.size),
         "preview_path": preview_path,
         "repo_id": repo_id,
-        "split_names": ", ".join(f"`{split.name}`" for split in splits),
-        "split_table": split_table(splits),
-        "image_encoding": encoding,
+        "default_config": default_facts.name,
+        "split_names": ", ".join(f"`{split.name}`" for split in default_facts.splits),
+        "configs_table": configs_table(configs, default_facts.name),
+        "split_table": split_table(default_facts.splits),
+        "variants_made": "\n".join(_variant_line(options) for _, options in published),
+        "id2label": json.dumps(ID2LABEL),
         "builder_version": BUILDER_VERSION,
-        "resize_mode": options.resize_mode,
-        "resize_mode_explanation": RESIZE_EXPLANATIONS[options.resize_mode],
+        "jpeg_quality": str(JPEG_QUALITY),
         "citation": about.CITATION,
     }
+
+
+def _variant_line(options: BuildOptions) -> str:
+    encoding = f"JPEG quality {JPEG_QUALITY}" if options.image_format == "jpeg" else "lossless PNG"
+    return (
+        f"- `{options.config_name}`: {options.size}x{options.size}, `resize_mode={options.resize_mode}`: "
+        f"{RESIZE_EXPLANATIONS[options.resize_mode]} Images stored as {encoding}."
+    )
+
+
+def configs_table(configs: list[ConfigFacts], default: str) -> str:
+    split_names = list(dict.fromkeys(split.name for facts in configs for split in facts.splits))
+    lines = [
+        "| configuration | " + " | ".join(split_names) + " |",
+        "|---|" + "---|" * len(split_names),
+    ]
+    for facts in configs:
+        pairs = {split.name: str(split.pairs) for split in facts.splits}
+        label = f"`{facts.name}` (default)" if facts.name == default else f"`{facts.name}`"
+        lines.append(f"| {label} | " + " | ".join(pairs.get(name, "") for name in split_names) + " |")
+    return "\n".join(lines)
 
 
 def split_table(splits: list[SplitFacts]) -> str:

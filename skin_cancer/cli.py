@@ -156,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="with --dry-run: replace an earlier staging of this tool"
     )
     publish.add_argument("--allow-partial", action="store_true", help="publish fewer pairs than the official counts")
+    publish.add_argument(
+        "--variant",
+        action="append",
+        metavar="SIZE:MODE[:FORMAT]",
+        help="publish this variant as its own configuration, e.g. 512:pad or 256:center_crop; repeat for "
+        "several (the first is the default); without it: the one variant of --size, --resize-mode, --image-format",
+    )
     return parser
 
 
@@ -216,11 +223,12 @@ def _command(
     return parser
 
 
-def prepare(args: argparse.Namespace) -> Build:
+def prepare(args: argparse.Namespace, options: BuildOptions | None = None) -> Build:
     """Build (or reuse from the cache) the dataset that the command-line options describe."""
     if args.num_proc < 1:
         raise UsageError(f"--num-proc must be at least 1, not {args.num_proc}")
-    options = BuildOptions(size=args.size, resize_mode=args.resize_mode, image_format=args.image_format)
+    if options is None:
+        options = BuildOptions(size=args.size, resize_mode=args.resize_mode, image_format=args.image_format)
     return prepare_dataset(
         source_dir(args), options, num_proc=args.num_proc, cache_dir=args.cache_dir, rebuild=args.rebuild
     )
@@ -355,36 +363,48 @@ def run_publish(args: argparse.Namespace) -> int:
     from .outputs import check_output
 
     publish.check_repo_id(args.repo_id)
+    variants = _variants(args)
     check_folders_up_front(args)
     if args.overwrite and not args.dry_run:
         raise UsageError("--overwrite only applies to --dry-run OUT")
     if args.dry_run is not None:
         check_output(args.dry_run, args.overwrite, protected_folders(args))
     token = None if args.dry_run else publish.resolve_token(args.token)
-    build = prepare(args)
+    builds = [prepare(args, options) for options in variants]
     if args.dry_run:
         staged = publish.stage(
-            build, args.repo_id, Path(args.dry_run), args.max_shard_size, args.allow_partial, args.overwrite
+            builds, args.repo_id, Path(args.dry_run), args.max_shard_size, args.allow_partial, args.overwrite
         )
         print(f"Staged {len(staged.files)} files in {staged.folder} (dry run, nothing uploaded):")
         for name in staged.files:
             print(f"  {name}")
-        print(f'Check it with: load_dataset("{staged.folder}")')
+        print(f'Check it with: load_dataset("{staged.folder}", "{staged.configs[0]}")')
         return EXIT_OK
+    remote = publish.read_remote(args.repo_id, token, args.revision)
     with tempfile.TemporaryDirectory(prefix="skin-cancer-publish-") as scratch:
-        staged = publish.stage(build, args.repo_id, Path(scratch) / "repo", args.max_shard_size, args.allow_partial)
+        staged = publish.stage(
+            builds, args.repo_id, Path(scratch) / "repo", args.max_shard_size, args.allow_partial, existing=remote.card
+        )
         url = publish.upload(
             staged,
             args.repo_id,
             token,
-            publish.commit_message(build),
+            publish.commit_message(builds),
             private=args.private,
             revision=args.revision,
             create_pr=args.create_pr,
+            parent_commit=remote.commit,
         )
     print(f"Published {len(staged.files)} files to {url}")
-    print(f'Load it with: load_dataset("{args.repo_id}")')
+    print(f'Load it with: load_dataset("{args.repo_id}", "{staged.configs[0]}")')
     return EXIT_OK
+
+
+def _variants(args: argparse.Namespace) -> list[BuildOptions]:
+    """--variant SIZE:MODE[:FORMAT] as often as given; without it, the one variant of --size and friends."""
+    if not args.variant:
+        return [BuildOptions(size=args.size, resize_mode=args.resize_mode, image_format=args.image_format)]
+    return [BuildOptions.from_variant(text) for text in args.variant]
 
 
 __all__ = ["Build", "add_dataset_options", "main", "prepare"]

@@ -65,16 +65,18 @@ def write_parquet(build: Build, root: Path, max_shard_size: str | int = "500MB")
         write_split_shards(build, split, root, max_shard_size)
 
 
-def write_split_shards(build: Build, split: str, root: Path, max_shard_size: str | int = "500MB") -> list[str]:
-    """data/<split>-XXXXX-of-YYYYY.parquet with the bytes embedded and the features in the schema."""
+def write_split_shards(
+    build: Build, split: str, root: Path, max_shard_size: str | int = "500MB", folder: str = "data"
+) -> list[str]:
+    """<folder>/<split>-XXXXX-of-YYYYY.parquet with the bytes embedded and the features in the schema."""
     dataset = build.dataset[split]
     limit = convert_file_size_to_int(max_shard_size)
-    shards = max(1, math.ceil(build.builder.info.splits[split].num_bytes / limit))
-    (root / "data").mkdir(parents=True, exist_ok=True)
+    shards = min(max(1, math.ceil(build.builder.info.splits[split].num_bytes / limit)), max(1, len(dataset)))
+    (root / folder).mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(shards):
         interruption_point()
-        relative = f"data/{split}-{index:05d}-of-{shards:05d}.parquet"
+        relative = f"{folder}/{split}-{index:05d}-of-{shards:05d}.parquet"
         dataset.shard(num_shards=shards, index=index, contiguous=True).to_parquet(str(root / relative))
         paths.append(relative)
     return paths

@@ -32,6 +32,27 @@ class BuildOptions:
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
 
+    @property
+    def config_name(self) -> str:
+        """The Hub configuration of this variant, e.g. `pad-512`, `center_crop-256`, `pad-512-png`."""
+        name = f"{self.resize_mode}-{self.size}"
+        return name if self.image_format == "jpeg" else f"{name}-{self.image_format}"
+
+    @classmethod
+    def from_config_name(cls, name: str) -> BuildOptions:
+        parts = name.split("-")
+        if len(parts) not in (2, 3) or not parts[1].isdigit():
+            raise UsageError(f"{name!r} is not a variant name such as pad-512 or center_crop-256")
+        return cls(int(parts[1]), parts[0], parts[2] if len(parts) == 3 else "jpeg")  # type: ignore[arg-type]
+
+    @classmethod
+    def from_variant(cls, text: str) -> BuildOptions:
+        """`512:pad`, `256:center_crop` or `512:pad:png`, as `publish --variant` takes them."""
+        parts = text.strip().split(":")
+        if len(parts) not in (2, 3) or not parts[0].strip().isdigit():
+            raise UsageError(f"--variant {text!r}: expected SIZE:RESIZE_MODE[:IMAGE_FORMAT], e.g. 512:pad")
+        return cls(int(parts[0]), parts[1].strip(), parts[2].strip() if len(parts) == 3 else "jpeg")  # type: ignore[arg-type]
+
 
 def check_options(size: object, resize_mode: object, image_format: object) -> None:
     # 512.0 and 256.0 alike are refused: a size is a whole number of pixels, and bool is not a number here.

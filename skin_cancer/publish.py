@@ -6,13 +6,15 @@ so `load_dataset(<staged folder>)` shows exactly what `load_dataset("<owner>/<na
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from datasets.utils.py_utils import convert_file_size_to_int
 
-from .card import SplitFacts, render_card, validate_card
+from .card import ID2LABEL, ExistingCard, SplitFacts, config_facts, render_card, validate_card
 from .errors import SkinCancerError, UsageError
 from .export import write_split_shards
 from .layout import SPLITS_BY_NAME
@@ -22,6 +24,7 @@ from .preview import sample_preview
 from .summary import diagnosis_counts
 
 PREVIEW_PATH = "assets/preview.png"
+ID2LABEL_PATH = "id2label.json"
 PREVIEW_PAIRS = 6
 TOKEN_HELP = "pass --token, set HF_TOKEN, or log in once with `hf auth login`"
 
@@ -35,6 +38,7 @@ class StagedRepo:
     folder: Path
     files: list[str]
     partial: bool
+    configs: list[str] = field(default_factory=lambda: ["pad-512"])
 
 
 def check_repo_id(repo_id: str) -> None:
@@ -64,30 +68,92 @@ def check_complete(build: Build, allow_partial: bool) -> bool:
 
 
 def stage(
-    build: Build, repo_id: str, folder: Path, max_shard_size: str | int, allow_partial: bool, overwrite: bool = False
+    builds: Build | Sequence[Build],
+    repo_id: str,
+    folder: Path,
+    max_shard_size: str | int,
+    allow_partial: bool,
+    overwrite: bool = False,
+    existing: ExistingCard | None = None,
 ) -> StagedRepo:
-    """Write the repository into `folder` (new, empty, or an earlier staging with `overwrite`), all or nothing."""
-    partial = check_complete(build, allow_partial)
+    """Write the repository into `folder` (new, empty, or an earlier staging with `overwrite`), all or nothing.
+
+    Each build is one configuration (`pad-512`, ...) with its shards under its own folder; the first is
+    the default. Configurations of `existing` (the repository's current card) that are not rebuilt
+    here are kept in the card, and their shards are never touched.
+    """
+    builds = [builds] if isinstance(builds, Build) else list(builds)
+    names = [build.options.config_name for build in builds]
+    if len(set(names)) != len(names):
+        raise UsageError(f"the same variant was given twice: {', '.join(names)}")
+    partial = any([check_complete(build, allow_partial) for build in builds])
     convert_file_size_to_int(max_shard_size)  # a bad size fails here, before any work
-    with replacing(folder, "staged Hub repository", overwrite, build.protected_folders) as scratch:
-        splits = [_write_shards(build, name, scratch, max_shard_size) for name in build.dataset]
+    protected = [folder for build in builds for folder in build.protected_folders]
+    with replacing(folder, "staged Hub repository", overwrite, protected) as scratch:
+        published = []
+        for build in builds:
+            name = build.options.config_name
+            splits = [_write_shards(build, split, scratch, max_shard_size, name) for split in build.dataset]
+            download_size = sum(path.stat().st_size for path in (scratch / name).iterdir())
+            features = build.dataset["train"].features
+            published.append((config_facts(name, features, splits, download_size), build.options))
         (scratch / PREVIEW_PATH).parent.mkdir(parents=True)
-        _preview(build).save(scratch / PREVIEW_PATH)
-        download_size = sum(path.stat().st_size for path in (scratch / "data").iterdir())
-        features = build.dataset["train"].features
-        content = render_card(repo_id, features, splits, build.options, PREVIEW_PATH, download_size, partial)
-        validate_card(content, splits)
+        _preview(builds[0]).save(scratch / PREVIEW_PATH)
+        (scratch / ID2LABEL_PATH).write_text(json.dumps(ID2LABEL, indent=2) + "\n")
+        content = render_card(repo_id, published, partial, PREVIEW_PATH, existing)
+        validate_card(content, [facts for facts, _ in published])
         (scratch / "README.md").write_text(content)
     folder = folder.expanduser().resolve()
     files = sorted(
         str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file() and path.name != MARKER
     )
-    return StagedRepo(folder, files, partial)
+    return StagedRepo(folder, files, partial, names)
 
 
-def commit_message(build: Build) -> str:
-    size = build.options.size
-    return f"Upload ISIC-2017 {size}x{size} ({build.options.resize_mode}), skin_cancer builder {_version(build)}"
+@dataclass(frozen=True)
+class RemoteState:
+    """The repository as it was read before staging: its card (None for a new repository) and its commit."""
+
+    card: ExistingCard | None
+    commit: str | None
+
+
+def read_remote(repo_id: str, token: str, revision: str | None = None, api: Any = None) -> RemoteState:
+    """Read the current card and commit, so the upload keeps other variants and notices concurrent commits."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    api = api or HfApi()
+
+    def commit() -> str | None:
+        try:
+            return api.repo_info(repo_id, repo_type="dataset", revision=revision, token=token).sha
+        except (RepositoryNotFoundError, RevisionNotFoundError):
+            return None  # a new repository or branch: nothing to keep
+
+    def card_text(sha: str) -> str | None:
+        try:
+            path = api.hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=sha, token=token)
+        except EntryNotFoundError:
+            return None
+        return Path(path).read_text(encoding="utf-8")
+
+    sha = _hub_call(commit, repo_id)
+    if sha is None:
+        return RemoteState(None, None)
+    text = _hub_call(lambda: card_text(sha), repo_id)
+    if text is None:
+        return RemoteState(None, sha)
+    try:
+        return RemoteState(ExistingCard.parse(text), sha)
+    except Exception as error:
+        raise PublishError(f"the current dataset card of {repo_id} cannot be read: {error}") from error
+
+
+def commit_message(builds: Build | Sequence[Build]) -> str:
+    builds = [builds] if isinstance(builds, Build) else list(builds)
+    names = ", ".join(build.options.config_name for build in builds)
+    return f"Upload ISIC-2017 {names}, skin_cancer builder {_version(builds[0])}"
 
 
 def resolve_token(explicit: str | None) -> str:
@@ -109,8 +175,13 @@ def upload(
     revision: str | None = None,
     create_pr: bool = False,
     api: Any = None,
+    parent_commit: str | None = None,
 ) -> str:
-    """Create the dataset repo if needed and upload the staged folder in one commit; return its URL."""
+    """Create the dataset repo if needed and upload the staged folder in one commit; return its URL.
+
+    `parent_commit` is the commit the card was merged from: if anyone committed since, the Hub refuses
+    the commit and nothing changes.
+    """
     from huggingface_hub import HfApi
 
     api = api or HfApi()
@@ -143,8 +214,9 @@ def upload(
             revision=revision,
             create_pr=create_pr,
             commit_message=message,
-            # Shards of an earlier, differently sharded upload must not linger next to the new ones.
-            delete_patterns=["data/*.parquet"],
+            # Only the shards of the variants published now are replaced; other variants' shards stay.
+            delete_patterns=[f"{name}/*.parquet" for name in staged.configs],
+            parent_commit=parent_commit,
             ignore_patterns=[MARKER],  # the marker says "ours" on the local disk only
             token=token,
         ),
@@ -169,6 +241,11 @@ def _hub_call(call, repo_id: str):
             raise PublishError(f"the Hugging Face token was rejected (HTTP 401): {TOKEN_HELP}") from None
         if status == 403:
             raise PublishError(f"this token may not write to {repo_id} (HTTP 403): is it a write token?") from None
+        if status == 412:
+            raise PublishError(
+                f"someone else committed to {repo_id} while this upload was being prepared; nothing was changed: "
+                "run the command again to merge with their commit"
+            ) from error
         if status == 409:
             raise PublishError(
                 f"{repo_id} exists and is not a dataset repository you can write to (HTTP 409)"
@@ -183,8 +260,8 @@ def _hub_call(call, repo_id: str):
         raise PublishError(f"cannot reach the Hugging Face Hub ({type(error).__name__}): check the network") from None
 
 
-def _write_shards(build: Build, split: str, folder: Path, max_shard_size: str | int) -> SplitFacts:
-    paths = write_split_shards(build, split, folder, max_shard_size)
+def _write_shards(build: Build, split: str, folder: Path, max_shard_size: str | int, config: str) -> SplitFacts:
+    paths = write_split_shards(build, split, folder, max_shard_size, config)
     dataset = build.dataset[split]
     diagnoses = diagnosis_counts(dataset["diagnosis"], dataset.features["diagnosis"].names)
     return SplitFacts(split, len(dataset), build.builder.info.splits[split].num_bytes, diagnoses, paths)

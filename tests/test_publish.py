@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from datasets import Image as ImageFeature
 from datasets import load_dataset
 from PIL import Image
 
+import skin_cancer
 from skin_cancer import publish
 from skin_cancer.cli import main
 from skin_cancer.errors import UsageError
@@ -48,16 +51,18 @@ def test_staged_repository_layout(dry_run):
         ".skin-cancer-output.json",
         "README.md",
         "assets/preview.png",
-        "data/test-00000-of-00001.parquet",
-        "data/train-00000-of-00001.parquet",
-        "data/valid-00000-of-00001.parquet",
+        "id2label.json",
+        "pad-512/test-00000-of-00001.parquet",
+        "pad-512/train-00000-of-00001.parquet",
+        "pad-512/valid-00000-of-00001.parquet",
     ]
+    assert json.loads((dry_run / "id2label.json").read_text()) == {"0": "background", "1": "lesion"}
     assert Image.open(dry_run / "assets" / "preview.png").size[0] > 500
 
 
 @pytest.mark.parametrize("streaming", [False, True])
 def test_staged_repository_loads_like_the_builder(dry_run, real_build, tmp_path, streaming):
-    loaded = load_dataset(str(dry_run), cache_dir=str(tmp_path), streaming=streaming)
+    loaded = load_dataset(str(dry_run), "pad-512", cache_dir=str(tmp_path), streaming=streaming)
     assert set(loaded) == set(REAL_COUNTS)
     for split, prepared in real_build.dataset.items():
         assert isinstance(loaded[split].features["image"], ImageFeature)
@@ -75,16 +80,23 @@ def test_card_metadata_has_every_key_and_the_right_numbers(dry_run, real_build):
     metadata = card_metadata(dry_run)
     assert metadata["license"] == "cc0-1.0"
     assert metadata["task_categories"] == ["image-segmentation"]
+    assert metadata["task_ids"] == ["semantic-segmentation"]
+    assert metadata["annotations_creators"] == ["expert-generated"]
+    assert metadata["source_datasets"] == ["extended|isic-2017"] and "language" not in metadata
     assert {"medical", "dermatology", "dermoscopy", "skin-lesion", "isic", "melanoma"} <= set(metadata["tags"])
     assert metadata["size_categories"] == ["n<1K"]
     assert "partial" in metadata["pretty_name"]
+    assert [config["config_name"] for config in metadata["configs"]] == ["pad-512"]
+    assert metadata["configs"][0]["default"] is True
     files = {entry["split"]: entry["path"] for entry in metadata["configs"][0]["data_files"]}
-    assert files == {split: f"data/{split}-*.parquet" for split in REAL_COUNTS}
-    splits = {entry["name"]: entry for entry in metadata["dataset_info"]["splits"]}
+    assert files == {split: f"pad-512/{split}-*.parquet" for split in REAL_COUNTS}
+    info = metadata["dataset_info"]  # datasets writes one config as a mapping, several as a list
+    assert info["config_name"] == "pad-512"
+    splits = {entry["name"]: entry for entry in info["splits"]}
     for split, dataset in real_build.dataset.items():
         assert splits[split]["num_examples"] == len(dataset)
         assert splits[split]["num_bytes"] == real_build.builder.info.splits[split].num_bytes
-    feature_names = [feature["name"] for feature in metadata["dataset_info"]["features"]]
+    feature_names = [feature["name"] for feature in info["features"]]
     assert feature_names == list(real_build.dataset["train"].features)
 
 
@@ -99,8 +111,11 @@ def test_card_body_tables_citation_and_partial_notice(dry_run, real_build):
     prose = " ".join(body.split())
     assert "CC-0" in prose and "International Skin Imaging Collaboration" in prose
     assert "Partial dataset" in body and "train 8 of 2000" in body
-    assert f'load_dataset("{REPO_ID}")' in body and "streaming=True" in body
-    assert "(assets/preview.png)" in body and "version 1.0.0" in body
+    assert f'load_dataset("{REPO_ID}", "pad-512")' in body and "streaming=True" in body
+    assert "(assets/preview.png)" in body and f"version {skin_cancer.BUILDER_VERSION}" in body
+    for section in ("## Personal and sensitive information", "## Out-of-scope use", "## Train with it"):
+        assert section in body
+    assert "`valid`, not `validation`" in prose and "DataLoader" in body
 
 
 def test_without_allow_partial_the_counts_stop_it(real_build, tmp_path):
@@ -121,14 +136,14 @@ def test_dry_run_command_needs_no_token(real_sample, tmp_path, monkeypatch, caps
     code = publish_command(real_sample, tmp_path, "--dry-run", str(out))
     assert code == 0
     assert (out / "README.md").is_file()
-    assert "data/train-00000-of-00001.parquet" in capsys.readouterr().out
+    assert "pad-64/train-00000-of-00001.parquet" in capsys.readouterr().out
 
 
 def test_small_shard_size_gives_several_shards(real_build, tmp_path):
     staged = publish.stage(real_build, REPO_ID, tmp_path / "out", "100KB", allow_partial=True)
-    train = [name for name in staged.files if name.startswith("data/train-")]
+    train = [name for name in staged.files if name.startswith("pad-512/train-")]
     assert len(train) > 1 and train[0].endswith(f"-of-{len(train):05d}.parquet")
-    loaded = load_dataset(str(tmp_path / "out"), cache_dir=str(tmp_path / "c"))
+    loaded = load_dataset(str(tmp_path / "out"), "pad-512", cache_dir=str(tmp_path / "c"))
     assert loaded["train"]["image_id"] == real_build.dataset["train"]["image_id"]
 
 
@@ -144,13 +159,20 @@ def test_refuses_a_non_empty_output(real_build, tmp_path):
 class RecordingHubApi:
     """Stands in for huggingface_hub.HfApi: the Hub cannot be reached from the test machines.
 
-    It records every call so the test can check exactly what would be sent, and can fail like
-    the real Hub does.
+    It records every call so the test can check exactly what would be sent, keeps the repository's
+    files and commit like the Hub does (deleting by `delete_patterns`, skipping `ignore_patterns`,
+    refusing a stale `parent_commit` with HTTP 412), and can fail like the real Hub does.
     """
 
-    def __init__(self, user="isic-lab", orgs=(), fail_with: Exception | None = None):
+    def __init__(self, user="isic-lab", orgs=(), fail_with: Exception | None = None, files=None):
         self.calls: list[tuple[str, dict]] = []
         self.user, self.orgs, self.fail_with = user, orgs, fail_with
+        self.files: dict[str, bytes] | None = files  # None: the repository does not exist yet
+        self.commits = 0 if files is None else 1
+
+    @property
+    def sha(self) -> str:
+        return f"{self.commits:040d}"
 
     def whoami(self, token=None):
         self.calls.append(("whoami", {"token": token}))
@@ -158,8 +180,30 @@ class RecordingHubApi:
             raise self.fail_with
         return {"name": self.user, "orgs": [{"name": org} for org in self.orgs]}
 
+    def repo_info(self, repo_id, **kwargs):
+        from huggingface_hub.errors import RepositoryNotFoundError
+
+        self.calls.append(("repo_info", {"repo_id": repo_id, **kwargs}))
+        if self.fail_with:
+            raise self.fail_with
+        if self.files is None:
+            raise RepositoryNotFoundError(f"{repo_id} not found", response=hub_error(404).response)
+
+        class Info:
+            sha = self.sha
+
+        return Info()
+
+    def hf_hub_download(self, repo_id, filename, **kwargs):
+        self.calls.append(("hf_hub_download", {"repo_id": repo_id, "filename": filename, **kwargs}))
+        path = Path(tempfile.mkdtemp()) / filename
+        path.write_bytes(self.files[filename])
+        return str(path)
+
     def create_repo(self, repo_id, **kwargs):
         self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+        if self.files is None:
+            self.files = {}
 
     def create_branch(self, repo_id, **kwargs):
         self.calls.append(("create_branch", {"repo_id": repo_id, **kwargs}))
@@ -174,6 +218,17 @@ class RecordingHubApi:
         )
         self.uploaded_bytes = b"".join((folder / name).read_bytes() for name in files)
         self.calls.append(("upload_folder", {**kwargs, "files": files}))
+        parent = kwargs.get("parent_commit")
+        if parent is not None and parent != self.sha:
+            raise hub_error(412)
+        deleted = kwargs.get("delete_patterns") or []
+        kept = {
+            name: data
+            for name, data in (self.files or {}).items()
+            if not any(fnmatch.fnmatch(name, pattern) for pattern in deleted)
+        }
+        self.files = {**kept, **{name: (folder / name).read_bytes() for name in files}}
+        self.commits += 1
 
         class Commit:
             commit_url = f"https://huggingface.co/datasets/{kwargs['repo_id']}/commit/abc"
@@ -197,8 +252,8 @@ def test_upload_creates_a_dataset_repo_and_commits_the_staged_folder_once(dry_ru
     upload = api.calls[2][1]
     assert upload["repo_type"] == "dataset"
     assert upload["files"] == staged.files
-    assert upload["commit_message"] == "Upload ISIC-2017 512x512 (pad), skin_cancer builder 1.0.0"
-    assert upload["delete_patterns"] == ["data/*.parquet"]
+    assert upload["commit_message"] == f"Upload ISIC-2017 pad-512, skin_cancer builder {skin_cancer.BUILDER_VERSION}"
+    assert upload["delete_patterns"] == ["pad-512/*.parquet"]
     assert url.endswith("/commit/abc")
 
 
@@ -219,7 +274,7 @@ def test_token_never_reaches_output_or_staged_files(real_sample, tmp_path, monke
     assert SECRET not in out and SECRET not in err
     assert all(call[1].get("token") == SECRET for call in api.calls)  # it is only handed to the API
     assert SECRET.encode() not in api.uploaded_bytes
-    assert "Published 5 files" in out
+    assert "Published 6 files" in out
 
 
 def http_library():
@@ -281,7 +336,7 @@ def test_invalid_repo_id_is_usage_error(repo_id, capsys):
 def test_staged_images_keep_their_encoding(dry_run):
     import pyarrow.parquet as pq
 
-    table = pq.read_table(dry_run / "data" / "valid-00000-of-00001.parquet")
+    table = pq.read_table(dry_run / "pad-512" / "valid-00000-of-00001.parquet")
     first = table.column("image")[0].as_py()
     assert Image.open(io.BytesIO(first["bytes"])).format == "JPEG"
     assert Image.open(io.BytesIO(table.column("mask")[0].as_py()["bytes"])).format == "PNG"
@@ -292,3 +347,103 @@ def test_staging_twice_gives_identical_files(real_build, dry_run, tmp_path):
     again = publish.stage(real_build, REPO_ID, tmp_path / "again", "500MB", allow_partial=True)
     for name in again.files:
         assert (tmp_path / "again" / name).read_bytes() == (dry_run / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def center_crop_build(real_sample, tmp_path_factory):
+    from skin_cancer.options import BuildOptions
+
+    cache = tmp_path_factory.mktemp("publish-cache-crop")
+    return prepare_dataset(str(real_sample), BuildOptions(64, "center_crop"), cache_dir=str(cache))
+
+
+def test_two_variants_stage_as_two_configurations(real_build, center_crop_build, tmp_path):
+    out = tmp_path / "repo"
+    staged = publish.stage([real_build, center_crop_build], REPO_ID, out, "500MB", allow_partial=True)
+    assert staged.configs == ["pad-512", "center_crop-64"]
+    metadata = card_metadata(out)
+    configs = {config["config_name"]: config for config in metadata["configs"]}
+    assert configs["pad-512"].get("default") is True and "default" not in configs["center_crop-64"]
+    body = (out / "README.md").read_text()
+    assert "| `pad-512` (default) | 8 | 3 | 3 |" in body and "| `center_crop-64` | 8 | 3 | 3 |" in body
+    for name, build in (("pad-512", real_build), ("center_crop-64", center_crop_build)):
+        loaded = load_dataset(str(out), name, cache_dir=str(tmp_path / "c"))
+        assert {split: len(part) for split, part in loaded.items()} == REAL_COUNTS
+        assert loaded["valid"][0]["mask"].size == (build.options.size, build.options.size)
+        assert np.array_equal(np.asarray(loaded["valid"][0]["mask"]), np.asarray(build.dataset["valid"][0]["mask"]))
+
+
+def test_a_second_variant_keeps_the_first_on_the_hub(real_build, center_crop_build, tmp_path):
+    """Publish pad-512, then center_crop-64 into the same repository: the first survives untouched."""
+    api = RecordingHubApi()
+    first = publish.stage(real_build, REPO_ID, tmp_path / "first", "500MB", allow_partial=True)
+    remote = publish.read_remote(REPO_ID, SECRET, api=api)
+    assert remote == publish.RemoteState(None, None)
+    publish.upload(first, REPO_ID, SECRET, "first", api=api, parent_commit=remote.commit)
+    first_shards = {name: data for name, data in api.files.items() if name.startswith("pad-512/")}
+    assert len(first_shards) == 3
+
+    remote = publish.read_remote(REPO_ID, SECRET, api=api)
+    assert remote.card is not None and set(remote.card.configs) == {"pad-512"} and remote.commit == api.sha
+    second = publish.stage(
+        center_crop_build, REPO_ID, tmp_path / "second", "500MB", allow_partial=True, existing=remote.card
+    )
+    publish.upload(second, REPO_ID, SECRET, "second", api=api, parent_commit=remote.commit)
+    upload = api.calls[-1][1]
+    assert not [name for name in upload["files"] if name.startswith("pad-512/")], "only the new variant is uploaded"
+    assert upload["delete_patterns"] == ["center_crop-64/*.parquet"]
+    assert {name: data for name, data in api.files.items() if name.startswith("pad-512/")} == first_shards
+    card = card_metadata_text(api.files["README.md"].decode())
+    assert {config["config_name"] for config in card["configs"]} == {"pad-512", "center_crop-64"}
+    defaults = [config["config_name"] for config in card["configs"] if config.get("default")]
+    assert defaults == ["center_crop-64"]
+    infos = {info["config_name"]: info for info in card["dataset_info"]}
+    assert {split["name"]: split["num_examples"] for split in infos["pad-512"]["splits"]} == REAL_COUNTS
+
+
+def card_metadata_text(text: str) -> dict:
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_a_commit_made_meanwhile_stops_the_upload(dry_run, real_build, tmp_path):
+    api = RecordingHubApi(files={"README.md": (dry_run / "README.md").read_bytes()})
+    remote = publish.read_remote(REPO_ID, SECRET, api=api)
+    api.commits += 1  # someone else commits between our read and our upload
+    staged = publish.stage(real_build, REPO_ID, tmp_path / "s", "500MB", allow_partial=True, existing=remote.card)
+    before = dict(api.files)
+    with pytest.raises(publish.PublishError, match="someone else committed") as caught:
+        publish.upload(staged, REPO_ID, SECRET, "m", api=api, parent_commit=remote.commit)
+    assert "\n" not in str(caught.value) and api.files == before
+
+
+def test_card_metadata_breaking_the_hub_rules_is_refused():
+    from skin_cancer.card import CardError, check_hub_rules
+
+    good = {
+        "license": "cc0-1.0",
+        "task_categories": ["image-segmentation"],
+        "size_categories": ["n<1K"],
+        "annotations_creators": ["expert-generated"],
+        "source_datasets": ["extended|isic-2017"],
+    }
+    check_hub_rules(good)
+    for key, value in [
+        ("size_categories", ["tiny"]),
+        ("annotations_creators", ["doctors"]),
+        ("task_categories", ["lesion-finding"]),
+        ("source_datasets", ["derived from isic"]),
+        ("license", "CC 0"),
+        ("language", ["en"]),
+    ]:
+        with pytest.raises(CardError, match=key):
+            check_hub_rules({**good, key: value})
+
+
+def test_variant_option_on_the_command_line(real_sample, tmp_path, capsys):
+    out = tmp_path / "staged"
+    code = publish_command(
+        real_sample, tmp_path, "--dry-run", str(out), "--variant", "64:pad", "--variant", "32:stretch"
+    )
+    assert code == 0, capsys.readouterr().err
+    assert (out / "pad-64").is_dir() and (out / "stretch-32").is_dir()
+    assert main(["publish", "--sample", "--repo-id", REPO_ID, "--variant", "64", "--dry-run", str(tmp_path / "x")]) == 2
