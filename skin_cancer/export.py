@@ -71,7 +71,7 @@ def write_split_shards(
     """<folder>/<split>-XXXXX-of-YYYYY.parquet with the bytes embedded and the features in the schema."""
     dataset = build.dataset[split]
     limit = convert_file_size_to_int(max_shard_size)
-    shards = min(max(1, math.ceil(build.builder.info.splits[split].num_bytes / limit)), max(1, len(dataset)))
+    shards = min(max(1, math.ceil(split_num_bytes(dataset) / limit)), max(1, len(dataset)))
     (root / folder).mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(shards):
@@ -80,6 +80,17 @@ def write_split_shards(
         dataset.shard(num_shards=shards, index=index, contiguous=True).to_parquet(str(root / relative))
         paths.append(relative)
     return paths
+
+
+def split_num_bytes(dataset: datasets.Dataset) -> int:
+    """The split's Arrow size as one table, whatever num_proc built it.
+
+    `datasets` counts each worker's Arrow file on its own, which gives a few bytes more for
+    num_proc > 1; the card must not change with num_proc, or an unchanged re-publish would commit.
+    Column by column, so at most one column is ever combined in memory.
+    """
+    table = dataset.data.table
+    return sum(column.combine_chunks().nbytes for column in table.columns)
 
 
 def _undecoded(dataset: datasets.Dataset) -> datasets.Dataset:

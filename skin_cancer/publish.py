@@ -16,7 +16,7 @@ from datasets.utils.py_utils import convert_file_size_to_int
 
 from .card import ID2LABEL, ExistingCard, SplitFacts, config_facts, render_card, validate_card
 from .errors import SkinCancerError, UsageError
-from .export import write_split_shards
+from .export import split_num_bytes, write_split_shards
 from .layout import SPLITS_BY_NAME
 from .outputs import MARKER, replacing
 from .pipeline import Build
@@ -264,7 +264,7 @@ def _write_shards(build: Build, split: str, folder: Path, max_shard_size: str | 
     paths = write_split_shards(build, split, folder, max_shard_size, config)
     dataset = build.dataset[split]
     diagnoses = diagnosis_counts(dataset["diagnosis"], dataset.features["diagnosis"].names)
-    return SplitFacts(split, len(dataset), build.builder.info.splits[split].num_bytes, diagnoses, paths)
+    return SplitFacts(split, len(dataset), split_num_bytes(dataset), diagnoses, paths)
 
 
 def _preview(build: Build):

@@ -447,3 +447,12 @@ def test_variant_option_on_the_command_line(real_sample, tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     assert (out / "pad-64").is_dir() and (out / "stretch-32").is_dir()
     assert main(["publish", "--sample", "--repo-id", REPO_ID, "--variant", "64", "--dry-run", str(tmp_path / "x")]) == 2
+
+
+def test_staging_is_byte_identical_for_every_num_proc(real_sample, dry_run, tmp_path):
+    """datasets counts a 2-process build a few bytes larger; the staged card and shards must not differ."""
+    two = prepare_dataset(str(real_sample), num_proc=2, cache_dir=str(tmp_path / "cache"))
+    assert len(two.builder.info.splits["train"].shard_lengths or []) == 2, "really two jobs"
+    staged = publish.stage(two, REPO_ID, tmp_path / "two", "500MB", allow_partial=True)
+    for name in staged.files:
+        assert (tmp_path / "two" / name).read_bytes() == (dry_run / name).read_bytes(), name
