@@ -357,3 +357,29 @@ def test_ensure_sample_tree_writes_each_release_once(tmp_path, monkeypatch):
     assert sample.ensure_sample_tree(tmp_path, release="isic2016") == tmp_path / "ISBI2016"
     assert sample.ensure_sample_tree(tmp_path, release="isic2018") == tmp_path / "ISIC2018"
     assert written == ["isic2017", "isic2018", "isic2016"]
+
+
+@pytest.mark.parametrize("release", ALL, ids=lambda release: release.name)
+def test_real_pairs_copied_into_each_layout_stay_byte_identical(real_sample, tmp_path, release):
+    top = sample.copy_tree_as(real_sample, tmp_path, release)
+    source = RELEASES["isic2017"]
+    copied = {}
+    for split in release.splits:
+        data, masks = top / split.data_folder, top / split.mask_folder
+        assert data.is_dir() and masks.is_dir()
+        for image in sorted(data.glob("*.jpg")):
+            image_id = image.stem
+            mask = masks / release.mask_name(image_id)
+            assert mask.is_file()
+            copied[image_id] = split.name
+            original = next(real_sample.glob(f"*_Data/{image.name}"))
+            assert image.read_bytes() == original.read_bytes()
+            assert (
+                mask.read_bytes()
+                == next(real_sample.glob(f"*_Part1_GroundTruth/{image_id}{source.mask_suffix}")).read_bytes()
+            )
+        assert sorted(p.name for p in data.glob("*.txt")) == sorted(release.non_image_files)
+    assert len(copied) == 14
+    expected_splits = {"isic2016": {"train": 11, "test": 3}}.get(release.name, {"train": 8, "valid": 3, "test": 3})
+    assert {name: list(copied.values()).count(name) for name in set(copied.values())} == expected_splits
+    assert not list(top.rglob("*.csv"))
