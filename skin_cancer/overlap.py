@@ -171,8 +171,13 @@ def _share(count: int, total: int) -> str:
 
 
 def _format_table(header: list[object], rows: list[list[object]]) -> str:
-    # summary.format_table's layout; not imported from there because summary imports the builder.
+    # Not summary.format_table: summary imports the builder, which will import this module.
+    # Like summary.format_table, but the first column (the names) is aligned left.
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     return "\n".join(
-        "  ".join(str(cell).rjust(width) for cell, width in zip(line, widths, strict=True)) for line in [header, *rows]
+        "  ".join(
+            str(cell).ljust(width) if index == 0 else str(cell).rjust(width)
+            for index, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in [header, *rows]
     )
