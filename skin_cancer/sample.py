@@ -1,9 +1,10 @@
-"""A small synthetic tree in the official ISIC-2017 layout, generated on demand.
+"""A small synthetic tree in the official layout of any ISIC release, generated on demand.
 
 Real ISIC data is a large manual download and cannot be shipped, so `skin-cancer build --sample`
-and the tests run on this instead: official folder and file names, JPEGs of several sizes and
-orientations, binary PNG masks, Part3 and metadata CSVs and the superpixel files the builder
-must ignore. The same arguments always give the same bytes.
+and the tests run on this instead: the release's folder and file names, JPEGs of several sizes and
+orientations, binary PNG masks, its label and metadata CSVs (where it has them) and the files the
+builder must ignore (2017 superpixels, 2018 ATTRIBUTION.txt and LICENSE.txt). The same arguments
+always give the same bytes; the ISIC-2017 tree is byte-identical to the one before releases existed.
 """
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .layout import DIAGNOSIS_NAMES, MASK_SUFFIX, SPLITS_BY_NAME
+from .releases import (
+    DEFAULT_RELEASE,
+    LABELS_2016_PART3_BENIGN_MALIGNANT,
+    LABELS_2017_PART3_FLAGS,
+    LABELS_NONE,
+    Release,
+    get_release,
+)
 
 SAMPLE_VERSION = "1"
 
@@ -27,12 +36,13 @@ class SamplePair:
     image_id: str
     width: int
     height: int
-    diagnosis: str
+    diagnosis: str | None
     age: int | None
     sex: str | None
 
 
 # Landscape and portrait, odd sizes and one large image, like the real spread of 1-4K pixels.
+# Ids from ISIC_9000000 up are not real ISIC ids, so no sample image is in any shipped id list.
 DEFAULT_PAIRS: dict[str, list[SamplePair]] = {
     "train": [
         SamplePair("ISIC_9000001", 1024, 768, "nevus", 55, "female"),
@@ -51,6 +61,48 @@ DEFAULT_PAIRS: dict[str, list[SamplePair]] = {
         SamplePair("ISIC_9000202", 999, 666, "nevus", None, "female"),
     ],
 }
+
+
+# ISIC 2016: train and test only, benign/malignant, no age or sex.
+PAIRS_2016: dict[str, list[SamplePair]] = {
+    "train": [
+        SamplePair("ISIC_9160001", 1022, 767, "benign", None, None),
+        SamplePair("ISIC_9160002", 767, 1022, "malignant", None, None),
+        SamplePair("ISIC_9160003", 1504, 1000, "benign", None, None),
+        SamplePair("ISIC_9160004", 641, 479, "malignant", None, None),
+    ],
+    "test": [
+        SamplePair("ISIC_9160101", 1024, 768, "malignant", None, None),
+        SamplePair("ISIC_9160102", 900, 1200, "benign", None, None),
+    ],
+}
+
+# ISIC 2018 Task 1: three splits, no labels and no metadata.
+PAIRS_2018: dict[str, list[SamplePair]] = {
+    "train": [
+        SamplePair("ISIC_9180001", 1024, 768, None, None, None),
+        SamplePair("ISIC_9180002", 767, 1023, None, None, None),
+        SamplePair("ISIC_9180003", 2048, 1536, None, None, None),
+        SamplePair("ISIC_9180004", 800, 800, None, None, None),
+    ],
+    "valid": [
+        SamplePair("ISIC_9180101", 1022, 767, None, None, None),
+        SamplePair("ISIC_9180102", 641, 479, None, None, None),
+    ],
+    "test": [
+        SamplePair("ISIC_9180201", 1296, 972, None, None, None),
+        SamplePair("ISIC_9180202", 999, 666, None, None, None),
+    ],
+}
+
+SAMPLE_PAIRS: dict[str, dict[str, list[SamplePair]]] = {
+    "isic2016": PAIRS_2016,
+    "isic2017": DEFAULT_PAIRS,
+    "isic2018": PAIRS_2018,
+}
+
+# What the sample writes in place of the official notices that some zips hold (not ISIC's text).
+NOTICE_TEXT = "Synthetic stand-in for the official {name} of {release}; written by skin_cancer's sample.\n"
 
 
 def synthetic_pair(width: int, height: int, seed: int) -> tuple[Image.Image, Image.Image]:
@@ -84,37 +136,71 @@ def png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def write_sample_tree(root: str | os.PathLike[str], pairs: dict[str, list[SamplePair]] | None = None) -> Path:
-    """Write an ISIC-2017-shaped tree under root/ISIC-2017 and return that folder."""
-    pairs = DEFAULT_PAIRS if pairs is None else pairs
-    top = Path(root) / "ISIC-2017"
+def write_sample_tree(
+    root: str | os.PathLike[str],
+    pairs: dict[str, list[SamplePair]] | None = None,
+    release: str | Release = DEFAULT_RELEASE,
+) -> Path:
+    """Write a tree shaped like the release under root/<release.top_folder> and return that folder."""
+    release = get_release(release)
+    pairs = SAMPLE_PAIRS[release.name] if pairs is None else pairs
+    top = Path(root) / release.top_folder
     for split_name, split_pairs in pairs.items():
-        split = SPLITS_BY_NAME[split_name]
+        split = release.split(split_name)
         data_folder, mask_folder = top / split.data_folder, top / split.mask_folder
         data_folder.mkdir(parents=True, exist_ok=True)
         mask_folder.mkdir(parents=True, exist_ok=True)
         for number, pair in enumerate(split_pairs):
             image, mask = synthetic_pair(pair.width, pair.height, seed=int(pair.image_id[-7:]))
             (data_folder / f"{pair.image_id}.jpg").write_bytes(jpeg_bytes(image))
-            (mask_folder / f"{pair.image_id}{MASK_SUFFIX}").write_bytes(png_bytes(mask))
-            superpixels = Image.new("RGB", (pair.width, pair.height), (number, 0, 0))
-            (data_folder / f"{pair.image_id}_superpixels.png").write_bytes(png_bytes(superpixels))
-        write_labels_csv(top / split.labels_csv, split_pairs)
-        write_metadata_csv(data_folder / split.metadata_csv, split_pairs)
+            (mask_folder / release.mask_name(pair.image_id)).write_bytes(png_bytes(mask))
+            for suffix in release.companion_suffixes:
+                companion = Image.new("RGB", (pair.width, pair.height), (number, 0, 0))
+                (data_folder / f"{pair.image_id}{suffix}").write_bytes(png_bytes(companion))
+        for folder in (data_folder, mask_folder):
+            for name in release.non_image_files:
+                (folder / name).write_text(NOTICE_TEXT.format(name=name, release=release.short_name))
+        if split.labels_csv:
+            write_release_labels_csv(top / split.labels_csv, split_pairs, release)
+        if split.metadata_csv:
+            write_metadata_csv(data_folder / split.metadata_csv, split_pairs)
     return top
 
 
+def write_release_labels_csv(path: Path, pairs: list[SamplePair], release: Release) -> None:
+    for pair in pairs:
+        if pair.diagnosis not in release.diagnosis_names:
+            raise ValueError(f"{pair.image_id}: unknown {release.name} diagnosis {pair.diagnosis!r}")
+    if release.label_kind == LABELS_2017_PART3_FLAGS:
+        write_labels_csv(path, pairs)
+    elif release.label_kind == LABELS_2016_PART3_BENIGN_MALIGNANT:
+        write_labels_csv_2016(path, pairs, release.diagnosis_names)
+    elif release.label_kind != LABELS_NONE:
+        raise ValueError(f"the sample cannot write labels of kind {release.label_kind!r}")
+
+
 def write_labels_csv(path: Path, pairs: list[SamplePair]) -> None:
-    """Part3 ground truth as ISIC wrote it: Windows line endings, flags as 0.0 / 1.0."""
+    """ISIC-2017 Part3 ground truth as ISIC wrote it: Windows line endings, flags as 0.0 / 1.0."""
+    names = get_release(DEFAULT_RELEASE).diagnosis_names
+    for pair in pairs:
+        if pair.diagnosis not in names:
+            raise ValueError(f"{pair.image_id}: unknown diagnosis {pair.diagnosis!r}")
     with open(path, "w", newline="") as file:
         writer = csv.writer(file, lineterminator="\r\n")
         writer.writerow(["image_id", "melanoma", "seborrheic_keratosis"])
         for pair in pairs:
-            if pair.diagnosis not in DIAGNOSIS_NAMES:
-                raise ValueError(f"{pair.image_id}: unknown diagnosis {pair.diagnosis!r}")
             melanoma = float(pair.diagnosis == "melanoma")
             keratosis = float(pair.diagnosis == "seborrheic_keratosis")
             writer.writerow([pair.image_id, melanoma, keratosis])
+
+
+def write_labels_csv_2016(path: Path, pairs: list[SamplePair], names: tuple[str, ...]) -> None:
+    """ISIC 2016 Part3: no header; reports differ on words or 0/1, so odd rows get words and even rows 0.0/1.0."""
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        for number, pair in enumerate(pairs):
+            index = names.index(pair.diagnosis)
+            writer.writerow([pair.image_id, names[index] if number % 2 == 0 else float(index)])
 
 
 def write_metadata_csv(path: Path, pairs: list[SamplePair]) -> None:
@@ -126,6 +212,42 @@ def write_metadata_csv(path: Path, pairs: list[SamplePair]) -> None:
             writer.writerow([pair.image_id, age, pair.sex or "unknown"])
 
 
+def copy_tree_as(
+    source: str | os.PathLike[str],
+    destination: str | os.PathLike[str],
+    release: str | Release,
+    source_release: str | Release = DEFAULT_RELEASE,
+) -> Path:
+    """Copy the image/mask pairs of a tree in one release's layout into another's, unchanged byte for byte.
+
+    For tests: real pairs (../shared/isic-2017-mini) arranged as ISIC 2016 or 2018 prove that masks line
+    up in every layout. A split the target lacks (2016 has no validation) goes to its first split. Label
+    and metadata CSVs are not copied: another release's labels for these ids are not known.
+    Returns destination/<release.top_folder>.
+    """
+    release, source_release = get_release(release), get_release(source_release)
+    source, top = Path(source), Path(destination) / release.top_folder
+    for source_split in source_release.splits:
+        data, masks = source / source_split.data_folder, source / source_split.mask_folder
+        if not data.is_dir():
+            continue
+        split = release.splits_by_name.get(source_split.name, release.splits[0])
+        data_folder, mask_folder = top / split.data_folder, top / split.mask_folder
+        data_folder.mkdir(parents=True, exist_ok=True)
+        mask_folder.mkdir(parents=True, exist_ok=True)
+        mask_files = {source_release.mask_image_id(path.name): path for path in masks.iterdir()}
+        for image in sorted(data.iterdir()):
+            if not source_release.is_image(image.name):
+                continue
+            image_id = image.name.rsplit(".", 1)[0]
+            shutil.copyfile(image, data_folder / image.name)
+            shutil.copyfile(mask_files[image_id], mask_folder / release.mask_name(image_id))
+        for folder in (data_folder, mask_folder):
+            for name in release.non_image_files:
+                (folder / name).write_text(NOTICE_TEXT.format(name=name, release=release.short_name))
+    return top
+
+
 def default_sample_dir() -> Path:
     """Where `--sample` keeps its tree: beside the `datasets` cache, versioned."""
     from datasets import config
@@ -133,12 +255,13 @@ def default_sample_dir() -> Path:
     return Path(config.HF_DATASETS_CACHE).parent / "skin_cancer_sample" / f"v{SAMPLE_VERSION}"
 
 
-def ensure_sample_tree(root: str | os.PathLike[str] | None = None) -> Path:
-    """The built-in sample's ISIC-2017 folder, written once and then reused."""
+def ensure_sample_tree(root: str | os.PathLike[str] | None = None, release: str | Release = DEFAULT_RELEASE) -> Path:
+    """The built-in sample's folder for the release, written once and then reused."""
+    release = get_release(release)
     root = Path(root) if root is not None else default_sample_dir()
-    done = root / ".complete"
-    top = root / "ISIC-2017"
+    done = root / f".complete-{release.name}"
+    top = root / release.top_folder
     if not done.exists():
-        write_sample_tree(root)
+        write_sample_tree(root, release=release)
         done.write_text("ok\n")
     return top

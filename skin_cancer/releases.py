@@ -1,0 +1,466 @@
+"""The ISIC lesion-segmentation releases (2016 Part 1, 2017 Task 1, 2018 Task 1), each described once.
+
+Every fact about how ISIC named, counted, served and licensed a release lives in this table, so
+the rest of the package takes a `Release` and never spells a year or an ISIC file name itself.
+The facts come from ../shared/isic-releases/README.md; where a fact is not known it is None.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from .errors import UsageError
+
+ISIC_CHALLENGE_BUCKET = "https://isic-challenge-data.s3.amazonaws.com/"
+
+# How a release's Part3 label CSV is parsed.
+LABELS_2017_PART3_FLAGS = "isic2017-part3-flags"  # header image_id,melanoma,seborrheic_keratosis; 0.0/1.0 flags
+LABELS_2016_PART3_BENIGN_MALIGNANT = "isic2016-part3-benign-malignant"  # no header; benign/malignant or 0/1
+LABELS_NONE = "none"
+LABEL_KINDS = (LABELS_2017_PART3_FLAGS, LABELS_2016_PART3_BENIGN_MALIGNANT, LABELS_NONE)
+
+SEGMENTATION_NAMES = ("background", "lesion")
+IMAGE_SUFFIXES = (".jpg", ".jpeg")
+CC0_URL = "https://creativecommons.org/publicdomain/zero/1.0/"
+
+_TORCH_EM = "constantinpape/torch-em download script (SHA-256), as listed in ../shared/isic-releases/README.md"
+_PUBLIC_2017 = "public ISIC-2017 download scripts (MD5), as listed in ../shared/isic-releases/README.md"
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """A checksum someone recorded for an official file: never computed here, so its source is named."""
+
+    algorithm: str  # a hashlib name: "md5" or "sha256"
+    value: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Download:
+    """One file served at the release's base URL; `folder` is the folder a zip extracts to (None for a CSV)."""
+
+    file_name: str
+    checksum: Checksum | None
+    folder: str | None = None
+
+
+@dataclass(frozen=True)
+class Split:
+    """One official split; same attributes as the old layout.OfficialSplit, with explicit folder names."""
+
+    name: str
+    long_name: str
+    data_folder: str
+    mask_folder: str
+    official_count: int
+    labels_csv: str | None
+    metadata_csv: str | None
+    ids_file: str | None  # the shipped id list in skin_cancer/data/ids/, None when the list is not known
+
+    @property
+    def folders(self) -> tuple[str, str]:
+        return (self.data_folder, self.mask_folder)
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    short_name: str  # in messages: "ISIC-2017"
+    pretty_name: str  # the card's title
+    top_folder: str  # the usual name of the folder holding the extracted release (the sample uses it)
+    splits: tuple[Split, ...]
+    downloads: tuple[Download, ...]
+    base_url: str
+    data_page: str  # where a user downloads the files by hand
+    mask_suffix: str  # as ISIC wrote it; match case-insensitively
+    image_suffixes: tuple[str, ...]
+    label_kind: str
+    diagnosis_names: tuple[str, ...]
+    segmentation_names: tuple[str, ...]
+    non_image_files: tuple[str, ...]  # in the image/mask folders, neither images nor masks
+    companion_suffixes: tuple[str, ...]  # files beside each image that are not inputs (2017 superpixels)
+    description: str
+    citation: str
+    homepage: str
+    license: str
+    license_id: str
+    license_note: str  # where the licence fact comes from, and how sure it is
+
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        return tuple(split.name for split in self.splits)
+
+    @property
+    def splits_by_name(self) -> dict[str, Split]:
+        return {split.name: split for split in self.splits}
+
+    def split(self, name: str) -> Split:
+        try:
+            return self.splits_by_name[name]
+        except KeyError:
+            raise KeyError(f"{self.name} has no split {name!r} (it has {', '.join(self.split_names)})") from None
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        return tuple(folder for split in self.splits for folder in split.folders)
+
+    @property
+    def has_labels(self) -> bool:
+        return self.label_kind != LABELS_NONE
+
+    @property
+    def has_metadata(self) -> bool:
+        return any(split.metadata_csv for split in self.splits)
+
+    @property
+    def downloads_by_name(self) -> dict[str, Download]:
+        return {download.file_name: download for download in self.downloads}
+
+    @property
+    def zip_downloads(self) -> dict[str, Download]:
+        """{folder name: its zip}."""
+        return {download.folder: download for download in self.downloads if download.folder}
+
+    @property
+    def csv_downloads(self) -> tuple[Download, ...]:
+        return tuple(download for download in self.downloads if download.folder is None)
+
+    @property
+    def unchecked_downloads(self) -> tuple[str, ...]:
+        return tuple(download.file_name for download in self.downloads if download.checksum is None)
+
+    def url(self, file_name: str, base_url: str | None = None) -> str:
+        return official_url(file_name, base_url or self.base_url)
+
+    def mask_image_id(self, file_name: str) -> str | None:
+        """The image id a mask file belongs to, or None: `_segmentation.png` and `_Segmentation.png` alike."""
+        if file_name.lower().endswith(self.mask_suffix.lower()):
+            return file_name[: -len(self.mask_suffix)]
+        return None
+
+    def mask_name(self, image_id: str) -> str:
+        return f"{image_id}{self.mask_suffix}"
+
+    def is_image(self, file_name: str) -> bool:
+        return file_name.lower().endswith(self.image_suffixes) and not any(
+            file_name.lower().endswith(suffix.lower()) for suffix in self.companion_suffixes
+        )
+
+
+def zip_name(folder: str) -> str:
+    return f"{folder}.zip"
+
+
+def official_url(file_name: str, base_url: str) -> str:
+    return base_url.rstrip("/") + "/" + file_name
+
+
+def file_digest(path: str | os.PathLike[str], algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def checksum_problem(download: Download, path: str | os.PathLike[str]) -> str | None:
+    """None when the file matches its recorded checksum (or none is recorded), else what is wrong, in one line."""
+    if download.checksum is None:
+        return None
+    actual = file_digest(path, download.checksum.algorithm)
+    if actual == download.checksum.value.lower():
+        return None
+    return (
+        f"{download.file_name}: {download.checksum.algorithm} is {actual}, expected {download.checksum.value} "
+        f"(recorded by {download.checksum.source})"
+    )
+
+
+def _zips(names: list[tuple[str, Checksum | None]]) -> tuple[Download, ...]:
+    return tuple(Download(zip_name(folder), checksum, folder) for folder, checksum in names)
+
+
+# --- ISIC 2016 Part 1 ---------------------------------------------------------------------------
+
+_ISIC2016_CITATION = """@article{gutman2016skin,
+  title   = {Skin Lesion Analysis toward Melanoma Detection: A Challenge at the International Symposium on
+             Biomedical Imaging (ISBI) 2016, hosted by the International Skin Imaging Collaboration (ISIC)},
+  author  = {Gutman, David and Codella, Noel C. F. and Celebi, Emre and Helba, Brian and Marchetti, Michael
+             and Mishra, Nabin and Halpern, Allan},
+  journal = {arXiv preprint arXiv:1605.01397},
+  year    = {2016}
+}"""
+
+ISIC2016 = Release(
+    name="isic2016",
+    short_name="ISIC 2016",
+    pretty_name="ISIC 2016 skin lesion segmentation",
+    top_folder="ISBI2016",
+    splits=(
+        Split(
+            "train",
+            "training",
+            "ISBI2016_ISIC_Part1_Training_Data",
+            "ISBI2016_ISIC_Part1_Training_GroundTruth",
+            900,
+            "ISBI2016_ISIC_Part3_Training_GroundTruth.csv",
+            None,
+            "isic2016-train.txt",
+        ),
+        Split(
+            "test",
+            "test",
+            "ISBI2016_ISIC_Part1_Test_Data",
+            "ISBI2016_ISIC_Part1_Test_GroundTruth",
+            379,
+            "ISBI2016_ISIC_Part3_Test_GroundTruth.csv",
+            None,
+            "isic2016-test.txt",
+        ),
+    ),
+    downloads=(
+        *_zips(
+            [
+                ("ISBI2016_ISIC_Part1_Training_Data", None),
+                ("ISBI2016_ISIC_Part1_Training_GroundTruth", None),
+                ("ISBI2016_ISIC_Part1_Test_Data", None),
+                ("ISBI2016_ISIC_Part1_Test_GroundTruth", None),
+            ]
+        ),
+        Download("ISBI2016_ISIC_Part3_Training_GroundTruth.csv", None),
+        Download("ISBI2016_ISIC_Part3_Test_GroundTruth.csv", None),
+    ),
+    base_url=ISIC_CHALLENGE_BUCKET + "2016/",
+    data_page="https://challenge.isic-archive.com/data/#2016",
+    mask_suffix="_Segmentation.png",
+    image_suffixes=IMAGE_SUFFIXES,
+    label_kind=LABELS_2016_PART3_BENIGN_MALIGNANT,
+    diagnosis_names=("benign", "malignant"),
+    segmentation_names=SEGMENTATION_NAMES,
+    non_image_files=(),
+    companion_suffixes=(),
+    description=(
+        "ISIC 2016 Part 1 skin-lesion segmentation: dermoscopy images and binary lesion masks, "
+        "made square (default 512x512) with image and mask aligned pixel for pixel, plus the Part3 "
+        "diagnosis (benign, malignant). There is no official validation split."
+    ),
+    citation=_ISIC2016_CITATION,
+    homepage="https://challenge.isic-archive.com/landing/2016/",
+    license=f"CC-0 ({CC0_URL}); ISIC 2016 data by the International Skin Imaging Collaboration",
+    license_id="cc0-1.0",
+    license_note=(
+        "CC-0 as for ISIC-2017; not stated in ../shared (whose README covers only the 2017 files): "
+        "check the ISIC challenge data page before publishing"
+    ),
+)
+
+# --- ISIC-2017 Task 1 (the default) ------------------------------------------------------------
+
+_ISIC2017_CITATION = """@article{codella2017skin,
+  title   = {Skin Lesion Analysis Toward Melanoma Detection: A Challenge at the 2017 International
+             Symposium on Biomedical Imaging (ISBI), Hosted by the International Skin Imaging
+             Collaboration (ISIC)},
+  author  = {Codella, Noel C. F. and Gutman, David and Celebi, M. Emre and Helba, Brian and
+             Marchetti, Michael A. and Dusza, Stephen W. and Kalloo, Aadi and Liopyris, Konstantinos
+             and Mishra, Nabin and Kittler, Harald and Halpern, Allan},
+  journal = {arXiv preprint arXiv:1710.05006},
+  year    = {2017}
+}"""
+
+
+def _split_2017(name: str, long_name: str, prefix: str, count: int) -> Split:
+    return Split(
+        name,
+        long_name,
+        f"{prefix}_Data",
+        f"{prefix}_Part1_GroundTruth",
+        count,
+        f"{prefix}_Part3_GroundTruth.csv",
+        f"{prefix}_Data_metadata.csv",
+        f"isic2017-{name}.txt",
+    )
+
+
+def _md5_2017(value: str) -> Checksum:
+    return Checksum("md5", value, _PUBLIC_2017)
+
+
+ISIC2017 = Release(
+    name="isic2017",
+    short_name="ISIC-2017",
+    pretty_name="ISIC-2017 skin lesion segmentation",
+    top_folder="ISIC-2017",
+    splits=(
+        _split_2017("train", "training", "ISIC-2017_Training", 2000),
+        _split_2017("valid", "validation", "ISIC-2017_Validation", 150),
+        _split_2017("test", "test", "ISIC-2017_Test_v2", 600),
+    ),
+    downloads=(
+        *_zips(
+            [
+                ("ISIC-2017_Training_Data", _md5_2017("a14a7e622c67a358797ae59abb8a0b0c")),
+                ("ISIC-2017_Training_Part1_GroundTruth", _md5_2017("77fdbeb6fbec4139937224416b250f4c")),
+                ("ISIC-2017_Validation_Data", _md5_2017("8d6419d942112f709894c0d82f6c9038")),
+                ("ISIC-2017_Validation_Part1_GroundTruth", _md5_2017("64d3e68fa2deeb8a5e89aa8dec2efd44")),
+                ("ISIC-2017_Test_v2_Data", _md5_2017("5f6a0b5e1f2972bd1f5ea02680489f09")),
+                ("ISIC-2017_Test_v2_Part1_GroundTruth", _md5_2017("b1742de6bd257faca3b2b21a4aa3b781")),
+            ]
+        ),
+        Download("ISIC-2017_Training_Part3_GroundTruth.csv", None),
+        Download("ISIC-2017_Validation_Part3_GroundTruth.csv", None),
+        Download("ISIC-2017_Test_v2_Part3_GroundTruth.csv", None),
+    ),
+    base_url=ISIC_CHALLENGE_BUCKET + "2017/",
+    data_page="https://challenge.isic-archive.com/data/#2017",
+    mask_suffix="_segmentation.png",
+    image_suffixes=IMAGE_SUFFIXES,
+    label_kind=LABELS_2017_PART3_FLAGS,
+    diagnosis_names=("nevus", "melanoma", "seborrheic_keratosis"),
+    segmentation_names=SEGMENTATION_NAMES,
+    non_image_files=(),
+    companion_suffixes=("_superpixels.png",),
+    description=(
+        "ISIC-2017 Task 1 skin-lesion segmentation: dermoscopy images and binary lesion masks, "
+        "made square (default 512x512) with image and mask aligned pixel for pixel, plus the Part3 "
+        "diagnosis (nevus, melanoma, seborrheic keratosis) and the age and sex metadata."
+    ),
+    citation=_ISIC2017_CITATION,
+    homepage="https://challenge.isic-archive.com/landing/2017/",
+    license=f"CC-0 ({CC0_URL}); ISIC-2017 data by the International Skin Imaging Collaboration",
+    license_id="cc0-1.0",
+    license_note="CC-0, stated by ../shared/README.md for the ISIC-2017 challenge data",
+)
+
+# --- ISIC 2018 Task 1 ---------------------------------------------------------------------------
+
+_ISIC2018_CITATION = """@article{codella2019skin,
+  title   = {Skin Lesion Analysis Toward Melanoma Detection 2018: A Challenge Hosted by the International
+             Skin Imaging Collaboration (ISIC)},
+  author  = {Codella, Noel and Rotemberg, Veronica and Tschandl, Philipp and Celebi, M. Emre and Dusza,
+             Stephen and Gutman, David and Helba, Brian and Kalloo, Aadi and Liopyris, Konstantinos and
+             Marchetti, Michael and Kittler, Harald and Halpern, Allan},
+  journal = {arXiv preprint arXiv:1902.03368},
+  year    = {2019}
+}
+
+@article{tschandl2018ham10000,
+  title   = {The {HAM10000} dataset, a large collection of multi-source dermatoscopic images of common
+             pigmented skin lesions},
+  author  = {Tschandl, Philipp and Rosendahl, Cliff and Kittler, Harald},
+  journal = {Scientific Data},
+  volume  = {5},
+  pages   = {180161},
+  year    = {2018},
+  doi     = {10.1038/sdata.2018.161}
+}"""
+
+
+def _sha256_2018(value: str) -> Checksum:
+    return Checksum("sha256", value, _TORCH_EM)
+
+
+ISIC2018 = Release(
+    name="isic2018",
+    short_name="ISIC 2018",
+    pretty_name="ISIC 2018 skin lesion segmentation",
+    top_folder="ISIC2018",
+    splits=(
+        Split(
+            "train",
+            "training",
+            "ISIC2018_Task1-2_Training_Input",
+            "ISIC2018_Task1_Training_GroundTruth",
+            2594,
+            None,
+            None,
+            "isic2018-train.txt",
+        ),
+        Split(
+            "valid",
+            "validation",
+            "ISIC2018_Task1-2_Validation_Input",
+            "ISIC2018_Task1_Validation_GroundTruth",
+            100,
+            None,
+            None,
+            None,
+        ),
+        Split(
+            "test",
+            "test",
+            "ISIC2018_Task1-2_Test_Input",
+            "ISIC2018_Task1_Test_GroundTruth",
+            1000,
+            None,
+            None,
+            None,
+        ),
+    ),
+    downloads=_zips(
+        [
+            (
+                "ISIC2018_Task1-2_Training_Input",
+                _sha256_2018("80f98572347a2d7a376227fa9eb2e4f7459d317cb619865b8b9910c81446675f"),
+            ),
+            (
+                "ISIC2018_Task1_Training_GroundTruth",
+                _sha256_2018("99f8b2bb3c4d6af483362010715f7e7d5d122d9f6c02cac0e0d15bef77c7604c"),
+            ),
+            (
+                "ISIC2018_Task1-2_Validation_Input",
+                _sha256_2018("0ea920fcfe512d12a6e620b50b50233c059f67b10146e1479c82be58ff15a797"),
+            ),
+            (
+                "ISIC2018_Task1_Validation_GroundTruth",
+                _sha256_2018("f6911e9c0a64e6d687dd3ca466ca927dd5e82145cb2163b7a1e5b37d7a716285"),
+            ),
+            (
+                "ISIC2018_Task1-2_Test_Input",
+                _sha256_2018("e59ae1f69f4ed16f09db2cb1d76c2a828487b63d28f6ab85997f5616869b127d"),
+            ),
+            (
+                "ISIC2018_Task1_Test_GroundTruth",
+                _sha256_2018("2e8f6edce454a5bdee52485e39f92bd6eddf357e81f39018d05512175238ef82"),
+            ),
+        ]
+    ),
+    base_url=ISIC_CHALLENGE_BUCKET + "2018/",
+    data_page="https://challenge.isic-archive.com/data/#2018",
+    mask_suffix="_segmentation.png",
+    image_suffixes=IMAGE_SUFFIXES,
+    label_kind=LABELS_NONE,
+    diagnosis_names=(),
+    segmentation_names=SEGMENTATION_NAMES,
+    non_image_files=("ATTRIBUTION.txt", "LICENSE.txt"),
+    companion_suffixes=(),
+    description=(
+        "ISIC 2018 Task 1 skin-lesion segmentation: dermoscopy images and binary lesion masks, "
+        "made square (default 512x512) with image and mask aligned pixel for pixel. Task 1 has no "
+        "diagnosis labels and no age or sex metadata."
+    ),
+    citation=_ISIC2018_CITATION,
+    homepage="https://challenge.isic-archive.com/landing/2018/",
+    license=f"CC-0 ({CC0_URL}); ISIC 2018 Task 1-2 data by the International Skin Imaging Collaboration",
+    license_id="cc0-1.0",
+    license_note=(
+        "UNCERTAIN: assumed CC-0 for the Task 1-2 images and masks; ../shared does not state it, the zips' "
+        "own LICENSE.txt is authoritative, and some catalogues list the whole 2018 challenge as CC BY-NC 4.0 "
+        "(the licence of the HAM10000 Task 3 data): check before publishing"
+    ),
+)
+
+RELEASES: dict[str, Release] = {release.name: release for release in (ISIC2016, ISIC2017, ISIC2018)}
+DEFAULT_RELEASE = "isic2017"
+
+
+def get_release(name: str | Release) -> Release:
+    """The release of that name, or a UsageError listing the known names."""
+    if isinstance(name, Release):
+        return name
+    try:
+        return RELEASES[name]
+    except KeyError:
+        raise UsageError(f"unknown release {name!r}: choose one of {', '.join(RELEASES)}") from None
