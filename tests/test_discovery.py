@@ -13,15 +13,6 @@ from skin_cancer.errors import DataError
 from skin_cancer.layout import SPLITS
 
 
-def as_fsspec_urls(zips: dict[str, str]) -> dict[str, str]:
-    """Read zips in place through fsspec, as the streaming download manager does."""
-    return {name: f"zip://::{path}" for name, path in zips.items()}
-
-
-def no_zips_expected(zips: dict[str, str]) -> dict[str, str]:
-    raise AssertionError(f"nothing should need extracting, got {zips}")
-
-
 def zip_folder(folder: Path, nested: bool = False) -> Path:
     archive = folder.with_suffix(".zip")
     with zipfile.ZipFile(archive, "w") as bundle:
@@ -33,7 +24,7 @@ def zip_folder(folder: Path, nested: bool = False) -> Path:
 
 
 def test_real_sample_is_found_and_paired(real_sample):
-    sources = find_in_data_dir(str(real_sample), extract=no_zips_expected)
+    sources = find_in_data_dir(str(real_sample))
     assert [source.split.name for source in sources] == ["train", "valid", "test"]
     for source in sources:
         images = sorted(path.stem for path in (real_sample / source.split.data_folder).glob("*.jpg"))
@@ -46,7 +37,7 @@ def test_real_sample_is_found_and_paired(real_sample):
 
 
 def test_superpixels_and_csvs_are_not_images(synthetic_tree):
-    sources = find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)
+    sources = find_in_data_dir(str(synthetic_tree))
     assert list(synthetic_tree.glob("*/*_superpixels.png"))
     for source in sources:
         assert all(pair.image.path.endswith(".jpg") for pair in source.pairs)
@@ -58,7 +49,7 @@ def test_folders_nested_one_level_deeper(synthetic_tree):
         outer.rename(synthetic_tree / "tmp")
         outer.mkdir()
         (synthetic_tree / "tmp").rename(outer / folder)
-    sources = find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)
+    sources = find_in_data_dir(str(synthetic_tree))
     assert [len(source.pairs) for source in sources] == [6, 2, 2]
     assert sources[0].metadata_csv is not None
 
@@ -67,9 +58,11 @@ def test_folders_nested_one_level_deeper(synthetic_tree):
 def test_official_zips_are_read_without_extracting(synthetic_tree, nested):
     for folder in [name for split in SPLITS for name in split.folders]:
         zip_folder(synthetic_tree / folder, nested=nested)
-    sources = find_in_data_dir(str(synthetic_tree), extract=as_fsspec_urls)
+    sources = find_in_data_dir(str(synthetic_tree))
     assert [len(source.pairs) for source in sources] == [6, 2, 2]
-    assert sources[0].pairs[0].image.path.startswith("zip://")
+    image = sources[0].pairs[0].image
+    assert image.path == str(synthetic_tree / "ISIC-2017_Training_Data.zip")
+    assert image.member is not None and image.member.endswith(".jpg")
     assert "ISIC-2017_Training_Data.zip!" in sources[0].pairs[0].image.label
     assert sources[0].labels_csv is not None and sources[0].metadata_csv is not None
 
@@ -78,30 +71,30 @@ def test_pairs_are_matched_by_id_not_by_order(synthetic_tree):
     masks = synthetic_tree / "ISIC-2017_Training_Part1_GroundTruth"
     (masks / "ISIC_9000006_segmentation.png").rename(masks / "ISIC_9000007_segmentation.png")
     with pytest.raises(DataError, match=r"ISIC_9000006\.jpg: this image has no mask"):
-        find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)
+        find_in_data_dir(str(synthetic_tree))
 
 
 def test_mask_without_image_is_named(synthetic_tree):
     (synthetic_tree / "ISIC-2017_Validation_Data" / "ISIC_9000102.jpg").unlink()
     with pytest.raises(DataError, match=r"ISIC_9000102_segmentation\.png: this mask has no image"):
-        find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)
+        find_in_data_dir(str(synthetic_tree))
 
 
 def test_missing_data_dir(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
-        find_in_data_dir(str(tmp_path / "nowhere"), extract=no_zips_expected)
+        find_in_data_dir(str(tmp_path / "nowhere"))
 
 
 def test_data_dir_without_isic_folders(tmp_path):
     (tmp_path / "holiday.jpg").write_bytes(b"x")
     with pytest.raises(DataError, match="holds none of the ISIC-2017 folders or zips"):
-        find_in_data_dir(str(tmp_path), extract=no_zips_expected)
+        find_in_data_dir(str(tmp_path))
 
 
 def test_missing_split_folder_is_named(synthetic_tree):
     shutil.rmtree(synthetic_tree / "ISIC-2017_Test_v2_Part1_GroundTruth")
     with pytest.raises(DataError, match="ISIC-2017_Test_v2_Part1_GroundTruth: missing"):
-        find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)
+        find_in_data_dir(str(synthetic_tree))
 
 
 def test_empty_split_folder_is_named(synthetic_tree):
@@ -109,7 +102,7 @@ def test_empty_split_folder_is_named(synthetic_tree):
         for file in (synthetic_tree / folder).iterdir():
             file.unlink()
     with pytest.raises(DataError, match=r"ISIC-2017_Test_v2_Data: contains no \.jpg images"):
-        find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)
+        find_in_data_dir(str(synthetic_tree))
 
 
 def test_same_image_in_two_splits_is_refused(synthetic_tree):
@@ -120,7 +113,7 @@ def test_same_image_in_two_splits_is_refused(synthetic_tree):
         synthetic_tree / "ISIC-2017_Validation_Part1_GroundTruth" / "ISIC_9000001_segmentation.png",
     )
     with pytest.raises(DataError, match="ISIC_9000001 is also in another split"):
-        find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)
+        find_in_data_dir(str(synthetic_tree))
 
 
 def test_csvs_may_sit_inside_the_folders(synthetic_tree):
@@ -129,6 +122,6 @@ def test_csvs_may_sit_inside_the_folders(synthetic_tree):
     labels.rename(inside)
     metadata = synthetic_tree / "ISIC-2017_Training_Data" / "ISIC-2017_Training_Data_metadata.csv"
     metadata.rename(synthetic_tree / metadata.name)
-    train = find_in_data_dir(str(synthetic_tree), extract=no_zips_expected)[0]
+    train = find_in_data_dir(str(synthetic_tree))[0]
     assert train.labels_csv is not None and train.labels_csv.path == str(inside)
     assert train.metadata_csv is not None and train.metadata_csv.path == str(synthetic_tree / metadata.name)
