@@ -152,11 +152,8 @@ def pair_files(data_root: _Folder, mask_root: _Folder) -> list[PairSource]:
             continue
         image_id = _strip_suffix(name)
         if image_id in images:
-            raise DataError(
-                image_files[name].label,
-                f"{image_id} has two image files here: {images[image_id].label.rsplit('/', 1)[-1]} and {name}",
-                "keep one of them",
-            )
+            first = images[image_id].label.rsplit("/", 1)[-1]
+            raise DataError(data_root.label, f"{image_id} has two image files: {first} and {name}", "keep one")
         images[image_id] = image_files[name]
     masks = {name[: -len(MASK_SUFFIX)]: mask_files[name] for name in mask_files if name.endswith(MASK_SUFFIX)}
     for image_id in sorted(images.keys() - masks.keys()):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from skin_cancer.discovery import find_in_data_dir
+from skin_cancer.discovery import Location, find_in_data_dir, read_bytes
 from skin_cancer.errors import DataError
 from skin_cancer.layout import SPLITS
 
@@ -125,3 +125,51 @@ def test_csvs_may_sit_inside_the_folders(synthetic_tree):
     train = find_in_data_dir(str(synthetic_tree))[0]
     assert train.labels_csv is not None and train.labels_csv.path == str(inside)
     assert train.metadata_csv is not None and train.metadata_csv.path == str(synthetic_tree / metadata.name)
+
+
+def test_zip_litter_and_path_traversal_names_are_ignored(synthetic_tree):
+    for folder in [name for split in SPLITS for name in split.folders]:
+        zip_folder(synthetic_tree / folder)
+    archive = synthetic_tree / "ISIC-2017_Training_Data.zip"
+    with zipfile.ZipFile(archive, "a") as bundle:
+        for name in (
+            "__MACOSX/ISIC-2017_Training_Data/._ISIC_9000001.jpg",
+            "ISIC-2017_Training_Data/._ISIC_9000001.jpg",
+            "ISIC-2017_Training_Data/../ISIC_9000999.jpg",
+            "../ISIC-2017_Training_Data/ISIC_9000998.jpg",
+            "ISIC-2017_Training_Data/sub/../ISIC_9000997.jpg",
+            "/ISIC-2017_Training_Data/ISIC_9000996.jpg",
+            "ISIC-2017_Training_Data\\ISIC_9000995.jpg",
+        ):
+            bundle.writestr(name, b"not an image")
+    train = find_in_data_dir(str(synthetic_tree))[0]
+    assert [pair.image_id for pair in train.pairs] == [f"ISIC_900000{n}" for n in range(1, 7)]
+
+
+def test_read_bytes_reads_files_and_zip_members(synthetic_tree):
+    image = synthetic_tree / "ISIC-2017_Training_Data" / "ISIC_9000001.jpg"
+    expected = image.read_bytes()
+    assert read_bytes(find_in_data_dir(str(synthetic_tree))[0].pairs[0].image) == expected
+    zip_folder(synthetic_tree / "ISIC-2017_Training_Data")
+    location = find_in_data_dir(str(synthetic_tree))[0].pairs[0].image
+    assert location.member == "ISIC-2017_Training_Data/ISIC_9000001.jpg"
+    assert read_bytes(location) == expected
+    with pytest.raises(DataError, match=r"nowhere\.jpg: cannot be read"):
+        read_bytes(Location(str(synthetic_tree / "nowhere.jpg"), str(synthetic_tree / "nowhere.jpg")))
+
+
+@pytest.mark.parametrize("suffix", [".JPG", ".jpeg"])
+def test_two_image_files_with_one_id_are_refused(synthetic_tree, suffix):
+    data = synthetic_tree / "ISIC-2017_Validation_Data"
+    shutil.copy(data / "ISIC_9000101.jpg", data / f"ISIC_9000101{suffix}")
+    with pytest.raises(DataError, match=r"ISIC-2017_Validation_Data: ISIC_9000101 has two image files") as caught:
+        find_in_data_dir(str(synthetic_tree))
+    assert "ISIC_9000101.jpg" in str(caught.value) and f"ISIC_9000101{suffix}" in str(caught.value)
+
+
+def test_a_truncated_zip_is_named(synthetic_tree):
+    archive = zip_folder(synthetic_tree / "ISIC-2017_Test_v2_Data")
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(DataError, match=r"ISIC-2017_Test_v2_Data\.zip: cannot be read as a zip") as caught:
+        find_in_data_dir(str(synthetic_tree))
+    assert "\n" not in str(caught.value)
