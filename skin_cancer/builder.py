@@ -23,7 +23,7 @@ from datasets.exceptions import DatasetGenerationError
 from . import about
 from .annotations import AnnotationError, Metadata, parse_diagnoses, parse_metadata
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
-from .errors import DataError, UsageError, find_skin_cancer_error
+from .errors import DataError, SkinCancerError, UsageError, find_skin_cancer_error
 from .fingerprint import CODE_HASH, cache_hash
 from .layout import DIAGNOSIS_NAMES, ISIC_BASE_URL, SPLITS, official_url, zip_name
 from .transforms import (
@@ -151,7 +151,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         try:
             super().download_and_prepare(*args, **kwargs)
         except Exception as error:
-            found = _disk_error(error, self._cache_dir_root)
+            found = None if isinstance(error, SkinCancerError) else _disk_error(error, self._cache_dir_root)
             if found is None:
                 raise
             raise found from error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import os
 import shutil
 import subprocess
@@ -84,11 +85,32 @@ def test_official_zips_stream_without_extraction(pristine_synthetic_tree, folder
     assert not list((tmp_path / "cache").rglob("*.jpg")), "streaming must not extract the zips"
 
 
+class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Answers `Range: bytes=a-b` with 206, as S3 does, so that zips can be read in place over HTTP."""
+
+    def send_head(self):
+        wanted = self.headers.get("Range", "")
+        path = Path(self.translate_path(self.path))
+        if not wanted.startswith("bytes=") or not path.is_file():
+            return super().send_head()
+        data = path.read_bytes()
+        first, _, last = wanted[len("bytes=") :].partition("-")
+        start = int(first) if first else max(0, len(data) - int(last))
+        end = min(int(last), len(data) - 1) if first and last else len(data) - 1
+        self.send_response(206)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return io.BytesIO(data[start : end + 1])
+
+
 @pytest.fixture
 def isic_mirror(pristine_synthetic_tree, tmp_path):
     """A local HTTP server standing in for isic-challenge-data.s3.amazonaws.com, which is unreachable here."""
     zip_official_folders(pristine_synthetic_tree, tmp_path / "www" / "2017")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    handler = functools.partial(RangeRequestHandler, directory=str(tmp_path / "www"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -231,6 +253,14 @@ def test_a_build_from_zips_extracts_nothing(pristine_synthetic_tree, tmp_path):
 def test_a_download_extracts_nothing(isic_mirror, tmp_path):
     build(None, tmp_path / "cache", base_url=isic_mirror)
     assert not list((tmp_path / "cache").rglob("extracted")), "the downloaded zips must be read in place"
+
+
+def test_a_download_streams_from_the_zips_in_place(isic_mirror, folder_build, tmp_path):
+    streamed = load_dataset("skin_cancer", cache_dir=str(tmp_path / "cache"), base_url=isic_mirror, streaming=True)
+    first = next(iter(streamed["test"]))
+    assert first["image_id"] == folder_build["test"][0]["image_id"]
+    assert np.array_equal(np.asarray(first["image"]), np.asarray(folder_build["test"][0]["image"]))
+    assert not list((tmp_path / "cache").rglob("*.zip")), "streaming must not download the zips"
 
 
 def corrupt_member(archive: Path, member: str) -> None:
