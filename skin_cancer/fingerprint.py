@@ -94,7 +94,7 @@ def _line(entry: os.DirEntry, relative: str) -> str:
 
 def _package_files(folder: Traversable, prefix: str):
     for item in folder.iterdir():
-        if item.name in _SKIPPED_NAMES or item.name.endswith(_SKIPPED_SUFFIXES):
+        if item.name.startswith(".") or item.name in _SKIPPED_NAMES or item.name.endswith(_SKIPPED_SUFFIXES):
             continue
         relative = f"{prefix}{item.name}"
         if item.is_dir():

@@ -36,11 +36,11 @@ def build(data_dir: Path | None, cache: Path, num_proc: int | None = None, **opt
     return builder.as_dataset()
 
 
-def zip_official_folders(tree: Path, destination: Path) -> Path:
+def zip_official_folders(tree: Path, destination: Path, compression: int = zipfile.ZIP_STORED) -> Path:
     """Zip each folder the way ISIC ships it: ISIC-2017_X.zip holding ISIC-2017_X/..."""
     destination.mkdir(parents=True, exist_ok=True)
     for folder in ALL_FOLDERS:
-        with zipfile.ZipFile(destination / f"{folder}.zip", "w") as bundle:
+        with zipfile.ZipFile(destination / f"{folder}.zip", "w", compression) as bundle:
             for file in sorted((tree / folder).iterdir()):
                 bundle.write(file, f"{folder}/{file.name}")
     for split in SPLITS:
@@ -68,9 +68,10 @@ def test_synthetic_tree_counts_and_superpixels_ignored(folder_build):
     assert all(row["image"].size == (512, 512) for row in folder_build["train"])
 
 
-def test_official_zips_in_data_dir(pristine_synthetic_tree, folder_build, tmp_path):
-    zips = zip_official_folders(pristine_synthetic_tree, tmp_path / "zips")
-    dataset = build(zips, tmp_path / "cache")
+@pytest.mark.parametrize("num_proc", [None, 2])
+def test_official_zips_in_data_dir(pristine_synthetic_tree, folder_build, tmp_path, num_proc):
+    zips = zip_official_folders(pristine_synthetic_tree, tmp_path / "zips", compression=zipfile.ZIP_DEFLATED)
+    dataset = build(zips, tmp_path / "cache", num_proc=num_proc)
     for split in SYNTHETIC_COUNTS:
         assert raw_bytes(dataset[split]) == raw_bytes(folder_build[split])
     assert dataset["train"]["age_approximate"] == folder_build["train"]["age_approximate"]
