@@ -229,7 +229,7 @@ def _example_sources(source: SplitSource) -> list[ExampleSource]:
     if source.labels_csv is None:
         warn_user(f"no {source.split.labels_csv} found for the {source.split.name} split: diagnosis will be null")
     else:
-        _warn_if_unlabelled(source, diagnoses)
+        _warn_if_unlabelled(source, source.labels_csv, diagnoses)
     if source.metadata_csv is not None and unrecognised_sex:
         values = ", ".join(f"{value!r} ({count})" for value, count in sorted(unrecognised_sex.items()))
         warn_user(
@@ -245,15 +245,14 @@ def _example_sources(source: SplitSource) -> list[ExampleSource]:
     ]
 
 
-def _warn_if_unlabelled(source: SplitSource, diagnoses: dict[str, str]) -> None:
+def _warn_if_unlabelled(source: SplitSource, labels_csv: Location, diagnoses: dict[str, str]) -> None:
     missing = [pair.image_id for pair in source.pairs if pair.image_id not in diagnoses]
     if not missing:
         return
-    assert source.labels_csv is not None
     total = len(source.pairs)
     first = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
     message = (
-        f"{source.labels_csv.label}: {len(missing)} of {total} {source.split.name} images have no row, "
+        f"{labels_csv.label}: {len(missing)} of {total} {source.split.name} images have no row, "
         f"so their diagnosis will be null (first: {first})"
     )
     if len(missing) == total:
