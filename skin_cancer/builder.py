@@ -14,6 +14,7 @@ import sys
 import time
 import warnings
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -192,9 +193,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
 
     def _generate_examples(self, examples: list[ExampleSource]):
         config = self.config
-        for example in examples:
-            image_bytes = read_bytes(example.image)
-            mask_bytes = read_bytes(example.mask)
+        for example, (image_bytes, mask_bytes) in zip(examples, _read_ahead(examples), strict=True):
             try:
                 pair = prepare_pair(image_bytes, mask_bytes, config.size, config.resize_mode, config.image_format)
             except ImageDecodeError as error:
@@ -216,6 +215,22 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "original_height": pair.original_height,
                 },
             )
+
+
+def _read_ahead(examples: list[ExampleSource]):
+    """The bytes of each pair, the next pair read (and inflated, from a zip) in a thread while the
+    caller decodes this one: zlib and Pillow release the GIL, so a zip costs about what a folder does."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skin-cancer-read") as pool:
+        pending = pool.submit(_read_pair, examples[0]) if examples else None
+        for index in range(len(examples)):
+            assert pending is not None
+            current = pending.result()
+            pending = pool.submit(_read_pair, examples[index + 1]) if index + 1 < len(examples) else None
+            yield current
+
+
+def _read_pair(example: ExampleSource) -> tuple[bytes, bytes]:
+    return read_bytes(example.image), read_bytes(example.mask)
 
 
 def _example_sources(source: SplitSource) -> list[ExampleSource]:

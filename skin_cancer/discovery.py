@@ -9,6 +9,8 @@ pixel is written; `read_bytes` is the one way to read a file found here.
 from __future__ import annotations
 
 import os
+import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -61,12 +63,38 @@ def read_bytes(location: Location) -> bytes:
             raise DataError(location.label, f"cannot be read: {error}") from error
     archive = _cached_zip(location.path, _zip_label(location))
     try:
-        return archive.read(location.member)
+        return _read_member(archive, location.path, location.member)
     except KeyError as error:
         raise DataError(location.label, "is no longer in its zip", "was the zip replaced during the build?") from error
     except (*_ZIP_ERRORS, OSError) as error:
-        _forget_zip(location.path)
+        with _ZIP_CACHE_LOCK:
+            _forget_zip(location.path)
         raise DataError(location.label, f"cannot be read from its zip: {error}", _ZIP_HINT) from error
+
+
+def _read_member(archive: zipfile.ZipFile, path: str, member: str) -> bytes:
+    """zipfile's own checks, about twice as fast: one positioned read and one inflate into a buffer
+    of the known size (zipfile grows its buffer step by step). Other methods go through zipfile."""
+    info = archive.getinfo(member)
+    if (
+        not os.path.isabs(path)
+        or info.flag_bits & 0x1
+        or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+    ):
+        return archive.read(member)
+    descriptor = archive.fp.fileno()  # type: ignore[union-attr]
+    header = os.pread(descriptor, _LOCAL_HEADER_SIZE, info.header_offset)
+    if len(header) != _LOCAL_HEADER_SIZE or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"Bad magic number for file header of {member!r}")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    start = info.header_offset + _LOCAL_HEADER_SIZE + name_length + extra_length
+    raw = os.pread(descriptor, info.compress_size, start)
+    if len(raw) != info.compress_size:
+        raise EOFError(f"{member!r} is cut short")
+    data = raw if info.compress_type == zipfile.ZIP_STORED else zlib.decompress(raw, -15, max(info.file_size, 1))
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
+    return data
 
 
 def find_in_data_dir(data_dir: str) -> list[SplitSource]:
@@ -267,9 +295,16 @@ def _open(path: str) -> IO[bytes]:
 _ZIP_CACHE: dict[str, tuple[tuple, zipfile.ZipFile, IO[bytes]]] = {}
 _ZIP_CACHE_PID = os.getpid()
 _ZIP_CACHE_SIZE = 16
+_ZIP_CACHE_LOCK = threading.Lock()
+_LOCAL_HEADER_SIZE = 30
 
 
 def _cached_zip(path: str, label: str) -> zipfile.ZipFile:
+    with _ZIP_CACHE_LOCK:
+        return _cached_zip_unlocked(path, label)
+
+
+def _cached_zip_unlocked(path: str, label: str) -> zipfile.ZipFile:
     global _ZIP_CACHE_PID
     if os.getpid() != _ZIP_CACHE_PID:
         _ZIP_CACHE.clear()
