@@ -173,3 +173,14 @@ def test_a_truncated_zip_is_named(synthetic_tree):
     with pytest.raises(DataError, match=r"ISIC-2017_Test_v2_Data\.zip: cannot be read as a zip") as caught:
         find_in_data_dir(str(synthetic_tree))
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_read_bytes_reads_every_zip_method(tmp_path, compression):
+    payload = bytes(range(256)) * 400
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", compression) as bundle:
+        bundle.writestr("folder/x.jpg", payload)
+        bundle.writestr("folder/empty.jpg", b"")
+    for member, expected in (("folder/x.jpg", payload), ("folder/empty.jpg", b"")):
+        assert read_bytes(Location(str(archive), f"{archive}!/{member}", member)) == expected
