@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+from collections import Counter
 from dataclasses import dataclass
 
 from .layout import DIAGNOSIS_NAMES
@@ -14,6 +16,10 @@ from .layout import DIAGNOSIS_NAMES
 LABEL_COLUMNS = ("image_id", "melanoma", "seborrheic_keratosis")
 METADATA_COLUMNS = ("image_id", "age_approximate", "sex")
 _UNKNOWN = {"", "unknown"}
+# Spellings of sex that mean the same as ISIC's own "male" / "female"; anything else is stored as null.
+SEX_SPELLINGS = {"m": "male", "male": "male", "man": "male", "f": "female", "female": "female", "woman": "female"}
+# Ages outside this range are typos or overflow (int32 column), never a patient's age.
+MAX_AGE = 150
 
 
 class AnnotationError(ValueError):
@@ -39,23 +45,34 @@ def parse_diagnoses(text: str) -> dict[str, str]:
     return diagnoses
 
 
-def parse_metadata(text: str) -> dict[str, Metadata]:
-    """image_id -> Metadata, with "unknown" and empty cells as None."""
+def parse_metadata(text: str, unrecognised_sex: Counter[str] | None = None) -> dict[str, Metadata]:
+    """image_id -> Metadata, with "unknown" and empty cells as None.
+
+    Sex spellings such as "M" or "Female" become male/female; any other value becomes None and is
+    counted in `unrecognised_sex` (as written), so the caller can warn naming the file.
+    """
     metadata: dict[str, Metadata] = {}
     for line_number, row in _rows(text, METADATA_COLUMNS):
-        age_text = row["age_approximate"].strip()
-        age: int | None = None
-        if age_text.lower() not in _UNKNOWN:
-            try:
-                age = int(float(age_text))
-            except ValueError:
-                raise AnnotationError(
-                    f"line {line_number}: age_approximate {age_text!r} is neither a number nor 'unknown'"
-                ) from None
-        sex_text = row["sex"].strip().lower()
-        sex = None if sex_text in _UNKNOWN else sex_text
+        age = _age(row["age_approximate"].strip(), line_number)
+        sex_text = row["sex"].strip()
+        sex = SEX_SPELLINGS.get(sex_text.lower())
+        if sex is None and sex_text.lower() not in _UNKNOWN and unrecognised_sex is not None:
+            unrecognised_sex[sex_text] += 1
         metadata[_image_id(row, line_number, metadata)] = Metadata(age, sex)
     return metadata
+
+
+def _age(text: str, line_number: int) -> int | None:
+    if text.lower() in _UNKNOWN:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        problem = f"age_approximate {text!r} is neither a number nor 'unknown'"
+        raise AnnotationError(f"line {line_number}: {problem}") from None
+    if not math.isfinite(number) or not 0 <= number <= MAX_AGE:
+        raise AnnotationError(f"line {line_number}: age_approximate {text!r} is not an age from 0 to {MAX_AGE}")
+    return int(number)
 
 
 def _rows(text: str, columns: tuple[str, ...]):
@@ -66,6 +83,9 @@ def _rows(text: str, columns: tuple[str, ...]):
         raise AnnotationError(f"the header {header} lacks the column(s) {missing}")
     reader.fieldnames = header
     for line_number, row in enumerate(reader, start=2):
+        extra = row.pop(None, None)  # type: ignore[call-overload]
+        if extra and any(value.strip() for value in extra):
+            raise AnnotationError(f"line {line_number}: has {len(extra)} more cell(s) than the header {header}")
         if not any((value or "").strip() for value in row.values()):
             continue
         if any(row.get(column) is None for column in columns):

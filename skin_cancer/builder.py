@@ -8,20 +8,24 @@ are and how to turn one pair of files into one example.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
+import sys
 import time
 import warnings
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import datasets
 from datasets.exceptions import DatasetGenerationError
-from datasets.utils.file_utils import xopen
 
 from . import about
 from .annotations import AnnotationError, Metadata, parse_diagnoses, parse_metadata
-from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads
-from .errors import DataError, UsageError, find_skin_cancer_error
+from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
+from .errors import DataError, SkinCancerError, UsageError, find_skin_cancer_error
+from .fingerprint import CODE_HASH, cache_hash
 from .layout import DIAGNOSIS_NAMES, ISIC_BASE_URL, SPLITS, official_url, zip_name
 from .transforms import (
     IMAGE_FORMATS,
@@ -115,18 +119,18 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
     DEFAULT_WRITER_BATCH_SIZE = 200
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from .registration import SOURCE_HASH
-
         if kwargs.get("data_files"):
             raise UsageError("skin_cancer reads an ISIC-2017 tree: pass data_dir=..., not data_files")
         kwargs.pop("data_files", None)
         kwargs.setdefault("dataset_name", DATASET_NAME)
-        if kwargs.get("hash") is None:
-            kwargs["hash"] = SOURCE_HASH
+        # The cache key: the code (load_dataset passes the same code hash as `hash`) and, for a
+        # data_dir, a listing of its files, so that a changed input is never served from the cache.
+        kwargs["hash"] = cache_hash(kwargs.get("hash") or CODE_HASH, kwargs.get("data_dir"))
         # `datasets` keys the cache on the options passed, not on their values: size=512 given
-        # explicitly would otherwise build a second copy of the default dataset.
+        # explicitly would otherwise build a second copy of the default dataset. Only a value of
+        # the default's own type is dropped, so size=512.0 is refused like size=256.0.
         for option, default in _OPTION_DEFAULTS.items():
-            if option in kwargs and kwargs[option] == default:
+            if option in kwargs and type(kwargs[option]) is type(default) and kwargs[option] == default:
                 del kwargs[option]
         super().__init__(*args, **kwargs)
         self.config.check()
@@ -145,11 +149,17 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
             license=about.LICENSE,
         )
 
+    def download_and_prepare(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().download_and_prepare(*args, **kwargs)
+        except Exception as error:
+            found = None if isinstance(error, SkinCancerError) else _disk_error(error, self._cache_dir_root)
+            if found is None:
+                raise
+            raise found from error
+
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        if self.config.data_dir:
-            sources = find_in_data_dir(self.config.data_dir, extract=dl_manager.extract)
-        else:
-            sources = self._download(dl_manager)
+        sources = find_in_data_dir(self.config.data_dir) if self.config.data_dir else self._download(dl_manager)
         generators = []
         for source in sources:
             _warn_if_partial(source)
@@ -164,7 +174,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         zip_paths = dl_manager.download({name: official_url(zip_name(name), base_url) for name in folders})
         csv_names = [split.labels_csv for split in SPLITS]
         csvs = dl_manager.download({name: official_url(name, base_url) for name in csv_names})
-        return find_in_downloads(zip_paths, extract=dl_manager.extract, csvs=csvs)
+        return find_in_downloads(zip_paths, csvs=csvs)
 
     def _prepare_split(self, split_generator: datasets.SplitGenerator, **kwargs: Any) -> None:
         started = time.perf_counter()
@@ -178,16 +188,14 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         try:
             yield from super()._prepare_split_single(*args, **kwargs)
         except DatasetGenerationError as error:
-            found = find_skin_cancer_error(error)
+            found = find_skin_cancer_error(error) or _disk_error(error, self._cache_dir_root)
             if found is None:
                 raise
             raise found from error
 
     def _generate_examples(self, examples: list[ExampleSource]):
         config = self.config
-        for example in examples:
-            image_bytes = _read(example.image)
-            mask_bytes = _read(example.mask)
+        for example, (image_bytes, mask_bytes) in zip(examples, _read_ahead(examples), strict=True):
             try:
                 pair = prepare_pair(image_bytes, mask_bytes, config.size, config.resize_mode, config.image_format)
             except ImageDecodeError as error:
@@ -211,13 +219,39 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
             )
 
 
+def _read_ahead(examples: list[ExampleSource]):
+    """The bytes of each pair, the next pair read (and inflated, from a zip) in a thread while the
+    caller decodes this one: zlib and Pillow release the GIL, so a zip costs about what a folder does."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skin-cancer-read") as pool:
+        pending = pool.submit(_read_pair, examples[0]) if examples else None
+        for index in range(len(examples)):
+            assert pending is not None
+            current = pending.result()
+            pending = pool.submit(_read_pair, examples[index + 1]) if index + 1 < len(examples) else None
+            yield current
+
+
+def _read_pair(example: ExampleSource) -> tuple[bytes, bytes]:
+    return read_bytes(example.image), read_bytes(example.mask)
+
+
 def _example_sources(source: SplitSource) -> list[ExampleSource]:
     diagnoses = _parse_csv(source.labels_csv, parse_diagnoses) if source.labels_csv else {}
-    metadata = _parse_csv(source.metadata_csv, parse_metadata) if source.metadata_csv else {}
+    unrecognised_sex: Counter[str] = Counter()
+    metadata = (
+        _parse_csv(source.metadata_csv, lambda text: parse_metadata(text, unrecognised_sex))
+        if source.metadata_csv
+        else {}
+    )
     if source.labels_csv is None:
-        warnings.warn(
-            f"no {source.split.labels_csv} found for the {source.split.name} split: diagnosis will be null",
-            stacklevel=3,
+        warn_user(f"no {source.split.labels_csv} found for the {source.split.name} split: diagnosis will be null")
+    else:
+        _warn_if_unlabelled(source, source.labels_csv, diagnoses)
+    if source.metadata_csv is not None and unrecognised_sex:
+        values = ", ".join(f"{value!r} ({count})" for value, count in sorted(unrecognised_sex.items()))
+        warn_user(
+            f"{source.metadata_csv.label}: {sum(unrecognised_sex.values())} sex value(s) are neither male, female "
+            f"nor unknown and are stored as null: {values}"
         )
     unknown = Metadata(None, None)
     return [
@@ -228,28 +262,60 @@ def _example_sources(source: SplitSource) -> list[ExampleSource]:
     ]
 
 
+def _warn_if_unlabelled(source: SplitSource, labels_csv: Location, diagnoses: dict[str, str]) -> None:
+    missing = [pair.image_id for pair in source.pairs if pair.image_id not in diagnoses]
+    if not missing:
+        return
+    total = len(source.pairs)
+    first = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+    message = (
+        f"{labels_csv.label}: {len(missing)} of {total} {source.split.name} images have no row, "
+        f"so their diagnosis will be null (first: {first})"
+    )
+    if len(missing) == total:
+        message += "; no image of this split is in it: the CSV probably belongs to another split"
+    warn_user(message)
+
+
 def _warn_if_partial(source: SplitSource) -> None:
     found, official = len(source.pairs), source.split.official_count
     if found < official:
-        warnings.warn(
+        warn_user(
             PartialSplitWarning(
                 f"found {found} of {official} official {source.split.long_name} images "
                 f"({source.split.name} split); the dataset is partial"
-            ),
-            stacklevel=3,
+            )
         )
+
+
+def warn_user(message: str | Warning) -> None:
+    """Warn at the user's own line: the first caller outside this package and `datasets`."""
+    internal = (os.path.dirname(__file__) + os.sep, os.path.dirname(datasets.__file__) + os.sep)
+    level, frame = 1, sys._getframe(0)
+    while frame is not None and frame.f_code.co_filename.startswith(internal):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, stacklevel=level)
+
+
+def _disk_error(error: BaseException, cache_root: str) -> DataError | None:
+    """A full disk or a file-size limit while writing the cache, named in one line."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            return DataError(
+                cache_root,
+                f"cannot write the prepared dataset into this cache folder: {current}",
+                "free some disk space, raise the file-size limit, or choose another cache_dir",
+            )
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _parse_csv(location: Location, parse):
     try:
-        return parse(_read(location).decode("utf-8-sig"))
+        return parse(read_bytes(location).decode("utf-8-sig"))
     except (AnnotationError, UnicodeDecodeError) as error:
         raise DataError(location.label, f"cannot read this CSV: {error}") from error
-
-
-def _read(location: Location) -> bytes:
-    try:
-        with xopen(location.path, "rb") as file:
-            return file.read()
-    except OSError as error:
-        raise DataError(location.label, f"cannot be read: {error}") from error

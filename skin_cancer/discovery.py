@@ -1,39 +1,41 @@
 """Finding the ISIC-2017 files and pairing every image with its mask by image_id.
 
 Works the same on extracted folders, on folders nested one level deeper (as some extractors
-leave them), and inside zips (via `datasets`' fsspec-aware path helpers, so streaming reads
-members without extracting). Every problem is raised here, before any pixel is written.
+leave them), and inside the official zips, which are read where they lie with the standard
+library's `zipfile` (random access, nothing extracted). Every problem is raised here, before any
+pixel is written; `read_bytes` is the one way to read a file found here.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+import struct
+import threading
+import zipfile
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-
-from datasets.utils.file_utils import xisdir, xisfile, xjoin, xlistdir
+from typing import IO
 
 from .errors import DataError
 from .layout import IMAGE_SUFFIXES, MASK_SUFFIX, SPLITS, OfficialSplit, zip_name
-
-# Given {folder name: local zip path}, return {folder name: where its contents can be listed}.
-Extractor = Callable[[dict[str, str]], dict[str, str]]
 
 ISIC_DOWNLOAD_HINT = (
     "download the six ISIC-2017 Task 1 folders (or their zips) from "
     "https://challenge.isic-archive.com/data/#2017, or omit data_dir to let the builder download them"
 )
+_ZIP_HINT = "the zip is truncated or corrupt: download it again"
+# zipfile's own errors for a damaged archive or member, and the ones zlib lets through.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError)
 
 
 @dataclass(frozen=True)
 class Location:
-    """A place to read from (local path or fsspec URL) and how to name it in messages."""
+    """A file on disk (or a URL), or one member of the zip at `path`; picklable for num_proc."""
 
     path: str
     label: str
-
-    def child(self, name: str) -> Location:
-        return Location(xjoin(self.path, name), f"{self.label.rstrip('/')}/{name}")
+    member: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,16 +53,60 @@ class SplitSource:
     metadata_csv: Location | None
 
 
-def find_in_data_dir(data_dir: str, extract: Extractor) -> list[SplitSource]:
+def read_bytes(location: Location) -> bytes:
+    """The whole file or zip member; any failure is a DataError naming it (and its zip)."""
+    if location.member is None:
+        try:
+            with _open(location.path) as file:
+                return file.read()
+        except OSError as error:
+            raise DataError(location.label, f"cannot be read: {error}") from error
+    archive = _cached_zip(location.path, _zip_label(location))
+    try:
+        return _read_member(archive, location.path, location.member)
+    except KeyError as error:
+        raise DataError(location.label, "is no longer in its zip", "was the zip replaced during the build?") from error
+    except (*_ZIP_ERRORS, OSError) as error:
+        with _ZIP_CACHE_LOCK:
+            _forget_zip(location.path)
+        raise DataError(location.label, f"cannot be read from its zip: {error}", _ZIP_HINT) from error
+
+
+def _read_member(archive: zipfile.ZipFile, path: str, member: str) -> bytes:
+    """zipfile's own checks, about twice as fast: one positioned read and one inflate into a buffer
+    of the known size (zipfile grows its buffer step by step). Other methods go through zipfile."""
+    info = archive.getinfo(member)
+    if (
+        not os.path.isabs(path)
+        or info.flag_bits & 0x1
+        or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+    ):
+        return archive.read(member)
+    descriptor = archive.fp.fileno()  # type: ignore[union-attr]
+    header = os.pread(descriptor, _LOCAL_HEADER_SIZE, info.header_offset)
+    if len(header) != _LOCAL_HEADER_SIZE or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"Bad magic number for file header of {member!r}")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    start = info.header_offset + _LOCAL_HEADER_SIZE + name_length + extra_length
+    raw = os.pread(descriptor, info.compress_size, start)
+    if len(raw) != info.compress_size:
+        raise EOFError(f"{member!r} is cut short")
+    data = raw if info.compress_type == zipfile.ZIP_STORED else zlib.decompress(raw, -15, max(info.file_size, 1))
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
+    return data
+
+
+def find_in_data_dir(data_dir: str) -> list[SplitSource]:
     """Sources of all three splits from a data_dir of folders and/or official zips."""
     data_dir = os.path.abspath(os.path.expanduser(data_dir))
     if not os.path.isdir(data_dir):
         problem = "is not a folder" if os.path.exists(data_dir) else "does not exist"
         raise DataError(data_dir, f"the data_dir {problem}", ISIC_DOWNLOAD_HINT)
-    top = Location(data_dir, data_dir)
+    top = _DiskFolder(data_dir, data_dir)
     folder_names = [name for split in SPLITS for name in split.folders]
 
-    roots: dict[str, Location] = {}
+    roots: dict[str, _Folder] = {}
     zips: dict[str, str] = {}
     for name in folder_names:
         found = locate_folder(top, name)
@@ -83,20 +129,19 @@ def find_in_data_dir(data_dir: str, extract: Extractor) -> list[SplitSource]:
             + (f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""),
             "every split needs its _Data and _Part1_GroundTruth folder",
         )
-    if zips:
-        roots.update(_extracted_roots(zips, extract))
+    roots.update(_zip_roots({name: (path, path) for name, path in zips.items()}))
     return assemble(roots, csv_places=[top])
 
 
-def find_in_downloads(zip_paths: dict[str, str], extract: Extractor, csvs: dict[str, str]) -> list[SplitSource]:
-    """Sources from the download manager's results: {folder: zip}, {CSV file name: downloaded path}."""
-    roots = _extracted_roots(zip_paths, extract)
+def find_in_downloads(zip_paths: dict[str, str], csvs: dict[str, str]) -> list[SplitSource]:
+    """Sources from the download manager's results: {folder: zip path or URL}, {CSV file name: path or URL}."""
+    roots = _zip_roots({name: (path, zip_name(name)) for name, path in zip_paths.items()})
     known_csvs = {name: Location(path, name) for name, path in csvs.items()}
     return assemble(roots, csv_places=[], known_csvs=known_csvs)
 
 
 def assemble(
-    roots: dict[str, Location], csv_places: list[Location], known_csvs: dict[str, Location] | None = None
+    roots: dict[str, _Folder], csv_places: list[_Folder], known_csvs: dict[str, Location] | None = None
 ) -> list[SplitSource]:
     known_csvs = known_csvs or {}
     sources = []
@@ -115,29 +160,30 @@ def assemble(
     return sources
 
 
-def locate_folder(container: Location, name: str) -> Location | None:
+def locate_folder(container: _Folder, name: str) -> _Folder | None:
     """container/name, or container/name/name when an extractor nested it."""
-    outer = container.child(name)
-    if not xisdir(outer.path):
+    outer = container.subfolder(name)
+    if outer is None:
         return None
-    inner = outer.child(name)
-    if xisdir(inner.path) and not _has_data_files(outer):
+    inner = outer.subfolder(name)
+    if inner is not None and not _has_data_files(outer):
         return inner
     return outer
 
 
-def pair_files(data_root: Location, mask_root: Location) -> list[PairSource]:
+def pair_files(data_root: _Folder, mask_root: _Folder) -> list[PairSource]:
     """Pairs sorted by image_id; superpixels, CSVs and stray files are ignored."""
-    images = {
-        _strip_suffix(name): data_root.child(name)
-        for name in _file_names(data_root)
-        if name.lower().endswith(IMAGE_SUFFIXES)
-    }
-    masks = {
-        name[: -len(MASK_SUFFIX)]: mask_root.child(name)
-        for name in _file_names(mask_root)
-        if name.endswith(MASK_SUFFIX)
-    }
+    image_files, mask_files = data_root.files(), mask_root.files()
+    images: dict[str, Location] = {}
+    for name in sorted(image_files):
+        if not name.lower().endswith(IMAGE_SUFFIXES):
+            continue
+        image_id = _strip_suffix(name)
+        if image_id in images:
+            first = images[image_id].label.rsplit("/", 1)[-1]
+            raise DataError(data_root.label, f"{image_id} has two image files: {first} and {name}", "keep one")
+        images[image_id] = image_files[name]
+    masks = {name[: -len(MASK_SUFFIX)]: mask_files[name] for name in mask_files if name.endswith(MASK_SUFFIX)}
     for image_id in sorted(images.keys() - masks.keys()):
         raise DataError(
             images[image_id].label,
@@ -155,15 +201,146 @@ def pair_files(data_root: Location, mask_root: Location) -> list[PairSource]:
     return [PairSource(image_id, images[image_id], masks[image_id]) for image_id in sorted(images)]
 
 
-def _extracted_roots(zips: dict[str, str], extract: Extractor) -> dict[str, Location]:
-    extracted = extract(zips)
+class _Folder:
+    """A folder on disk or inside a zip: its files by name, and its subfolders."""
+
+    label: str
+
+    def files(self) -> dict[str, Location]:
+        raise NotImplementedError
+
+    def subfolder(self, name: str) -> _Folder | None:
+        raise NotImplementedError
+
+
+class _DiskFolder(_Folder):
+    def __init__(self, path: str, label: str) -> None:
+        self.path, self.label = path, label
+
+    def files(self) -> dict[str, Location]:
+        found = {}
+        with os.scandir(self.path) as entries:
+            for entry in entries:
+                if not entry.name.startswith(".") and entry.is_file():
+                    found[entry.name] = Location(entry.path, f"{self.label.rstrip('/')}/{entry.name}")
+        return found
+
+    def subfolder(self, name: str) -> _Folder | None:
+        path = os.path.join(self.path, name)
+        return _DiskFolder(path, f"{self.label.rstrip('/')}/{name}") if os.path.isdir(path) else None
+
+
+class _ZipFolder(_Folder):
+    """`prefix` ("" or "a/b/") inside the zip at `path`, from its member list (read once)."""
+
+    def __init__(self, path: str, zip_label: str, members: list[str], prefix: str = "") -> None:
+        self.path, self.zip_label, self.members, self.prefix = path, zip_label, members, prefix
+        self.label = f"{zip_label}!/{prefix}".rstrip("/")
+
+    def files(self) -> dict[str, Location]:
+        found = {}
+        for member in self.members:
+            if member.startswith(self.prefix):
+                name = member[len(self.prefix) :]
+                if name and "/" not in name and not name.startswith("."):
+                    found[name] = Location(self.path, f"{self.zip_label}!/{member}", member)
+        return found
+
+    def subfolder(self, name: str) -> _Folder | None:
+        prefix = f"{self.prefix}{name}/"
+        if not any(member.startswith(prefix) for member in self.members):
+            return None
+        return _ZipFolder(self.path, self.zip_label, self.members, prefix)
+
+
+def _zip_roots(zips: dict[str, tuple[str, str]]) -> dict[str, _Folder]:
+    """{folder name: (zip path or URL, its name in messages)} -> the folder inside each zip."""
     roots = {}
-    for name, zip_path in zips.items():
-        found = locate_folder(Location(extracted[name], f"{zip_path}!"), name)
+    for name, (path, label) in zips.items():
+        try:
+            with _open(path) as file, zipfile.ZipFile(file) as archive:
+                members = [member for member in archive.namelist() if _safe_member(member)]
+        except (*_ZIP_ERRORS, OSError) as error:
+            raise DataError(label, f"cannot be read as a zip: {error}", _ZIP_HINT) from error
+        found = locate_folder(_ZipFolder(path, label, members), name)
         if found is None:
-            raise DataError(zip_path, f"does not contain the folder {name}/", "is it the official ISIC-2017 zip?")
+            raise DataError(label, f"does not contain the folder {name}/", "is it the official ISIC-2017 zip?")
         roots[name] = found
     return roots
+
+
+def _safe_member(member: str) -> bool:
+    """Members that could name a place outside the zip's folders, or macOS litter, are never read."""
+    parts = member.split("/")
+    return not (
+        member.startswith("/")
+        or "\\" in member
+        or ".." in parts
+        or parts[0] == "__MACOSX"
+        or any(part.startswith("._") for part in parts)
+    )
+
+
+def _open(path: str) -> IO[bytes]:
+    """Local paths are opened as they are (no fsspec parsing of `::` or `$`); URLs through fsspec."""
+    if os.path.isabs(path):
+        return open(path, "rb")
+    from datasets.utils.file_utils import xopen
+
+    return xopen(path, "rb")
+
+
+# One open ZipFile per zip and per process: handles are not shared across fork, because a forked
+# child would share the parent's file offset. A zip replaced on disk gets a new handle.
+_ZIP_CACHE: dict[str, tuple[tuple, zipfile.ZipFile, IO[bytes]]] = {}
+_ZIP_CACHE_PID = os.getpid()
+_ZIP_CACHE_SIZE = 16
+_ZIP_CACHE_LOCK = threading.Lock()
+_LOCAL_HEADER_SIZE = 30
+
+
+def _cached_zip(path: str, label: str) -> zipfile.ZipFile:
+    with _ZIP_CACHE_LOCK:
+        return _cached_zip_unlocked(path, label)
+
+
+def _cached_zip_unlocked(path: str, label: str) -> zipfile.ZipFile:
+    global _ZIP_CACHE_PID
+    if os.getpid() != _ZIP_CACHE_PID:
+        _ZIP_CACHE.clear()
+        _ZIP_CACHE_PID = os.getpid()
+    try:
+        stat = os.stat(path) if os.path.isabs(path) else None
+    except OSError as error:
+        raise DataError(label, f"cannot be read: {error}") from error
+    key = (stat.st_ino, stat.st_size, stat.st_mtime_ns) if stat else ()
+    cached = _ZIP_CACHE.get(path)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    _forget_zip(path)
+    file = None
+    try:
+        file = _open(path)
+        archive = zipfile.ZipFile(file)
+    except (*_ZIP_ERRORS, OSError) as error:
+        if file is not None:
+            file.close()
+        raise DataError(label, f"cannot be read as a zip: {error}", _ZIP_HINT) from error
+    if len(_ZIP_CACHE) >= _ZIP_CACHE_SIZE:
+        _forget_zip(next(iter(_ZIP_CACHE)))
+    _ZIP_CACHE[path] = (key, archive, file)
+    return archive
+
+
+def _forget_zip(path: str) -> None:
+    cached = _ZIP_CACHE.pop(path, None)
+    if cached is not None:
+        cached[1].close()
+        cached[2].close()
+
+
+def _zip_label(location: Location) -> str:
+    return location.label.split("!/", 1)[0]
 
 
 def _check_disjoint(sources: Iterable[SplitSource]) -> None:
@@ -179,20 +356,16 @@ def _check_disjoint(sources: Iterable[SplitSource]) -> None:
             owner[pair.image_id] = pair
 
 
-def _first_file(places: list[Location], name: str) -> Location | None:
+def _first_file(places: list[_Folder], name: str) -> Location | None:
     for place in places:
-        candidate = place.child(name)
-        if xisfile(candidate.path):
-            return candidate
+        found = place.files().get(name)
+        if found is not None:
+            return found
     return None
 
 
-def _file_names(folder: Location) -> list[str]:
-    return sorted(name for name in xlistdir(folder.path) if not name.startswith("."))
-
-
-def _has_data_files(folder: Location) -> bool:
-    return any(name.lower().endswith((*IMAGE_SUFFIXES, ".png")) for name in _file_names(folder))
+def _has_data_files(folder: _Folder) -> bool:
+    return any(name.lower().endswith((*IMAGE_SUFFIXES, ".png")) for name in folder.files())
 
 
 def _strip_suffix(name: str) -> str:

@@ -8,19 +8,15 @@ if a release changes it.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-from pathlib import Path
 
 import datasets
 
 from .builder import DATASET_NAME
+from .fingerprint import CODE_HASH as SOURCE_HASH
 
 BUILDER_MODULE = "skin_cancer.builder"
 SUPPORTED_DATASETS = ">=5.0,<5.3"
-# The modules whose code decides the bytes written: their source is the cache key, like `datasets` does.
-_SOURCES = ("builder.py", "discovery.py", "annotations.py", "transforms.py", "layout.py")
-SOURCE_HASH = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes() for name in _SOURCES)).hexdigest()
 
 
 class RegistrationError(RuntimeError):

@@ -59,3 +59,27 @@ def test_bad_label_rows_are_named(text, message):
 def test_bad_age_is_named():
     with pytest.raises(AnnotationError, match="line 2: age_approximate 'old'"):
         parse_metadata("image_id,age_approximate,sex\nISIC_1,old,male\n")
+
+
+@pytest.mark.parametrize("age", ["inf", "-inf", "1e12", "3000000000", "-5"])
+def test_ages_that_are_not_ages_are_named(age):
+    with pytest.raises(AnnotationError, match=rf"line 3: age_approximate '{age}' is not an age from 0 to 150"):
+        parse_metadata(f"image_id,age_approximate,sex\nISIC_1,55,male\nISIC_2,{age},male\n")
+
+
+def test_a_row_with_more_cells_than_the_header_is_named():
+    with pytest.raises(AnnotationError, match="line 3: has 1 more cell"):
+        parse_diagnoses("image_id,melanoma,seborrheic_keratosis\nISIC_1,0,0\n,,,extra\n")
+    assert parse_diagnoses("image_id,melanoma,seborrheic_keratosis\nISIC_1,0,0,\n") == {"ISIC_1": "nevus"}
+
+
+def test_sex_spellings_are_mapped_and_the_rest_counted():
+    from collections import Counter
+
+    text = "image_id,age_approximate,sex\n" + "".join(
+        f"ISIC_{n},50,{sex}\n" for n, sex in enumerate(["M", "Female", "FEMALE", "m", "other", "Other", "x", "unknown"])
+    )
+    unrecognised: Counter[str] = Counter()
+    parsed = parse_metadata(text, unrecognised)
+    assert [parsed[f"ISIC_{n}"].sex for n in range(8)] == ["male", "female", "female", "male", None, None, None, None]
+    assert unrecognised == Counter({"other": 1, "Other": 1, "x": 1})

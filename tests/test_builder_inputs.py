@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
+import os
 import shutil
+import subprocess
+import sys
 import threading
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -32,11 +37,11 @@ def build(data_dir: Path | None, cache: Path, num_proc: int | None = None, **opt
     return builder.as_dataset()
 
 
-def zip_official_folders(tree: Path, destination: Path) -> Path:
+def zip_official_folders(tree: Path, destination: Path, compression: int = zipfile.ZIP_STORED) -> Path:
     """Zip each folder the way ISIC ships it: ISIC-2017_X.zip holding ISIC-2017_X/..."""
     destination.mkdir(parents=True, exist_ok=True)
     for folder in ALL_FOLDERS:
-        with zipfile.ZipFile(destination / f"{folder}.zip", "w") as bundle:
+        with zipfile.ZipFile(destination / f"{folder}.zip", "w", compression) as bundle:
             for file in sorted((tree / folder).iterdir()):
                 bundle.write(file, f"{folder}/{file.name}")
     for split in SPLITS:
@@ -64,9 +69,10 @@ def test_synthetic_tree_counts_and_superpixels_ignored(folder_build):
     assert all(row["image"].size == (512, 512) for row in folder_build["train"])
 
 
-def test_official_zips_in_data_dir(pristine_synthetic_tree, folder_build, tmp_path):
-    zips = zip_official_folders(pristine_synthetic_tree, tmp_path / "zips")
-    dataset = build(zips, tmp_path / "cache")
+@pytest.mark.parametrize("num_proc", [None, 2])
+def test_official_zips_in_data_dir(pristine_synthetic_tree, folder_build, tmp_path, num_proc):
+    zips = zip_official_folders(pristine_synthetic_tree, tmp_path / "zips", compression=zipfile.ZIP_DEFLATED)
+    dataset = build(zips, tmp_path / "cache", num_proc=num_proc)
     for split in SYNTHETIC_COUNTS:
         assert raw_bytes(dataset[split]) == raw_bytes(folder_build[split])
     assert dataset["train"]["age_approximate"] == folder_build["train"]["age_approximate"]
@@ -81,11 +87,32 @@ def test_official_zips_stream_without_extraction(pristine_synthetic_tree, folder
     assert not list((tmp_path / "cache").rglob("*.jpg")), "streaming must not extract the zips"
 
 
+class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Answers `Range: bytes=a-b` with 206, as S3 does, so that zips can be read in place over HTTP."""
+
+    def send_head(self):
+        wanted = self.headers.get("Range", "")
+        path = Path(self.translate_path(self.path))
+        if not wanted.startswith("bytes=") or not path.is_file():
+            return super().send_head()
+        data = path.read_bytes()
+        first, _, last = wanted[len("bytes=") :].partition("-")
+        start = int(first) if first else max(0, len(data) - int(last))
+        end = min(int(last), len(data) - 1) if first and last else len(data) - 1
+        self.send_response(206)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return io.BytesIO(data[start : end + 1])
+
+
 @pytest.fixture
 def isic_mirror(pristine_synthetic_tree, tmp_path):
     """A local HTTP server standing in for isic-challenge-data.s3.amazonaws.com, which is unreachable here."""
     zip_official_folders(pristine_synthetic_tree, tmp_path / "www" / "2017")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    handler = functools.partial(RangeRequestHandler, directory=str(tmp_path / "www"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -201,3 +228,245 @@ def test_load_dataset_names_a_bad_data_dir(tmp_path, kind):
         load_dataset("skin_cancer", data_dir=str(data_dir), cache_dir=str(tmp_path / "cache"))
     assert str(data_dir) in str(caught.value)
     assert ("does not exist" if kind == "missing" else "holds none of the ISIC-2017 folders") in str(caught.value)
+
+
+# --- Official zips read in place --------------------------------------------------------------
+
+
+def files_beside_the_output(cache: Path) -> list[Path]:
+    """Everything a build left in its cache apart from the dataset itself and datasets' small bookkeeping."""
+    return [
+        path
+        for path in cache.rglob("*")
+        if path.is_file() and path.suffix not in (".arrow", ".json", ".lock") and path.name != "LICENSE"
+    ]
+
+
+def test_a_build_from_zips_extracts_nothing(pristine_synthetic_tree, tmp_path):
+    zips = zip_official_folders(pristine_synthetic_tree, tmp_path / "zips")
+    build(zips, tmp_path / "cache")
+    assert files_beside_the_output(tmp_path / "cache") == []
+    assert not (tmp_path / "cache" / "downloads").exists(), "nothing may be extracted into the cache"
+    assert sorted(path.name for path in zips.iterdir()) == sorted(
+        [f"{folder}.zip" for folder in ALL_FOLDERS] + [split.labels_csv for split in SPLITS]
+    )
+
+
+def test_a_download_extracts_nothing(isic_mirror, tmp_path):
+    build(None, tmp_path / "cache", base_url=isic_mirror)
+    assert not list((tmp_path / "cache").rglob("extracted")), "the downloaded zips must be read in place"
+
+
+def test_a_download_streams_from_the_zips_in_place(isic_mirror, folder_build, tmp_path):
+    streamed = load_dataset("skin_cancer", cache_dir=str(tmp_path / "cache"), base_url=isic_mirror, streaming=True)
+    first = next(iter(streamed["test"]))
+    assert first["image_id"] == folder_build["test"][0]["image_id"]
+    assert np.array_equal(np.asarray(first["image"]), np.asarray(folder_build["test"][0]["image"]))
+    assert not list((tmp_path / "cache").rglob("*.zip")), "streaming must not download the zips"
+
+
+def corrupt_member(archive: Path, member: str) -> None:
+    """Flip one byte in the middle of a member's data (for a stored member, only its CRC can notice)."""
+    with zipfile.ZipFile(archive) as bundle:
+        info = bundle.getinfo(member)
+    data = bytearray(archive.read_bytes())
+    name_length, extra_length = (
+        int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little"),
+        (int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")),
+    )
+    start = info.header_offset + 30 + name_length + extra_length
+    data[start + info.compress_size // 2] ^= 0xFF
+    archive.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["crc", "deflated member", "truncated"])
+def test_a_bad_zip_is_named_and_replacing_it_is_enough(pristine_synthetic_tree, tmp_path, damage):
+    compression = zipfile.ZIP_DEFLATED if damage == "deflated member" else zipfile.ZIP_STORED
+    zips = zip_official_folders(pristine_synthetic_tree, tmp_path / "zips", compression=compression)
+    archive = zips / "ISIC-2017_Validation_Data.zip"
+    good = archive.read_bytes()
+    member = "ISIC-2017_Validation_Data/ISIC_9000102.jpg"
+    if damage != "truncated":
+        corrupt_member(archive, member)
+    else:
+        archive.write_bytes(good[: len(good) // 2])
+    error = build_error(zips, tmp_path / "cache")
+    assert "\n" not in str(error)
+    assert str(archive) in str(error)
+    if damage != "truncated":
+        assert f"{archive}!/{member}: cannot be read from its zip" in str(error)
+    if damage == "crc":
+        assert "Bad CRC-32" in str(error)
+    archive.write_bytes(good)
+    dataset = build(zips, tmp_path / "cache")
+    assert len(dataset["valid"]) == 2
+
+
+@pytest.mark.parametrize("as_zips", [False, True])
+def test_a_data_dir_with_fsspec_and_shell_syntax_in_its_name(pristine_synthetic_tree, folder_build, tmp_path, as_zips):
+    odd = tmp_path / "a::b $HOME ${USER} zip:" / "ISIC-2017"
+    if as_zips:
+        zip_official_folders(pristine_synthetic_tree, odd)
+    else:
+        shutil.copytree(pristine_synthetic_tree, odd)
+    dataset = build(odd, tmp_path / "cache")
+    assert raw_bytes(dataset["valid"]) == raw_bytes(folder_build["valid"])
+
+
+# --- The cache notices changed inputs ----------------------------------------------------------
+
+
+def test_unchanged_inputs_reuse_the_cache_without_reading_a_file(synthetic_tree, tmp_path, monkeypatch):
+    build(synthetic_tree, tmp_path / "cache")
+
+    def no_reading(location):
+        raise AssertionError(f"an unchanged build read {location.label}")
+
+    monkeypatch.setattr("skin_cancer.builder.read_bytes", no_reading)
+    again = skin_cancer.SkinCancer(data_dir=str(synthetic_tree), cache_dir=str(tmp_path / "cache"))
+    assert again.is_prepared()
+    again.download_and_prepare()
+    assert {split: len(part) for split, part in again.as_dataset().items()} == SYNTHETIC_COUNTS
+
+
+def change_input(tree: Path, change: str) -> None:
+    images, masks = tree / "ISIC-2017_Training_Data", tree / "ISIC-2017_Training_Part1_GroundTruth"
+    if change == "add":
+        image, mask = synthetic_pair(640, 480, seed=9000007)
+        (images / "ISIC_9000007.jpg").write_bytes(jpeg_bytes(image))
+        mask.save(masks / "ISIC_9000007_segmentation.png")
+    elif change == "remove":
+        (images / "ISIC_9000006.jpg").unlink()
+        (masks / "ISIC_9000006_segmentation.png").unlink()
+    elif change == "replace":
+        path = images / "ISIC_9000001.jpg"
+        image = Image.open(path).convert("RGB")
+        path.unlink()
+        path.write_bytes(jpeg_bytes(image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    elif change == "touch":
+        path = tree / "ISIC-2017_Training_Part3_GroundTruth.csv"
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    elif change == "touch zip":
+        path = tree / "ISIC-2017_Training_Data.zip"
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+
+
+@pytest.mark.parametrize("change", ["add", "remove", "replace", "touch", "touch zip"])
+def test_a_changed_input_is_rebuilt(synthetic_tree, tmp_path, change):
+    tree = zip_official_folders(synthetic_tree, tmp_path / "zips") if change == "touch zip" else synthetic_tree
+    before = build(tree, tmp_path / "cache")
+    change_input(tree, change)
+    builder = skin_cancer.SkinCancer(data_dir=str(tree), cache_dir=str(tmp_path / "cache"))
+    assert not builder.is_prepared(), f"{change}: the build must not be served from the cache"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the added pair has no Part3 row, which is not what is tested here
+        builder.download_and_prepare()
+    after = builder.as_dataset()
+    expected = {"add": 7, "remove": 5}.get(change, 6)
+    assert len(after["train"]) == expected
+    if change == "replace":
+        assert raw_bytes(after["train"])[0] != raw_bytes(before["train"])[0]
+
+
+def test_downloads_keep_the_code_hash_only():
+    from skin_cancer.fingerprint import CODE_HASH
+
+    assert skin_cancer.SkinCancer(base_url="http://127.0.0.1:9/").hash == CODE_HASH
+
+
+# --- Silent wrong answers and honest errors -----------------------------------------------------
+
+
+def test_a_labels_csv_of_another_split_warns(synthetic_tree, cache_dir):
+    shutil.copy(
+        synthetic_tree / "ISIC-2017_Validation_Part3_GroundTruth.csv",
+        synthetic_tree / "ISIC-2017_Training_Part3_GroundTruth.csv",
+    )
+    with pytest.warns(UserWarning, match=r"Training_Part3_GroundTruth\.csv: 6 of 6 train images have no row") as record:
+        build(synthetic_tree, cache_dir)
+    message = next(str(w.message) for w in record if "have no row" in str(w.message))
+    assert "ISIC_9000001, ISIC_9000002, ISIC_9000003, ..." in message
+    assert "probably belongs to another split" in message
+
+
+def test_a_labels_csv_missing_some_rows_warns(synthetic_tree, cache_dir):
+    path = synthetic_tree / "ISIC-2017_Training_Part3_GroundTruth.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if not line.startswith("ISIC_9000004")))
+    with pytest.warns(UserWarning, match=r"1 of 6 train images have no row.*\(first: ISIC_9000004\)$") as record:
+        dataset = build(synthetic_tree, cache_dir)
+    assert not any("another split" in str(w.message) for w in record)
+    assert dataset["train"][3]["diagnosis"] is None
+
+
+@pytest.mark.parametrize("size", [512.0, 256.0, "512", True])
+def test_sizes_that_are_not_whole_numbers_are_refused_alike(size):
+    with pytest.raises(ValueError, match="size must be a whole number"):
+        skin_cancer.SkinCancer(size=size)
+
+
+@pytest.mark.parametrize("age", ["inf", "1e12", "3000000000"])
+@pytest.mark.parametrize("streaming", [False, True])
+def test_an_age_that_is_not_an_age_is_named_in_both_modes(synthetic_tree, tmp_path, age, streaming):
+    path = synthetic_tree / "ISIC-2017_Validation_Data" / "ISIC-2017_Validation_Data_metadata.csv"
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].split(",")[0] + f",{age},male"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as caught:
+        dataset = load_dataset(
+            "skin_cancer", data_dir=str(synthetic_tree), cache_dir=str(tmp_path / "cache"), streaming=streaming
+        )
+        list(dataset["valid"])
+    assert f"{path}: cannot read this CSV: line 3: age_approximate '{age}' is not an age" in str(caught.value)
+
+
+def test_a_labels_row_with_extra_cells_is_named(synthetic_tree, cache_dir):
+    path = synthetic_tree / "ISIC-2017_Test_v2_Part3_GroundTruth.csv"
+    path.write_text(path.read_text() + ",,,extra\r\n")
+    error = build_error(synthetic_tree, cache_dir)
+    assert error.path == str(path) and "line 4: has 1 more cell(s) than the header" in str(error)
+
+
+def test_unknown_sex_values_warn_and_become_null(synthetic_tree, cache_dir):
+    path = synthetic_tree / "ISIC-2017_Training_Data" / "ISIC-2017_Training_Data_metadata.csv"
+    text = path.read_text().replace("ISIC_9000001,55,female", "ISIC_9000001,55,F")
+    path.write_text(text.replace("ISIC_9000002,70,male", "ISIC_9000002,70,other"))
+    with pytest.warns(UserWarning, match=r"metadata\.csv: 1 sex value\(s\) are neither.*'other' \(1\)"):
+        dataset = build(synthetic_tree, cache_dir)
+    assert dataset["train"]["sex"][:2] == ["female", None]
+
+
+def test_partial_split_warning_points_at_the_users_line(pristine_synthetic_tree, tmp_path):
+    with pytest.warns(skin_cancer.PartialSplitWarning) as record:
+        load_dataset("skin_cancer", data_dir=str(pristine_synthetic_tree), cache_dir=str(tmp_path))
+    assert {Path(w.filename) for w in record if w.category is skin_cancer.PartialSplitWarning} == {Path(__file__)}
+
+
+FILE_SIZE_LIMIT_SCRIPT = """
+import resource, signal, sys, warnings
+import skin_cancer
+warnings.simplefilter("ignore")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+try:
+    skin_cancer.SkinCancer(data_dir=sys.argv[1], cache_dir=sys.argv[2]).download_and_prepare()
+except skin_cancer.DataError as error:
+    print("DataError:", error)
+"""
+
+
+def test_a_full_disk_or_file_size_limit_is_named(pristine_synthetic_tree, tmp_path):
+    """A real file-size limit (RLIMIT_FSIZE) in a child process: writes past it fail with EFBIG."""
+    result = subprocess.run(
+        [sys.executable, "-c", FILE_SIZE_LIMIT_SCRIPT, str(pristine_synthetic_tree), str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=300,
+    )
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout + result.stderr
+    assert lines[0].startswith(f"DataError: {tmp_path / 'cache'}: cannot write the prepared dataset")
+    assert "File too large" in lines[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import datasets
 import pytest
 from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
@@ -58,3 +60,25 @@ def test_default_options_given_explicitly_share_the_cache(real_sample, tmp_path)
     other = skin_cancer.SkinCancer(data_dir=str(real_sample), cache_dir=str(tmp_path), size=256)
     assert other.cache_dir != implicit.cache_dir
     assert other.config.size == 256 and explicit.config.size == 512
+
+
+def test_the_code_hash_covers_every_module_and_ignores_comments(tmp_path, monkeypatch):
+    """A module left off a hand-written list would serve stale caches: the hash walks the package."""
+    import shutil
+    import sys
+
+    from skin_cancer.fingerprint import code_hash
+
+    package = tmp_path / "pkg_copy"
+    shutil.copytree(Path(skin_cancer.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("pkg_copy", None)
+    before = code_hash("pkg_copy")
+    assert before == SOURCE_HASH
+    (package / "layout.py").write_text((package / "layout.py").read_text() + "\n# only a comment\n\n")
+    assert code_hash("pkg_copy") == before
+    (package / "new_release_table.py").write_text("NAMES = ['a']\n")
+    after_new_module = code_hash("pkg_copy")
+    assert after_new_module != before
+    (package / "ids.txt").write_text("ISIC_0000001\n")
+    assert code_hash("pkg_copy") != after_new_module

@@ -1,0 +1,120 @@
+"""Cache keys: a hash of the package's code and data, and a cheap fingerprint of a data_dir.
+
+A prepared dataset is reused only when both are unchanged. The code hash covers every module and
+data file of the package, found by walking it, so nothing that decides the bytes written can be
+forgotten; comments and layout of the Python source do not count, as in `datasets`' own modules.
+The input fingerprint is a directory listing (names, sizes, modification times), never a read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tokenize
+from importlib.resources import files
+from typing import TYPE_CHECKING
+
+from .layout import SPLITS, zip_name
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
+_SKIPPED_NAMES = ("__pycache__",)
+_SKIPPED_SUFFIXES = (".pyc", ".pyo")
+
+
+def code_hash(package: str = "skin_cancer") -> str:
+    """sha256 over every file of the package: Python without comments, other files as bytes."""
+    digest = hashlib.sha256()
+    for relative, resource in sorted(_package_files(files(package), "")):
+        digest.update(relative.encode() + b"\0")
+        data = resource.read_bytes()
+        digest.update(_python_tokens(data) if relative.endswith(".py") else data)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def input_fingerprint(data_dir: str) -> str:
+    """sha256 of the listing of everything the builder could read in data_dir."""
+    data_dir = os.path.abspath(os.path.expanduser(data_dir))
+    lines = sorted(_listing(data_dir))
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def cache_hash(code: str, data_dir: str | None) -> str:
+    """The hash `datasets` puts in the cache folder's name: code alone when downloading."""
+    if not data_dir:
+        return code
+    return hashlib.sha256(f"{code}\n{input_fingerprint(data_dir)}".encode()).hexdigest()
+
+
+def _listing(data_dir: str):
+    """One line per input file: relative name, size, mtime. Folders are walked, zips and CSVs stat'ed."""
+    folders = [name for split in SPLITS for name in split.folders]
+    names = {
+        *folders,
+        *(zip_name(name) for name in folders),
+        *(csv for split in SPLITS for csv in (split.labels_csv, split.metadata_csv)),
+    }
+    try:
+        entries = list(os.scandir(data_dir))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name not in names:
+            continue
+        if entry.is_dir():
+            yield from _walk(entry.path, entry.name)
+        else:
+            yield _line(entry, entry.name)
+
+
+def _walk(path: str, relative: str):
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        yield f"{relative}\tunreadable"
+        return
+    for entry in entries:
+        name = f"{relative}/{entry.name}"
+        if entry.is_dir():
+            yield from _walk(entry.path, name)
+        else:
+            yield _line(entry, name)
+
+
+def _line(entry: os.DirEntry, relative: str) -> str:
+    try:
+        stat = entry.stat()  # follows symlinks: a changed target counts
+    except OSError:
+        return f"{relative}\tunreadable"
+    return f"{relative}\t{stat.st_size}\t{stat.st_mtime_ns}"
+
+
+def _package_files(folder: Traversable, prefix: str):
+    for item in folder.iterdir():
+        if item.name.startswith(".") or item.name in _SKIPPED_NAMES or item.name.endswith(_SKIPPED_SUFFIXES):
+            continue
+        relative = f"{prefix}{item.name}"
+        if item.is_dir():
+            yield from _package_files(item, relative + "/")
+        else:
+            yield relative, item
+
+
+def _python_tokens(source: bytes) -> bytes:
+    """The source's tokens without comments or blank lines; the source itself if it does not tokenize."""
+    try:
+        tokens = tokenize.tokenize(io.BytesIO(source).readline)
+        kept = [
+            f"{token.type}:{token.string}"
+            for token in tokens
+            if token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING)
+        ]
+    except (tokenize.TokenError, SyntaxError):
+        return source
+    return "\n".join(kept).encode()
+
+
+CODE_HASH = code_hash()
