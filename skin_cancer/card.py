@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 
 import datasets
 from datasets.info import DatasetInfosDict
@@ -20,7 +20,8 @@ from .builder import BUILDER_VERSION
 from .errors import SkinCancerError
 from .layout import SPLITS_BY_NAME
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
+# The top-level dataset_card.md, shipped inside the package (skin_cancer/dataset_card.md links to it in a checkout).
+TEMPLATE = "dataset_card.md"
 TAGS = ["medical", "dermatology", "dermoscopy", "skin-lesion", "isic", "melanoma", "segmentation"]
 REQUIRED_METADATA = ("license", "task_categories", "tags", "size_categories", "pretty_name", "configs", "dataset_info")
 
@@ -33,7 +34,26 @@ RESIZE_EXPLANATIONS = {
 
 
 class CardError(SkinCancerError):
-    """The rendered card does not parse back into the metadata it was made from."""
+    """The card template is missing, or the rendered card does not parse back into its metadata."""
+
+
+def load_template() -> str:
+    """The card template's text, read through importlib.resources (a wheel, a zip or a checkout alike)."""
+    resource = resources.files(__package__) / TEMPLATE
+    try:
+        text = resource.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CardError(
+            f"the dataset card template {resource} cannot be read ({type(error).__name__}): this installation "
+            "of skin-cancer is incomplete; reinstall it, or in a checkout restore the symlink "
+            "skin_cancer/dataset_card.md -> ../dataset_card.md"
+        ) from error
+    if "$" not in text:  # a checkout without symlink support holds the link's target path as text
+        raise CardError(
+            f"the dataset card template {resource} is not the template (it reads {text.strip()[:60]!r}): "
+            "check out the repository with symlinks enabled (git config core.symlinks true), or reinstall"
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -64,7 +84,7 @@ def render_card(
     preview_path: str,
     download_size: int,
     partial: bool,
-    template: Path = TEMPLATE,
+    template: str | None = None,
 ) -> str:
     total = sum(split.pairs for split in splits)
     card_data = DatasetCardData(
@@ -88,7 +108,7 @@ def render_card(
     )
     DatasetInfosDict({"default": info}).to_dataset_card_data(card_data)
 
-    body = string.Template(template.read_text()).substitute(
+    body = string.Template(load_template() if template is None else template).substitute(
         _body_values(repo_id, splits, options, preview_path, partial)
     )
     return f"---\n{card_data.to_yaml()}\n---\n\n{body}"

@@ -202,9 +202,10 @@ def run_publish(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from . import publish
+    from . import card, publish
 
     publish.check_repo_id(args.repo_id)
+    card.load_template()  # a broken installation fails now, not after the build
     token = None if args.dry_run else publish.resolve_token(args.token)
     build = prepare(args)
     if args.dry_run:
