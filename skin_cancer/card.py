@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from importlib import resources
 
 import datasets
-from datasets.info import DatasetInfosDict
-from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from . import about
 from .builder import BUILDER_VERSION
+from .compat import DatasetInfosDict, MetadataConfigs
 from .errors import SkinCancerError
 from .layout import SPLITS_BY_NAME
 

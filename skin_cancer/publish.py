@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datasets.utils.py_utils import convert_file_size_to_int
-
 from .card import SplitFacts, render_card, validate_card
+from .compat import convert_file_size_to_int
 from .errors import SkinCancerError, UsageError
 from .export import replacing, write_split_shards
 from .layout import SPLITS_BY_NAME
