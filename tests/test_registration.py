@@ -118,7 +118,7 @@ def test_a_changed_registration_api_is_named_with_the_builder_as_a_way_out(chang
     message = str(caught.value)
     assert f"datasets {datasets.__version__}" in message
     assert "skin_cancer.SkinCancer(data_dir=...).download_and_prepare()" in message
-    assert "tested with datasets" in message and "\n" not in message
+    assert "skin_cancer is tested with" in message and "\n" not in message
 
 
 @pytest.mark.parametrize("name", compat.INTERNALS)
@@ -127,7 +127,7 @@ def test_a_missing_internal_is_one_registration_error(name, monkeypatch):
     monkeypatch.delattr(module, name)
     with pytest.raises(RegistrationError, match=re.escape(f"{compat.INTERNALS[name]}.{name}")) as caught:
         register()
-    assert "tested with datasets" in str(caught.value)
+    assert "skin_cancer is tested with" in str(caught.value)
     stand_in = compat._load(name)  # what `from skin_cancer.compat import ...` binds on such a release
     with pytest.raises(RegistrationError, match=re.escape(f"has no {compat.INTERNALS[name]}.{name}")):
         stand_in("500MB")
