@@ -149,7 +149,17 @@ def test_publish_script_from_a_checkout_with_a_non_editable_install(venv, user_f
     python, script = str(venv / "bin" / "python"), str(PROJECT_ROOT / "scripts" / "publish.py")
     assert "--repo-id" in run([python, script, "--help"], cwd=PROJECT_ROOT, env=env)
     out = run(
-        [python, script, "--sample", "--quiet", "--repo-id", REPO_ID, "--allow-partial", "--dry-run", "by-script"],
+        [
+            python,
+            script,
+            "--sample",
+            "--quiet",
+            "--repo-id",
+            REPO_ID,
+            "--allow-partial",
+            "--dry-run",
+            str(user_folder / "by-script"),
+        ],
         cwd=PROJECT_ROOT,
         env=env,
     )
