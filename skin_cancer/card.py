@@ -11,21 +11,21 @@ import json
 import re
 import string
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 
 import datasets
-from datasets.info import DatasetInfosDict
-from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from . import about
 from .builder import BUILDER_VERSION
+from .compat import DatasetInfosDict, MetadataConfigs
 from .errors import SkinCancerError
 from .layout import SPLITS_BY_NAME
 from .options import BuildOptions
 from .transforms import JPEG_QUALITY
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
+# The top-level dataset_card.md, shipped inside the package (skin_cancer/dataset_card.md links to it in a checkout).
+TEMPLATE = "dataset_card.md"
 TAGS = ["medical", "dermatology", "dermoscopy", "skin-lesion", "isic", "melanoma", "segmentation"]
 REQUIRED_METADATA = (
     "license",
@@ -56,7 +56,26 @@ RESIZE_EXPLANATIONS = {
 
 
 class CardError(SkinCancerError):
-    """The rendered card does not parse back into the metadata it was made from."""
+    """The card template is missing, or the rendered card does not parse back into its metadata."""
+
+
+def load_template() -> str:
+    """The card template's text, read through importlib.resources (a wheel, a zip or a checkout alike)."""
+    resource = resources.files(__package__) / TEMPLATE
+    try:
+        text = resource.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CardError(
+            f"the dataset card template {resource} cannot be read ({type(error).__name__}): this installation "
+            "of skin-cancer is incomplete; reinstall it, or in a checkout restore the symlink "
+            "skin_cancer/dataset_card.md -> ../dataset_card.md"
+        ) from error
+    if "$" not in text:  # a checkout without symlink support holds the link's target path as text
+        raise CardError(
+            f"the dataset card template {resource} is not the template (it reads {text.strip()[:60]!r}): "
+            "check out the repository with symlinks enabled (git config core.symlinks true), or reinstall"
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -138,7 +157,7 @@ def render_card(
     preview_path: str,
     existing: ExistingCard | None = None,
     extra_configs: list[ConfigFacts] = (),  # type: ignore[assignment]
-    template: Path = TEMPLATE,
+    template: str | None = None,
 ) -> str:
     """The card for every configuration the repository will hold: the published ones first (the first is
     the default), then those of an existing card that this upload keeps."""
@@ -165,7 +184,7 @@ def render_card(
     ).to_dataset_card_data(card_data)
     DatasetInfosDict({facts.name: facts.info for facts in configs}).to_dataset_card_data(card_data)
     values = _body_values(repo_id, published, configs, preview_path, partial)
-    body = string.Template(template.read_text()).substitute(values)
+    body = string.Template(load_template() if template is None else template).substitute(values)
     return f"---\n{card_data.to_yaml()}\n---\n\n{body}"
 
 
@@ -200,7 +219,7 @@ def check_hub_rules(metadata: dict) -> None:
     below are the copies `datasets` ships of the Hub's lists (size categories, annotation creators,
     task categories), plus the Hub's documented formats for licence and source datasets.
     """
-    from datasets.utils.metadata import known_task_ids
+    from .compat import known_task_ids
 
     resources = importlib.resources.files("datasets.utils.resources")
     allowed_sizes = json.loads((resources / "size_categories.json").read_text())

@@ -171,7 +171,7 @@ MIN_SHARD_SIZE = "100KB"
 
 def shard_size(text: str) -> str:
     """argparse type: a size such as 500MB, refused before any build when it cannot work."""
-    from datasets.utils.py_utils import convert_file_size_to_int
+    from .compat import convert_file_size_to_int
 
     try:
         size = convert_file_size_to_int(text.strip())
@@ -359,10 +359,11 @@ def run_publish(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from . import publish
+    from . import card, publish
     from .outputs import check_output
 
     publish.check_repo_id(args.repo_id)
+    card.load_template()  # a broken installation fails now, not after the build
     variants = _variants(args)
     check_folders_up_front(args)
     if args.overwrite and not args.dry_run:

@@ -285,7 +285,7 @@ def _open(path: str) -> IO[bytes]:
     """Local paths are opened as they are (no fsspec parsing of `::` or `$`); URLs through fsspec."""
     if os.path.isabs(path):
         return open(path, "rb")
-    from datasets.utils.file_utils import xopen
+    from .compat import xopen
 
     return xopen(path, "rb")
 

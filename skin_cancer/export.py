@@ -13,9 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import datasets
-from datasets.utils.py_utils import convert_file_size_to_int
-from datasets.utils.tqdm import tqdm
 
+from .compat import convert_file_size_to_int, tqdm
 from .errors import UsageError
 from .outputs import MARKER, interruption_point, replacing
 from .pipeline import Build

@@ -24,10 +24,16 @@ _SKIPPED_NAMES = ("__pycache__",)
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 
+# Package files that never decide the bytes of a build (the Hub card template is read only by publish).
+NOT_IN_THE_BUILD = frozenset({"dataset_card.md"})
+
+
 def code_hash(package: str = "skin_cancer") -> str:
     """sha256 over every file of the package: Python without comments, other files as bytes."""
     digest = hashlib.sha256()
     for relative, resource in sorted(_package_files(files(package), "")):
+        if relative in NOT_IN_THE_BUILD:
+            continue
         digest.update(relative.encode() + b"\0")
         data = resource.read_bytes()
         digest.update(_python_tokens(data) if relative.endswith(".py") else data)

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datasets.utils.py_utils import convert_file_size_to_int
-
 from .card import ID2LABEL, ExistingCard, SplitFacts, config_facts, render_card, validate_card
+from .compat import convert_file_size_to_int
 from .errors import SkinCancerError, UsageError
 from .export import split_num_bytes, write_split_shards
 from .layout import SPLITS_BY_NAME
@@ -226,38 +225,60 @@ def upload(
 
 
 def _hub_call(call, repo_id: str):
-    """Run one Hub request, turning its failures into one line that never contains the token."""
-    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, RepositoryNotFoundError
+    """Run one Hub request, turning its failures into one line that never contains the token.
+
+    The original error stays chained as the cause, so `--debug` shows it. huggingface_hub 0.x raises
+    `requests` errors, 1.x `httpx` ones and 2.x `httpx2` ones: they are told apart by module, not imported.
+    """
+    from huggingface_hub.utils import HfHubHTTPError, HFValidationError, RepositoryNotFoundError
 
     try:
         return call()
     except HFValidationError as error:
-        raise UsageError(f"invalid --repo-id {repo_id!r}: {error}") from None
-    except RepositoryNotFoundError:
-        raise PublishError(f"{repo_id} was not found or this token cannot see it") from None
+        raise UsageError(f"invalid --repo-id {repo_id!r}: {error}") from error
+    except RepositoryNotFoundError as error:
+        raise PublishError(f"{repo_id} was not found or this token cannot see it") from error
     except HfHubHTTPError as error:
-        status = getattr(getattr(error, "response", None), "status_code", None)
-        if status == 401:
-            raise PublishError(f"the Hugging Face token was rejected (HTTP 401): {TOKEN_HELP}") from None
-        if status == 403:
-            raise PublishError(f"this token may not write to {repo_id} (HTTP 403): is it a write token?") from None
-        if status == 412:
-            raise PublishError(
-                f"someone else committed to {repo_id} while this upload was being prepared; nothing was changed: "
-                "run the command again to merge with their commit"
-            ) from error
-        if status == 409:
-            raise PublishError(
-                f"{repo_id} exists and is not a dataset repository you can write to (HTTP 409)"
-            ) from None
-        raise PublishError(f"the Hub refused the request for {repo_id} (HTTP {status})") from None
+        raise PublishError(_http_message(error, repo_id)) from error
     except Exception as error:
-        network = isinstance(error, (ConnectionError, TimeoutError, OSError)) or type(error).__module__.startswith(
-            ("httpx", "httpcore", "requests", "urllib3")
+        if _is_network_error(error):
+            raise PublishError(
+                f"cannot reach the Hugging Face Hub ({type(error).__name__}): check the network"
+            ) from error
+        if isinstance(error, OSError):
+            raise PublishError(f"a local file error stopped the upload to {repo_id}: {_one_line(error)}") from error
+        raise
+
+
+# Where the HTTP clients of each huggingface_hub generation define their errors.
+_NETWORK_MODULES = ("requests", "urllib3", "httpx", "httpx2", "httpcore", "h11", "h2", "aiohttp", "ssl", "socket")
+
+
+def _is_network_error(error: BaseException) -> bool:
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return True
+    return type(error).__module__.split(".")[0] in _NETWORK_MODULES
+
+
+def _http_message(error: Exception, repo_id: str) -> str:
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status == 401:
+        return f"the Hugging Face token was rejected (HTTP 401): {TOKEN_HELP}"
+    if status == 403:
+        return f"this token may not write to {repo_id} (HTTP 403): is it a write token?"
+    if status == 409:
+        return f"{repo_id} exists and is not a dataset repository you can write to (HTTP 409)"
+    if status == 412:
+        return (
+            f"someone else committed to {repo_id} while this upload was being prepared; nothing was changed: "
+            "run the command again to merge with their commit"
         )
-        if not network:
-            raise
-        raise PublishError(f"cannot reach the Hugging Face Hub ({type(error).__name__}): check the network") from None
+    hub_says = getattr(error, "server_message", None) or str(error)
+    return f"the Hub refused the request for {repo_id} (HTTP {status}): {_one_line(hub_says)}"
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())
 
 
 def _write_shards(build: Build, split: str, folder: Path, max_shard_size: str | int, config: str) -> SplitFacts:

@@ -1,9 +1,10 @@
 """Make `load_dataset("skin_cancer", ...)` work by registering the builder with `datasets`.
 
 `datasets` 4+ refuses loading scripts, so the builder joins the table of packaged modules
-(`csv`, `imagefolder`, ...). That table is private API: the supported `datasets` range is
-pinned in pyproject.toml and `tests/test_registration.py` fails with this module's message
-if a release changes it.
+(`csv`, `imagefolder`, ...). That table, and the helpers in skin_cancer/compat.py, are private API:
+`register()` checks all of them and raises one RegistrationError naming what a release changed
+(tests/test_registration.py simulates such releases). Both ends of the declared `datasets` range
+are tested by .ci/run.
 """
 
 from __future__ import annotations
@@ -12,19 +13,19 @@ import inspect
 
 import datasets
 
+from . import compat
 from .builder import DATASET_NAME
+from .compat import RegistrationError
 from .fingerprint import CODE_HASH as SOURCE_HASH
 
 BUILDER_MODULE = "skin_cancer.builder"
-SUPPORTED_DATASETS = ">=5.0,<5.3"
-
-
-class RegistrationError(RuntimeError):
-    """This `datasets` release changed the private API the registration relies on."""
 
 
 def register() -> None:
     """Add `skin_cancer` to `datasets`' packaged modules; idempotent."""
+    gone = compat.missing()
+    if gone:
+        raise _broken(f"it lacks {'; '.join(gone)}", builder_works=False)
     try:
         from datasets import load
         from datasets.data_files import DataFilesDict
@@ -61,9 +62,14 @@ def register() -> None:
     PackagedDatasetModuleFactory.get_module = get_module
 
 
-def _broken(what: str) -> RegistrationError:
+def _broken(what: str, builder_works: bool = True) -> RegistrationError:
+    advice = (
+        "or use the builder class directly, which needs no registration: "
+        "skin_cancer.SkinCancer(data_dir=...).download_and_prepare(), then .as_dataset()"
+        if builder_works
+        else "the builder itself needs these too, so only such a release will do"
+    )
     return RegistrationError(
         f"cannot register skin_cancer with datasets {datasets.__version__}: {what}. "
-        f"skin_cancer is tested with datasets{SUPPORTED_DATASETS}; install that, or use the builder "
-        "directly: skin_cancer.SkinCancer(data_dir=...).download_and_prepare()"
+        f"skin_cancer is tested with {compat.supported_datasets()}: install that, {advice}"
     )

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from datasets.utils.tqdm import tqdm
 from PIL import Image
 
 from .builder import BUILDER_VERSION
+from .compat import tqdm
 from .errors import UsageError
 from .pipeline import Build
 from .summary import diagnosis_counts, format_table

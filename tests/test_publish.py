@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
+import importlib
 import io
 import json
+import os
 import tempfile
 from pathlib import Path
 
+import huggingface_hub
 import numpy as np
 import pytest
 import yaml
@@ -187,7 +191,9 @@ class RecordingHubApi:
         if self.fail_with:
             raise self.fail_with
         if self.files is None:
-            raise RepositoryNotFoundError(f"{repo_id} not found", response=hub_error(404).response)
+            raise RepositoryNotFoundError(
+                f"{repo_id} not found", response=hub_http_error(404, "Repository not found").response
+            )
 
         class Info:
             sha = self.sha
@@ -220,7 +226,7 @@ class RecordingHubApi:
         self.calls.append(("upload_folder", {**kwargs, "files": files}))
         parent = kwargs.get("parent_commit")
         if parent is not None and parent != self.sha:
-            raise hub_error(412)
+            raise hub_http_error(412, "A commit has happened since. Please refresh and try again.")
         deleted = kwargs.get("delete_patterns") or []
         kept = {
             name: data
@@ -277,42 +283,123 @@ def test_token_never_reaches_output_or_staged_files(real_sample, tmp_path, monke
     assert "Published 6 files" in out
 
 
-def http_library():
-    """The HTTP client huggingface_hub is built on: httpx2 in 2.x, httpx in 1.x."""
+# The errors below are the ones the installed huggingface_hub really raises: HTTP errors come from its own
+# hf_raise_for_status on a response of its own HTTP client (requests in 0.x, httpx in 1.x, httpx2 in 2.x),
+# network errors from its own session trying a closed local port. Only the HfApi calls are stood in for.
+HUB_MAJOR = int(huggingface_hub.__version__.split(".")[0])
+WHOAMI_URL = "https://huggingface.co/api/whoami-v2"
+
+
+def hub_http_error(status: int, hub_message: str) -> Exception:
+    from huggingface_hub.utils import hf_raise_for_status
+
+    body = json.dumps({"error": hub_message}).encode()
+    if HUB_MAJOR == 0:
+        import requests
+
+        response = requests.Response()
+        response.status_code, response._content, response.url = status, body, WHOAMI_URL
+        response.headers["Content-Type"] = "application/json"
+        response.request = requests.Request("GET", WHOAMI_URL).prepare()
+    else:
+        http = importlib.import_module("httpx2" if HUB_MAJOR >= 2 else "httpx")
+        response = http.Response(
+            status, content=body, headers={"Content-Type": "application/json"}, request=http.Request("GET", WHOAMI_URL)
+        )
     try:
-        import httpx2 as http
-    except ImportError:
-        import httpx as http
-    return http
+        hf_raise_for_status(response)
+    except Exception as error:
+        return error
+    raise AssertionError(f"huggingface_hub accepted HTTP {status}")
 
 
-def hub_error(status: int):
-    from huggingface_hub.errors import HfHubHTTPError
+def hub_network_error() -> Exception:
+    from huggingface_hub.utils import get_session
 
-    http = http_library()
-    response = http.Response(status, request=http.Request("GET", "https://huggingface.co/api/whoami-v2"))
-    return HfHubHTTPError(f"{status} error", response=response)
+    try:
+        get_session().get("http://127.0.0.1:9/api/whoami-v2")  # the discard port: nothing listens
+    except Exception as error:
+        return error
+    raise AssertionError("something answered on 127.0.0.1:9")
+
+
+def local_error(kind: str, tmp_path: Path) -> OSError:
+    if kind == "missing-file":
+        try:
+            (tmp_path / "gone.parquet").open("rb")
+        except OSError as error:
+            return error
+    if kind == "permission":
+        return PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(tmp_path / "data" / "train.parquet"))
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "cache" / "chunk"))
+
+
+def upload_with(api, tmp_path: Path) -> None:
+    publish.upload(publish.StagedRepo(tmp_path, [], True), REPO_ID, SECRET, "m", api=api)
 
 
 @pytest.mark.parametrize(
-    ("api", "message"),
+    ("status", "message"),
     [
-        (RecordingHubApi(fail_with=hub_error(401)), "token was rejected"),
-        (RecordingHubApi(fail_with=ConnectionError("no route")), "cannot reach the Hugging Face Hub"),
-        (RecordingHubApi(user="someone-else", orgs=("other-org",)), "belongs to 'isic-lab', but this token is for"),
+        (401, "token was rejected"),
+        (403, "may not write to isic-lab/isic-2017-512"),
+        (409, "is not a dataset repository you can write to"),
+        (500, r"the Hub refused the request for isic-lab/isic-2017-512 \(HTTP 500\): Internal Error - try later"),
+        (400, r"\(HTTP 400\): Bad request: the commit is too large"),
     ],
-    ids=["rejected-token", "no-network", "not-your-repo"],
 )
-def test_upload_failures_are_one_clear_line(dry_run, api, message):
+def test_hub_http_errors_are_one_clear_line_with_the_cause_kept(status, message, tmp_path):
+    hub_message = {500: "Internal Error - try later", 400: "Bad request: the commit is too large"}.get(status, "no")
+    error = hub_http_error(status, hub_message)
     with pytest.raises(publish.PublishError, match=message) as caught:
-        publish.upload(publish.StagedRepo(dry_run, [], True), REPO_ID, SECRET, "m", api=api)
+        upload_with(RecordingHubApi(fail_with=error), tmp_path)
     assert SECRET not in str(caught.value) and "\n" not in str(caught.value)
+    assert caught.value.__cause__ is error, "--debug shows the Hub's own error as the cause"
 
 
-def test_network_library_errors_are_recognised(dry_run):
-    api = RecordingHubApi(fail_with=http_library().ConnectError("connection refused"))
-    with pytest.raises(publish.PublishError, match="cannot reach the Hugging Face Hub"):
-        publish.upload(publish.StagedRepo(dry_run, [], True), REPO_ID, SECRET, "m", api=api)
+def test_network_errors_of_the_hub_client_are_recognised(tmp_path):
+    error = hub_network_error()
+    with pytest.raises(publish.PublishError, match="cannot reach the Hugging Face Hub") as caught:
+        upload_with(RecordingHubApi(fail_with=error), tmp_path)
+    assert caught.value.__cause__ is error
+
+
+@pytest.mark.parametrize("kind", ["missing-file", "permission", "disk-full"])
+def test_local_file_errors_are_reported_as_local(kind, tmp_path):
+    error = local_error(kind, tmp_path)
+    with pytest.raises(publish.PublishError, match="a local file error stopped the upload") as caught:
+        upload_with(RecordingHubApi(fail_with=error), tmp_path)
+    message = str(caught.value)
+    assert "reach the Hugging Face Hub" not in message and error.strerror in message and error.filename in message
+    assert caught.value.__cause__ is error
+
+
+def test_other_owner_is_named(tmp_path):
+    api = RecordingHubApi(user="someone-else", orgs=("other-org",))
+    with pytest.raises(publish.PublishError, match="belongs to 'isic-lab', but this token is for 'someone-else'"):
+        upload_with(api, tmp_path)
+
+
+def test_a_programming_error_is_not_disguised(tmp_path):
+    with pytest.raises(KeyError):
+        upload_with(RecordingHubApi(fail_with=KeyError("name")), tmp_path)
+
+
+def test_command_prints_one_line_and_debug_shows_the_cause(tmp_path, monkeypatch, capsys):
+    error = hub_http_error(500, "Internal Error - try later")
+    monkeypatch.setattr("huggingface_hub.HfApi", lambda *args, **kwargs: RecordingHubApi(fail_with=error))
+    command = ["publish", "--sample", "--repo-id", REPO_ID, "--token", SECRET, "--allow-partial", "--quiet"]
+    command += ["--size", "16", "--cache-dir", str(tmp_path / "cache")]
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if not line.startswith("warning: found")]  # the partial sample
+    assert errors == [
+        "error: the Hub refused the request for isic-lab/isic-2017-512 (HTTP 500): Internal Error - try later"
+    ]
+    assert SECRET not in err
+    with pytest.raises(publish.PublishError) as caught:
+        main([*command, "--debug"])
+    assert caught.value.__cause__ is error
 
 
 def test_missing_token_is_named(tmp_path, monkeypatch, capsys):
