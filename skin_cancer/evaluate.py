@@ -110,7 +110,7 @@ def _values_from_pil(image: Image.Image, name: str) -> tuple[np.ndarray, float]:
 
 
 def _values_from_array(array: np.ndarray, name: str) -> tuple[np.ndarray, float]:
-    """bool, 0/1 class indices and 0/255 become 0/255; 8-bit soft values stay; floats are probabilities."""
+    """bool and 0/1 class indices (of any dtype) become 0/255; 8-bit soft values stay; floats are probabilities."""
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim != 2:
@@ -134,6 +134,8 @@ def _values_from_array(array: np.ndarray, name: str) -> tuple[np.ndarray, float]
                 f"has float values from {low:g} to {high:g}; float predictions must be probabilities in [0, 1]",
                 "pass 8-bit values as an integer array",
             )
+        if np.logical_or(array == 0, array == 1).all():  # a binary mask stored as floats: class indices
+            return (array == 1).astype(np.uint8) * np.uint8(255), EIGHT_BIT_THRESHOLD
         return array, PROBABILITY_THRESHOLD
     raise DataError(name, f"has dtype {array.dtype}; expected bool, integers or floats")
 
