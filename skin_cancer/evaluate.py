@@ -274,12 +274,11 @@ def _read_location(location: Location) -> bytes:
         raise DataError(location.label, f"cannot be read: {error}") from None
 
 
-def _decode_truth(
-    data: bytes, label: str, native: tuple[int, int]
-) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
-    """The official reading of a truth mask (single channel, > 128), and the box of its non-zero pixels."""
+def _decode_truth(data: bytes, label: str, native: tuple[int, int]) -> Image.Image:
+    """The truth mask as the official scorer reads it: single channel (L, or 1 made L), the image's size."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        image = Image.open(io.BytesIO(data))
+        with image:
             image.load()
             if image.mode == "1":
                 image = image.convert("L")
@@ -287,7 +286,7 @@ def _decode_truth(
                 raise DataError(label, f"is not a single-channel mask (mode {image.mode})")
             if image.size != native:
                 raise DataError(label, f"is {image.size[0]}x{image.size[1]} but its image is {native[0]}x{native[1]}")
-            return np.asarray(image) > EIGHT_BIT_THRESHOLD, image.getbbox()
+            return image
     except DataError:
         raise
     except Exception as error:
@@ -310,10 +309,10 @@ def _score_task(task: _Task) -> dict[str, Any]:
         truth_bytes, truth_label = _read_location(task.truth), task.truth.label
     else:
         truth_bytes, truth_label = task.truth, f"{NATIVE_CONFIG} mask of {task.image_id}"
-    truth, truth_box = _decode_truth(truth_bytes, truth_label, native)
+    truth = _decode_truth(truth_bytes, truth_label, native)
 
-    # Count only where either mask can be positive; every pixel outside is a true negative.
-    union = _union(truth_box, window)
+    # Count only where either mask can be positive (> 128 implies non-zero); every pixel outside is a true negative.
+    union = _union(truth.getbbox(), window)
     total = task.width * task.height
     if union is None:
         counts = Confusion(0, 0, 0, total)
@@ -325,7 +324,8 @@ def _score_task(task: _Task) -> dict[str, Any]:
             prediction_part[
                 window.top - top : window.top - top + rows, window.left - left : window.left - left + columns
             ] = window.array
-        counts = confusion(truth[top:bottom, left:right], prediction_part, total=total)
+        truth_part = np.asarray(truth.crop(union)) > EIGHT_BIT_THRESHOLD
+        counts = confusion(truth_part, prediction_part, total=total)
 
     row: dict[str, Any] = {
         "image_id": task.image_id,
