@@ -558,3 +558,16 @@ def test_dataset_folder_without_native_masks_says_what_is_missing(real_sample, c
         main(["evaluate", "--dataset", str(folder), "--cache-dir", str(tmp_path / "hf"), "--quiet", "--ceiling"]) == 1
     )
     assert "native_masks" in capsys.readouterr().err
+
+
+def test_resize_mode_comes_from_the_card_yaml_before_its_text(tmp_path):
+    from skin_cancer.evaluate import _card_resize_mode
+
+    (tmp_path / "README.md").write_text("---\nlicense: cc0-1.0\n---\n\n- Geometry: `resize_mode=center_crop`: ...\n")
+    assert _card_resize_mode(str(tmp_path)) == "center_crop"
+    (tmp_path / "README.md").write_text(
+        "---\nlicense: cc0-1.0\nskin_cancer:\n  resize_mode: stretch\n---\n\n- Geometry: `resize_mode=pad`\n"
+    )
+    assert _card_resize_mode(str(tmp_path)) == "stretch"
+    (tmp_path / "README.md").write_text("---\nlicense: cc0-1.0\n---\n\nno geometry here\n")
+    assert _card_resize_mode(str(tmp_path)) is None
