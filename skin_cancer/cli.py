@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate._mutually_exclusive_groups[0].add_argument(
         "--dataset", metavar="FOLDER_OR_REPO", help="a staged folder or Hub repo with a native_masks configuration"
     )
-    evaluate.set_defaults(resize_mode=None)  # None: "pad" for --data-dir, the card's for --dataset
+    evaluate.set_defaults(resize_mode=None)  # None: "pad" for --data-dir, the configuration's for --dataset
+    evaluate.add_argument("--config", default=None, help="with --dataset: the configuration (default: the card's)")
     evaluate.add_argument("--split", default="test", help="which split the predictions are for")
     evaluate.add_argument("--predictions", help="folder of ISIC_XXXXXXX*.png or *.npy predictions")
     evaluate.add_argument("--ceiling", action="store_true", help="score the dataset's own square masks instead")
@@ -428,11 +429,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if (args.predictions is None) == (not args.ceiling):
         raise UsageError("give --predictions FOLDER, or --ceiling to score the dataset's own square masks")
+    if args.config and not args.dataset:
+        raise UsageError("--config names a configuration of --dataset; with --data-dir use --size and --resize-mode")
     if args.dataset:
         if args.num_proc < 1:
             raise UsageError(f"--num-proc must be at least 1, not {args.num_proc}")
         truth = load_truth(
-            dataset=args.dataset, split=args.split, resize_mode=args.resize_mode, cache_dir=args.cache_dir
+            dataset=args.dataset,
+            split=args.split,
+            resize_mode=args.resize_mode,
+            cache_dir=args.cache_dir,
+            config=args.config,
         )
     else:
         args.resize_mode = args.resize_mode or "pad"

@@ -394,7 +394,7 @@ def truth_from_build(build: Build, split: str) -> Truth:
     if split not in build.dataset:
         raise UsageError(f"--split must be one of {', '.join(build.dataset)}, not {split!r}")
     if not build.data_dir:
-        raise UsageError("evaluating needs the ISIC tree (data_dir) for the native masks")
+        raise UsageError("evaluating reads the native masks from the ISIC folders or zips: give --data-dir")
     sources = find_in_data_dir(build.data_dir, extract=_extractor(build.cache_dir))
     (source,) = [source for source in sources if source.split.name == split]
     native = {pair.image_id: pair.mask for pair in source.pairs}
@@ -402,7 +402,7 @@ def truth_from_build(build: Build, split: str) -> Truth:
     for image_id, width, height, square in _square_rows(build.dataset[split]):
         rows.append(TruthRow(image_id, width, height, square, native[image_id]))
     options = build.options
-    return Truth(split, str(options["resize_mode"]), int(options["size"]), build.data_dir, rows, build.dataset[split])
+    return Truth(split, options.resize_mode, options.size, build.data_dir, rows, build.dataset[split])
 
 
 def _extractor(cache_dir: str | None):
@@ -412,24 +412,35 @@ def _extractor(cache_dir: str | None):
     return manager.extract
 
 
-def truth_from_dataset(source: str, split: str, resize_mode: str | None = None, cache_dir: str | None = None) -> Truth:
-    """A staged folder or Hub repository with the `default` and `native_masks` configurations.
+def truth_from_dataset(
+    source: str,
+    split: str,
+    config: str | None = None,
+    resize_mode: str | None = None,
+    cache_dir: str | None = None,
+) -> Truth:
+    """A staged folder or Hub repository: one square configuration and the `native_masks` configuration.
 
-    The resize mode is read from the card: the YAML key skin_cancer.resize_mode, else the card's
-    "`resize_mode=...`" line; `resize_mode` given here must agree with it.
+    `config` defaults to the card's default configuration. Its name (`pad-512`, `center_crop-256`, ...)
+    says how it was built; a card whose configuration is not so named is read for a `resize_mode=...`
+    line. A `resize_mode` given here must agree.
     """
     import datasets
 
-    card_mode = _card_resize_mode(source)
-    if card_mode is None and resize_mode is None:
-        raise UsageError(f"{source}: the dataset card does not say which resize_mode built it; pass --resize-mode")
-    if card_mode is not None and resize_mode is not None and card_mode != resize_mode:
-        raise UsageError(f"{source} was built with resize_mode={card_mode}, not {resize_mode}")
-    mode = card_mode or str(resize_mode)
+    card = _load_card(source)
+    config = _choose_config(source, card, config)
+    built_with = _config_resize_mode(config, card)
+    if built_with is None and resize_mode is None:
+        raise UsageError(
+            f"{source}: the dataset card does not say which resize_mode built {config}; pass --resize-mode"
+        )
+    if built_with is not None and resize_mode is not None and built_with != resize_mode:
+        raise UsageError(f"{source} ({config}) was built with resize_mode={built_with}, not {resize_mode}")
+    mode = built_with or str(resize_mode)
     try:
-        square = datasets.load_dataset(source, split=split, cache_dir=cache_dir)
+        square = datasets.load_dataset(source, config, split=split, cache_dir=cache_dir)
     except ValueError as error:
-        raise UsageError(f"{source}: cannot load the {split} split: {error}") from None
+        raise UsageError(f"{source}: cannot load the {split} split of {config}: {error}") from None
     try:
         native = datasets.load_dataset(source, NATIVE_CONFIG, split=split, cache_dir=cache_dir)
     except ValueError as error:
@@ -440,24 +451,53 @@ def truth_from_dataset(source: str, split: str, resize_mode: str | None = None, 
         ) from None
     native = native.cast_column("mask", datasets.Image(decode=False))
     native_bytes = {row["image_id"]: row["mask"]["bytes"] for row in native}
-    rows, sizes = [], set()
+    rows = []
     for image_id, width, height, square_mask in _square_rows(square):
         if image_id not in native_bytes:
             raise DataError(source, f"the {NATIVE_CONFIG} configuration has no mask for {image_id} ({split})")
         rows.append(TruthRow(image_id, width, height, square_mask, native_bytes[image_id]))
-        if len(sizes) < 1:
-            with Image.open(io.BytesIO(square_mask)) as mask:
-                sizes.add(mask.size[0])
-    return Truth(split, mode, sizes.pop() if sizes else 0, source, rows, square)
+    if not rows:
+        raise DataError(source, f"the {split} split of {config} is empty")
+    with Image.open(io.BytesIO(rows[0].square_mask)) as first:
+        size = first.size[0]
+    return Truth(split, mode, size, f"{source} ({config})", rows, square)
 
 
-def _card_resize_mode(source: str) -> str | None:
+def _load_card(source: str):
     from huggingface_hub import DatasetCard
 
     try:
-        path = os.path.join(source, "README.md")
-        card = DatasetCard.load(path) if os.path.isdir(source) else DatasetCard.load(source)
-    except Exception:  # no card: the caller asks for --resize-mode
+        return DatasetCard.load(os.path.join(source, "README.md") if os.path.isdir(source) else source)
+    except Exception:  # no card: the configuration must then be named, and the resize mode given
+        return None
+
+
+def _choose_config(source: str, card, config: str | None) -> str:
+    from datasets.utils.metadata import MetadataConfigs
+
+    configs = MetadataConfigs.from_dataset_card_data(card.data) if card is not None else MetadataConfigs()
+    square = [name for name in configs if name != NATIVE_CONFIG]
+    if config is None:
+        config = configs.get_default_config_name() if configs else None
+        if config is None and len(square) == 1:
+            config = square[0]
+    if config is None:
+        listed = f": it has {', '.join(square)}" if square else ""
+        raise UsageError(f"{source}: say which configuration the predictions are for with --config{listed}")
+    if configs and config not in configs:
+        raise UsageError(f"{source} has no configuration {config!r}; it has {', '.join(square)}")
+    return config
+
+
+def _config_resize_mode(config: str, card) -> str | None:
+    """From the configuration's name (pad-512, ...), else from the card's `resize_mode=...` line."""
+    from .options import BuildOptions
+
+    try:
+        return BuildOptions.from_config_name(config).resize_mode
+    except UsageError:
+        pass
+    if card is None:
         return None
     recorded = (card.data.to_dict().get(CARD_METADATA_KEY) or {}).get("resize_mode")
     if recorded is None:
@@ -706,16 +746,18 @@ def load_truth(
     image_format: str = "jpeg",
     num_proc: int = 1,
     cache_dir: str | None = None,
+    config: str | None = None,
 ) -> Truth:
     if (data_dir is None) == (dataset is None):
         raise UsageError("give exactly one of data_dir (an ISIC tree) and dataset (a staged folder or Hub repo)")
     if dataset is not None:
-        return truth_from_dataset(dataset, split, resize_mode, cache_dir)
+        return truth_from_dataset(dataset, split, config, resize_mode, cache_dir)
     if split not in SPLITS_BY_NAME:
         raise UsageError(f"split must be one of {', '.join(SPLITS_BY_NAME)}, not {split!r}")
+    from .options import BuildOptions
     from .pipeline import prepare_dataset
 
-    options = {"size": size, "resize_mode": resize_mode or "pad", "image_format": image_format}
+    options = BuildOptions(size=size, resize_mode=resize_mode or "pad", image_format=image_format)  # type: ignore[arg-type]
     return truth_from_build(prepare_dataset(data_dir, options, num_proc=num_proc, cache_dir=cache_dir), split)
 
 
@@ -727,6 +769,7 @@ def evaluate(
     size: int = 512,
     *,
     dataset: str | None = None,
+    config: str | None = None,
     image_format: str = "jpeg",
     num_proc: int = 1,
     allow_missing: bool = False,
@@ -736,9 +779,10 @@ def evaluate(
     """Score {image_id: prediction} at native resolution (and at the square size) with the ISIC metrics.
 
     With data_dir the build of (size, resize_mode="pad" by default, image_format) is prepared or
-    reused; with dataset (a staged folder or Hub repo) the resize mode comes from its card.
+    reused; with dataset (a staged folder or Hub repo) the configuration `config` (default: the
+    card's default) is read, and its name (pad-512, ...) gives the resize mode.
     """
-    truth = load_truth(data_dir, dataset, split, resize_mode, size, image_format, num_proc, cache_dir)
+    truth = load_truth(data_dir, dataset, split, resize_mode, size, image_format, num_proc, cache_dir, config)
     return score(predictions, truth, num_proc, allow_missing, write_native)
 
 

@@ -422,41 +422,38 @@ def test_cli_ceiling_and_bad_input_messages(real_sample, cache, prediction_folde
     assert _cli(real_sample, cache) == 2  # neither --predictions nor --ceiling
 
 
-def stage_with_native_masks(real_sample, cache, folder: Path, mode: str) -> Path:
-    """A dry-run staged repository plus the native_masks configuration the publisher will add.
+@pytest.fixture(scope="module")
+def staged_plain(real_sample, cache, tmp_path_factory) -> Path:
+    """A dry-run staged repository of two variants, pad-512 (the default) and center_crop-256."""
+    folder = tmp_path_factory.mktemp("staging") / "plain"
+    source = ["--data-dir", str(real_sample), "--cache-dir", str(cache), "--quiet", "--repo-id", "lab/isic"]
+    variants = ["--variant", "512:pad", "--variant", "256:center_crop"]
+    code = main(["publish", *source, *variants, "--dry-run", str(folder), "--allow-partial"])
+    assert code == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def staged(staged_plain, real_sample, tmp_path_factory) -> Path:
+    """The staged repository plus the native_masks configuration the publisher will add.
 
     Layout (what the publisher must stage): native_masks/<split>-00000-of-00001.parquet with columns
-    image_id (string) and mask (Image: the original ISIC PNG bytes), and a card config `native_masks`.
+    image_id (string) and mask (Image: the original ISIC PNG bytes), and a card config `native_masks`
+    (not the default) whose data_files map each split to native_masks/<split>-*.parquet.
     """
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCard
 
-    code = main(
-        [
-            "publish",
-            "--data-dir",
-            str(real_sample),
-            "--cache-dir",
-            str(cache),
-            "--quiet",
-            "--resize-mode",
-            mode,
-            "--repo-id",
-            "lab/isic",
-            "--dry-run",
-            str(folder),
-            "--allow-partial",
-        ]
-    )
-    assert code == 0
+    folder = tmp_path_factory.mktemp("staging") / "with-native"
+    shutil.copytree(staged_plain, folder)
     features = Features({"image_id": Value("string"), "mask": ImageFeature()})
+    (folder / "native_masks").mkdir()
     for split in SPLITS:
         paths = sorted((real_sample / split.mask_folder).glob("*.png"))
         rows = {
             "image_id": [path.name.removesuffix("_segmentation.png") for path in paths],
             "mask": [{"bytes": path.read_bytes(), "path": None} for path in paths],
         }
-        (folder / "native_masks").mkdir(exist_ok=True)
         Dataset.from_dict(rows, features=features).to_parquet(
             str(folder / "native_masks" / f"{split.name}-00000-of-00001.parquet")
         )
@@ -470,104 +467,56 @@ def stage_with_native_masks(real_sample, cache, folder: Path, mode: str) -> Path
     return folder
 
 
-@pytest.mark.parametrize("mode", ["pad", "center_crop"])
+def _evaluate_dataset(folder: Path, hf_cache: Path, *arguments: str) -> int:
+    return main(["evaluate", "--dataset", str(folder), "--cache-dir", str(hf_cache), "--quiet", *arguments])
+
+
 def test_dataset_folder_gives_the_same_numbers_as_data_dir(
-    mode, real_sample, cache, prediction_folder, tmp_path, capsys
+    staged, real_sample, cache, prediction_folder, tmp_path, capsys
 ):
-    staged = stage_with_native_masks(real_sample, cache, tmp_path / "staged", mode)
     from_folder, from_tree = tmp_path / "from-folder", tmp_path / "from-tree"
-    hf_cache = str(tmp_path / "hf")
-    assert (
-        main(
-            [
-                "evaluate",
-                "--dataset",
-                str(staged),
-                "--cache-dir",
-                hf_cache,
-                "--quiet",
-                "--predictions",
-                str(prediction_folder),
-                "--output",
-                str(from_folder),
-            ]
-        )
-        == 0
-    )
-    assert f"resize_mode {mode}" in capsys.readouterr().out  # read from the card, not given
-    assert (
-        _cli(
-            real_sample,
-            cache,
-            "--resize-mode",
-            mode,
-            "--predictions",
-            str(prediction_folder),
-            "--output",
-            str(from_tree),
-        )
-        == 0
-    )
+    arguments = ("--predictions", str(prediction_folder), "--output")
+    assert _evaluate_dataset(staged, tmp_path / "hf", *arguments, str(from_folder)) == 0
+    assert "resize_mode pad" in capsys.readouterr().out  # from the default configuration, pad-512
+    assert _cli(real_sample, cache, *arguments, str(from_tree)) == 0
     ours = json.loads((from_folder / "summary.json").read_text())
     theirs = json.loads((from_tree / "summary.json").read_text())
     assert ours["native"] == theirs["native"] and ours["square"] == theirs["square"]
-    assert (from_folder / "per_image.csv").read_text().replace(str(prediction_folder), "") == (
-        from_tree / "per_image.csv"
-    ).read_text().replace(str(prediction_folder), "")
-    other = "stretch"
-    assert (
-        main(
-            [
-                "evaluate",
-                "--dataset",
-                str(staged),
-                "--cache-dir",
-                hf_cache,
-                "--quiet",
-                "--resize-mode",
-                other,
-                "--ceiling",
-            ]
-        )
-        == 2
-    )
-    assert f"built with resize_mode={mode}, not {other}" in capsys.readouterr().err
+    assert ours["images"] == theirs["images"] == 3
+    assert (from_folder / "per_image.csv").read_text() == (from_tree / "per_image.csv").read_text()
 
 
-def test_dataset_folder_without_native_masks_says_what_is_missing(real_sample, cache, tmp_path, capsys):
-    folder = tmp_path / "staged"
-    assert (
-        main(
-            [
-                "publish",
-                "--data-dir",
-                str(real_sample),
-                "--cache-dir",
-                str(cache),
-                "--quiet",
-                "--repo-id",
-                "lab/isic",
-                "--dry-run",
-                str(folder),
-                "--allow-partial",
-            ]
-        )
-        == 0
-    )
-    assert (
-        main(["evaluate", "--dataset", str(folder), "--cache-dir", str(tmp_path / "hf"), "--quiet", "--ceiling"]) == 1
-    )
-    assert "native_masks" in capsys.readouterr().err
+def test_dataset_configuration_names_the_geometry(staged, real_sample, cache, tmp_path, capsys):
+    from_folder, from_tree = tmp_path / "from-folder", tmp_path / "from-tree"
+    ceiling = ["--ceiling", "--split", "valid", "--output"]
+    assert _evaluate_dataset(staged, tmp_path / "hf", "--config", "center_crop-256", *ceiling, str(from_folder)) == 0
+    assert "built 256x256, resize_mode center_crop" in capsys.readouterr().out
+    geometry = ["--size", "256", "--resize-mode", "center_crop"]
+    assert _cli(real_sample, cache, *geometry, *ceiling, str(from_tree)) == 0
+    ours = json.loads((from_folder / "summary.json").read_text())
+    theirs = json.loads((from_tree / "summary.json").read_text())
+    assert ours["native"] == theirs["native"] and ours["native"]["jaccard"] < 1.0
+    capsys.readouterr()
+    assert _evaluate_dataset(staged, tmp_path / "hf", "--resize-mode", "stretch", "--ceiling") == 2
+    assert "(pad-512) was built with resize_mode=pad, not stretch" in capsys.readouterr().err
+    assert _evaluate_dataset(staged, tmp_path / "hf", "--config", "pad-1024", "--ceiling") == 2
+    error = capsys.readouterr().err
+    assert "no configuration 'pad-1024'; it has" in error and "pad-512" in error and "center_crop-256" in error
 
 
-def test_resize_mode_comes_from_the_card_yaml_before_its_text(tmp_path):
-    from skin_cancer.evaluate import _card_resize_mode
+def test_dataset_folder_without_native_masks_says_what_is_missing(staged_plain, tmp_path, capsys):
+    assert _evaluate_dataset(staged_plain, tmp_path / "hf", "--ceiling") == 1
+    assert "has no native_masks configuration" in capsys.readouterr().err
 
-    (tmp_path / "README.md").write_text("---\nlicense: cc0-1.0\n---\n\n- Geometry: `resize_mode=center_crop`: ...\n")
-    assert _card_resize_mode(str(tmp_path)) == "center_crop"
-    (tmp_path / "README.md").write_text(
-        "---\nlicense: cc0-1.0\nskin_cancer:\n  resize_mode: stretch\n---\n\n- Geometry: `resize_mode=pad`\n"
-    )
-    assert _card_resize_mode(str(tmp_path)) == "stretch"
-    (tmp_path / "README.md").write_text("---\nlicense: cc0-1.0\n---\n\nno geometry here\n")
-    assert _card_resize_mode(str(tmp_path)) is None
+
+def test_resize_mode_of_an_unnamed_configuration_comes_from_the_card(tmp_path):
+    from huggingface_hub import DatasetCard
+
+    from skin_cancer.evaluate import _config_resize_mode
+
+    assert _config_resize_mode("center_crop-256", None) == "center_crop"
+    card = DatasetCard("---\nlicense: cc0-1.0\n---\n\n- Geometry: `resize_mode=center_crop`: ...\n")
+    assert _config_resize_mode("default", card) == "center_crop"
+    card = DatasetCard("---\nlicense: cc0-1.0\nskin_cancer:\n  resize_mode: stretch\n---\n\n`resize_mode=pad`\n")
+    assert _config_resize_mode("default", card) == "stretch"
+    assert _config_resize_mode("default", DatasetCard("---\nlicense: cc0-1.0\n---\n\nnothing\n")) is None
