@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from .discovery import Location
+from .discovery import Location, read_bytes
 from .errors import DataError, UsageError
 from .layout import MASK_SUFFIX, SPLITS_BY_NAME
 from .metrics import METRIC_NAMES, Confusion, confusion, macro_average, scores
@@ -263,17 +263,6 @@ class _Task:
     write_native: str | None
 
 
-def _read_location(location: Location) -> bytes:
-    """One-line switch at merge: `discovery.read_bytes(location)` reads zips in place."""
-    from datasets.utils.file_utils import xopen
-
-    try:
-        with xopen(location.path, "rb") as file:
-            return file.read()
-    except OSError as error:
-        raise DataError(location.label, f"cannot be read: {error}") from None
-
-
 def _decode_truth(data: bytes, label: str, native: tuple[int, int]) -> Image.Image:
     """The truth mask as the official scorer reads it: single channel (L, or 1 made L), the image's size."""
     try:
@@ -306,7 +295,7 @@ def _score_task(task: _Task) -> dict[str, Any]:
     native = (task.width, task.height)
     window, square_prediction = _native_window(task.prediction, native, task.resize_mode, task.size, task.name)
     if isinstance(task.truth, Location):
-        truth_bytes, truth_label = _read_location(task.truth), task.truth.label
+        truth_bytes, truth_label = read_bytes(task.truth), task.truth.label
     else:
         truth_bytes, truth_label = task.truth, f"{NATIVE_CONFIG} mask of {task.image_id}"
     truth = _decode_truth(truth_bytes, truth_label, native)
@@ -395,7 +384,7 @@ def truth_from_build(build: Build, split: str) -> Truth:
         raise UsageError(f"--split must be one of {', '.join(build.dataset)}, not {split!r}")
     if not build.data_dir:
         raise UsageError("evaluating reads the native masks from the ISIC folders or zips: give --data-dir")
-    sources = find_in_data_dir(build.data_dir, extract=_extractor(build.cache_dir))
+    sources = find_in_data_dir(build.data_dir)
     (source,) = [source for source in sources if source.split.name == split]
     native = {pair.image_id: pair.mask for pair in source.pairs}
     rows = []
@@ -403,13 +392,6 @@ def truth_from_build(build: Build, split: str) -> Truth:
         rows.append(TruthRow(image_id, width, height, square, native[image_id]))
     options = build.options
     return Truth(split, options.resize_mode, options.size, build.data_dir, rows, build.dataset[split])
-
-
-def _extractor(cache_dir: str | None):
-    import datasets
-
-    manager = datasets.DownloadManager(download_config=datasets.DownloadConfig(cache_dir=cache_dir))
-    return manager.extract
 
 
 def truth_from_dataset(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -520,3 +521,15 @@ def test_resize_mode_of_an_unnamed_configuration_comes_from_the_card(tmp_path):
     card = DatasetCard("---\nlicense: cc0-1.0\nskin_cancer:\n  resize_mode: stretch\n---\n\n`resize_mode=pad`\n")
     assert _config_resize_mode("default", card) == "stretch"
     assert _config_resize_mode("default", DatasetCard("---\nlicense: cc0-1.0\n---\n\nnothing\n")) is None
+
+
+def test_native_masks_are_read_from_the_official_zips_in_place(real_sample, truths, tmp_path):
+    """Zipped ISIC folders (read where they lie) give the same scores as the folders, in 2 processes too."""
+    from .test_builder_inputs import zip_official_folders
+
+    zips = zip_official_folders(real_sample, tmp_path / "zips", zipfile.ZIP_DEFLATED)
+    from_zips = load_truth(str(zips), split="train", cache_dir=str(tmp_path / "cache"))
+    assert all(str(row.native_mask.path).startswith(str(zips)) for row in from_zips.rows)
+    predictions = _square_predictions(truths["train"], "dilated")
+    ours = score(predictions, from_zips, num_proc=2)
+    assert ours.per_image == score(predictions, truths["train"]).per_image
