@@ -9,6 +9,7 @@ import warnings
 
 from .builder import BUILDER_VERSION, PartialSplitWarning, SkinCancer, SkinCancerConfig
 from .errors import DataError, SkinCancerError, UsageError
+from .evaluate import EvaluationReport, evaluate, to_original
 from .registration import RegistrationError, register
 
 try:
@@ -19,11 +20,14 @@ except RegistrationError as _error:  # the builder class still works on its own
 __all__ = [
     "BUILDER_VERSION",
     "DataError",
+    "EvaluationReport",
     "PartialSplitWarning",
     "RegistrationError",
     "SkinCancer",
     "SkinCancerConfig",
     "SkinCancerError",
     "UsageError",
+    "evaluate",
     "register",
+    "to_original",
 ]

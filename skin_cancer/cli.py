@@ -163,6 +163,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="publish this variant as its own configuration, e.g. 512:pad or 256:center_crop; repeat for "
         "several (the first is the default); without it: the one variant of --size, --resize-mode, --image-format",
     )
+
+    evaluate = _command(
+        commands, "evaluate", "score predictions at native resolution with the official ISIC metrics", run_evaluate
+    )
+    add_dataset_options(evaluate)
+    # A staged folder or Hub repo is a third source of ground truth, exclusive with --data-dir/--sample.
+    evaluate._mutually_exclusive_groups[0].add_argument(
+        "--dataset", metavar="FOLDER_OR_REPO", help="a staged folder or Hub repo with a native_masks configuration"
+    )
+    evaluate.set_defaults(resize_mode=None)  # None: "pad" for --data-dir, the configuration's for --dataset
+    evaluate.add_argument("--config", default=None, help="with --dataset: the configuration (default: the card's)")
+    evaluate.add_argument("--split", default="test", help="which split the predictions are for")
+    evaluate.add_argument("--predictions", help="folder of ISIC_XXXXXXX*.png or *.npy predictions")
+    evaluate.add_argument("--ceiling", action="store_true", help="score the dataset's own square masks instead")
+    evaluate.add_argument("--output", default=None, help="folder for per_image.csv, summary.json/.md, worst.png")
+    evaluate.add_argument("--write-native", metavar="DIR", default=None, help="write native-size {0,255} PNGs here")
+    evaluate.add_argument("--allow-missing", action="store_true", help="score only the images that have predictions")
     return parser
 
 
@@ -406,6 +423,37 @@ def _variants(args: argparse.Namespace) -> list[BuildOptions]:
     if not args.variant:
         return [BuildOptions(size=args.size, resize_mode=args.resize_mode, image_format=args.image_format)]
     return [BuildOptions.from_variant(text) for text in args.variant]
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import ceiling_predictions, collect_predictions, load_truth, score, truth_from_build
+
+    if (args.predictions is None) == (not args.ceiling):
+        raise UsageError("give --predictions FOLDER, or --ceiling to score the dataset's own square masks")
+    if args.config and not args.dataset:
+        raise UsageError("--config names a configuration of --dataset; with --data-dir use --size and --resize-mode")
+    if args.dataset:
+        if args.num_proc < 1:
+            raise UsageError(f"--num-proc must be at least 1, not {args.num_proc}")
+        truth = load_truth(
+            dataset=args.dataset,
+            split=args.split,
+            resize_mode=args.resize_mode,
+            cache_dir=args.cache_dir,
+            config=args.config,
+        )
+    else:
+        args.resize_mode = args.resize_mode or "pad"
+        truth = truth_from_build(prepare(args), args.split)
+    predictions = ceiling_predictions(truth) if args.ceiling else collect_predictions(args.predictions)
+    report = score(predictions, truth, args.num_proc, args.allow_missing, args.write_native)
+    print(report.table())
+    if args.write_native:
+        print(f"\nWrote {len(report.per_image)} native-size masks to {args.write_native}")
+    if args.output:
+        written = report.write(args.output, predictions, truth)
+        print(f"Wrote {', '.join(path.name for path in written)} to {args.output}")
+    return EXIT_OK
 
 
 __all__ = ["Build", "add_dataset_options", "main", "prepare"]

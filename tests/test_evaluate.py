@@ -1,0 +1,535 @@
+"""evaluate: mapping square predictions back, the ISIC metrics against the official scorer, the CLI.
+
+The official scorer (`isic-challenge-scoring`, a dev dependency) is called through its real Python
+API on real files; its tests skip with a reason when it is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasets import Dataset, Features, Value
+from datasets import Image as ImageFeature
+from PIL import Image
+
+from skin_cancer import DataError, to_original
+from skin_cancer.cli import main
+from skin_cancer.evaluate import (
+    ceiling_predictions,
+    collect_predictions,
+    load_truth,
+    score,
+)
+from skin_cancer.evaluate import evaluate as evaluate_function
+from skin_cancer.layout import SPLITS
+from skin_cancer.metrics import METRIC_NAMES, Confusion, confusion, scores
+from skin_cancer.transforms import RESIZE_MODES, placement, prepare_mask
+
+official = pytest.importorskip(
+    "isic_challenge_scoring", reason="isic-challenge-scoring (dev extra) is not installed: no official reference"
+)
+from isic_challenge_scoring.load_image import ImagePair  # noqa: E402
+from isic_challenge_scoring.segmentation import SegmentationScore  # noqa: E402
+
+KINDS = ("perfect", "dilated", "eroded", "shifted", "empty", "full")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("evaluate-cache")
+
+
+@pytest.fixture(scope="module")
+def truths(real_sample, cache):
+    """Ground truth of every split of the default build (512, pad)."""
+    return {split.name: load_truth(str(real_sample), split=split.name, cache_dir=str(cache)) for split in SPLITS}
+
+
+def official_macro(truth_folder: Path, prediction_folder: Path) -> dict[str, float]:
+    return SegmentationScore.from_dir(truth_folder, prediction_folder).macro_average.to_dict()
+
+
+def assert_same(ours: dict, theirs: dict, label: str = "") -> None:
+    for name in METRIC_NAMES:
+        assert abs(ours[name] - theirs[name]) <= 1e-9, f"{label} {name}: ours {ours[name]!r}, official {theirs[name]!r}"
+
+
+# ------------------------------------------------------------------ metrics against the official definitions
+
+
+def _shift_max(binary: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    result = binary.copy()
+    for step in range(1, radius + 1):
+        result[(slice(None),) * axis + (slice(step, None),)] |= binary[(slice(None),) * axis + (slice(None, -step),)]
+        result[(slice(None),) * axis + (slice(None, -step),)] |= binary[(slice(None),) * axis + (slice(step, None),)]
+    return result
+
+
+def dilate(binary: np.ndarray, radius: int) -> np.ndarray:
+    return _shift_max(_shift_max(binary, radius, 0), radius, 1)
+
+
+def erode(binary: np.ndarray, radius: int) -> np.ndarray:
+    return ~dilate(~binary, radius)
+
+
+def make_prediction(truth: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "perfect":
+        return truth
+    if kind == "dilated":
+        return dilate(truth, 25)
+    if kind == "eroded":
+        return erode(truth, 25)
+    if kind == "shifted":
+        return np.roll(truth, (truth.shape[0] // 10, truth.shape[1] // 12), axis=(0, 1))
+    if kind == "empty":
+        return np.zeros_like(truth)
+    return np.ones_like(truth)
+
+
+def test_scores_match_the_official_definitions_on_edge_cases(tmp_path):
+    """Empty truth, empty prediction, full frames and a below-0.65 Jaccard, through SegmentationScore."""
+    shape = (40, 60)
+    blob = np.zeros(shape, bool)
+    blob[10:30, 20:45] = True
+    small = np.zeros(shape, bool)
+    small[12:16, 22:26] = True
+    cases = {
+        "ISIC_0000001": (np.zeros(shape, bool), np.zeros(shape, bool)),  # both empty: 1.0 on the ratios
+        "ISIC_0000002": (np.zeros(shape, bool), blob),  # truth empty, prediction not
+        "ISIC_0000003": (blob, np.zeros(shape, bool)),  # prediction empty
+        "ISIC_0000004": (np.ones(shape, bool), np.ones(shape, bool)),  # no negatives at all
+        "ISIC_0000005": (blob, small),  # Jaccard far below 0.65
+        "ISIC_0000006": (blob, dilate(blob, 2)),  # Jaccard above 0.65
+    }
+    pairs, rows = [], []
+    for image_id, (truth, prediction) in cases.items():
+        pair = ImagePair(truth_file=tmp_path / f"{image_id}_segmentation.png")
+        pair.image_id = image_id
+        pair.truth_image = truth.astype(np.uint8) * 255
+        pair.prediction_image = prediction.astype(np.uint8) * 255
+        pairs.append(pair)
+        rows.append(scores(confusion(truth, prediction)))
+    theirs = SegmentationScore(pairs).macro_average.to_dict()
+    ours = {name: float(np.mean([row[name] for row in rows])) for name in METRIC_NAMES}
+    assert_same(ours, theirs)
+    both_empty, truth_empty = rows[0], rows[1]
+    assert all(both_empty[name] == 1.0 for name in METRIC_NAMES)
+    assert (truth_empty["jaccard"], truth_empty["dice"], truth_empty["sensitivity"]) == (0.0, 0.0, 1.0)
+    assert rows[4]["threshold_jaccard"] == 0.0 and rows[4]["jaccard"] > 0
+
+
+def test_confusion_in_a_window_counts_the_rest_as_true_negatives():
+    truth = np.array([[True, False], [True, True]])
+    prediction = np.array([[True, True], [False, True]])
+    assert confusion(truth, prediction) == Confusion(tp=2, fp=1, fn=1, tn=0)
+    assert confusion(truth, prediction, total=100) == Confusion(tp=2, fp=1, fn=1, tn=96)
+
+
+@pytest.fixture(scope="module")
+def native_predictions(real_sample, tmp_path_factory) -> dict[str, dict[str, Path]]:
+    """{kind: {split: folder}} of native-size {0,255} PNGs made from the 14 real masks."""
+    root = tmp_path_factory.mktemp("native-predictions")
+    folders: dict[str, dict[str, Path]] = {kind: {} for kind in KINDS}
+    for split in SPLITS:
+        for mask_path in sorted((real_sample / split.mask_folder).glob("*.png")):
+            truth = np.asarray(Image.open(mask_path)) > 128
+            for kind in KINDS:
+                folder = folders[kind].setdefault(split.name, root / kind / split.name)
+                folder.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(make_prediction(truth, kind).astype(np.uint8) * 255).save(folder / mask_path.name)
+    return folders
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_macro_averages_equal_the_official_scorer_on_native_pngs(kind, native_predictions, truths, real_sample):
+    for split in SPLITS:
+        folder = native_predictions[kind][split.name]
+        report = score(collect_predictions(folder), truths[split.name])
+        assert len(report.per_image) == len(truths[split.name].rows)
+        theirs = official_macro(real_sample / split.mask_folder, folder)
+        assert_same(report.summary["native"], theirs, f"{kind}/{split.name}")
+    if kind == "perfect":
+        assert report.summary["native"]["jaccard"] == 1.0
+
+
+# ------------------------------------------------------------------ mapping back
+
+
+@pytest.mark.parametrize("mode", RESIZE_MODES)
+def test_ceiling_written_natively_is_accepted_and_scored_identically_by_the_official_scorer(
+    mode, real_sample, cache, tmp_path
+):
+    truth = load_truth(str(real_sample), split="train", resize_mode=mode, cache_dir=str(cache))
+    native = tmp_path / "native"
+    report = score(ceiling_predictions(truth), truth, write_native=native)
+    written = sorted(native.iterdir())
+    assert [path.name for path in written] == [f"{image_id}_segmentation.png" for image_id in truth.ids]
+    for path, row in zip(written, truth.rows, strict=True):
+        image = Image.open(path)
+        assert (image.mode, image.size) == ("L", (row.width, row.height))
+        assert set(np.unique(np.asarray(image))) <= {0, 255}
+    assert_same(report.summary["native"], official_macro(real_sample / "ISIC-2017_Training_Part1_GroundTruth", native))
+    assert report.summary["square"]["jaccard"] == 1.0  # the masks against themselves
+    # Mapping back the builder's own masks must nearly reproduce the native truth; a one-pixel
+    # misplacement of the square would cost far more than this.
+    floor = 0.95 if mode == "center_crop" else 0.985
+    assert report.summary["native"]["jaccard"] > floor, report.table()
+
+
+def _random_blob(shape: tuple[int, int], seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    rows, columns = np.mgrid[0 : shape[0], 0 : shape[1]]
+    centre_y, centre_x = rng.uniform(0.3, 0.7) * shape[0], rng.uniform(0.3, 0.7) * shape[1]
+    return ((rows - centre_y) / (0.25 * shape[0])) ** 2 + ((columns - centre_x) / (0.2 * shape[1])) ** 2 < 1
+
+
+def test_every_prediction_encoding_maps_back_to_the_same_mask(tmp_path):
+    example = {"image_id": "ISIC_0000042", "original_width": 301, "original_height": 203}
+    binary = _random_blob((64, 64), seed=1)
+    reference = to_original(binary, example)
+    assert reference.shape == (203, 301) and reference.dtype == bool and reference.any()
+    palette = Image.fromarray(binary.astype(np.uint8), mode="P")
+    palette.putpalette([0, 0, 0, 255, 255, 255])
+    np.save(tmp_path / "ISIC_0000042.npy", binary.astype(np.uint8))
+    Image.fromarray(binary.astype(np.uint8) * 255).save(tmp_path / "ISIC_0000042_segmentation.png")
+    palette.save(tmp_path / "palette.png")
+    encodings = {
+        "uint8 0/1": binary.astype(np.uint8),
+        "uint8 0/255": binary.astype(np.uint8) * 255,
+        "int64 0/1": binary.astype(np.int64),
+        "float 0/1": binary.astype(np.float32),
+        "channel axis": binary[:, :, None],
+        "PIL L": Image.fromarray(binary.astype(np.uint8) * 255),
+        "PIL 1": Image.fromarray(binary),
+        "PIL P {0,1}": palette,
+        "npy file": tmp_path / "ISIC_0000042.npy",
+        "png file": str(tmp_path / "ISIC_0000042_segmentation.png"),
+        "P png file": tmp_path / "palette.png",
+    }
+    for label, prediction in encodings.items():
+        assert np.array_equal(to_original(prediction, example), reference), label
+
+
+def test_thresholds_are_the_official_ones():
+    example = {"original_width": 90, "original_height": 60}
+    for value, lesion in ((128, False), (129, True)):
+        assert to_original(np.full((32, 32), value, np.uint8), example, "stretch").all() == lesion
+    for value, lesion in ((0.5, False), (0.5001, True)):
+        assert to_original(np.full((32, 32), value, np.float32), example, "stretch").all() == lesion
+
+
+def test_bilinear_upsampling_gives_smooth_not_blocky_edges():
+    """One lit pixel of 8x8 stretched to 80x80: nearest would give a 10x10 block; bilinear a rounded blob."""
+    prediction = np.zeros((8, 8), bool)
+    prediction[3, 3] = True
+    native = to_original(prediction, {"original_width": 80, "original_height": 80}, "stretch", size=8)
+    ys, xs = np.nonzero(native)
+    assert 0 < native.sum() < 100
+    assert native.sum() < (np.ptp(ys) + 1) * (np.ptp(xs) + 1)  # not a filled rectangle
+    assert abs(ys.mean() - 35) < 1 and abs(xs.mean() - 35) < 1  # centred on the pixel's footprint
+
+
+def test_windowed_mapping_equals_a_full_frame_bilinear_resize():
+    """Resampling only around the lesion must give exactly what resizing the whole square gives."""
+    rng = np.random.default_rng(7)
+    soft = (rng.random((48, 48)) * _random_blob((48, 48), seed=3)).astype(np.float32)
+    native = to_original(soft, {"original_width": 500, "original_height": 330}, "stretch")
+    full = np.asarray(Image.fromarray(soft, mode="F").resize((500, 330), Image.Resampling.BILINEAR)) > 0.5
+    assert np.mean(native != full) < 1e-4
+
+
+@pytest.mark.parametrize("mode", RESIZE_MODES)
+def test_mapping_back_inverts_the_builder_geometry(mode):
+    """A native mask through the builder's prepare_mask and back lands where it was."""
+    width, height = 640, 400
+    truth = np.zeros((height, width), bool)
+    truth[150:300, 260:420] = True  # inside the central square, so center_crop keeps it
+    square = np.asarray(Image.open(__import__("io").BytesIO(_prepare(truth, mode))))
+    back = to_original(square, {"original_width": width, "original_height": height}, mode)
+    jaccard = np.logical_and(back, truth).sum() / np.logical_or(back, truth).sum()
+    assert jaccard > 0.98, (mode, jaccard)
+
+
+def _prepare(truth: np.ndarray, mode: str) -> bytes:
+    from skin_cancer.transforms import encode_png
+
+    return prepare_mask(encode_png(Image.fromarray(truth.astype(np.uint8) * 255)), truth.shape[::-1], 128, mode)
+
+
+def test_center_crop_ends_are_background_and_pad_bands_are_ignored():
+    example = {"original_width": 300, "original_height": 200}
+    full = np.ones((100, 100), bool)
+    cropped = to_original(full, example, "center_crop")
+    assert cropped[:, 50:250].all() and not cropped[:, :50].any() and not cropped[:, 250:].any()
+    assert to_original(full, example, "pad").all()
+    band_only = np.zeros((100, 100), bool)
+    place = placement(300, 200, 100, "pad")
+    band_only[: place.target_box[1], :] = True  # lesion painted in the top padding band only
+    assert not to_original(band_only, example, "pad").any()
+
+
+def test_a_native_size_prediction_is_taken_as_is():
+    example = {"original_width": 50, "original_height": 30}
+    native = _random_blob((30, 50), seed=5)
+    assert np.array_equal(to_original(native.astype(np.uint8) * 255, example), native)
+
+
+def test_bad_predictions_get_one_line_naming_the_file(tmp_path):
+    example = {"image_id": "ISIC_0000009", "original_width": 300, "original_height": 200}
+    path = tmp_path / "ISIC_0000009.png"
+    Image.new("L", (64, 48)).save(path)
+    with pytest.raises(
+        DataError, match=r"ISIC_0000009\.png: is 64x48, .*square size \(512x512\).*native size \(300x200\)"
+    ):
+        to_original(path, example, size=512)
+    Image.new("RGB", (64, 64)).save(path)
+    with pytest.raises(DataError, match=r"ISIC_0000009\.png: has 3 channels"):
+        to_original(path, example)
+    path.write_bytes(b"not a png")
+    with pytest.raises(DataError, match=r"ISIC_0000009\.png: cannot be decoded"):
+        to_original(path, example)
+    with pytest.raises(DataError, match="probabilities in"):
+        to_original(np.full((8, 8), 3.0), example)
+    with pytest.raises(DataError, match="single-channel"):
+        to_original(np.zeros((8, 8, 3), np.uint8), example)
+
+
+# ------------------------------------------------------------------ evaluate() and its bad input
+
+
+def _square_predictions(truth, kind: str = "dilated") -> dict[str, np.ndarray]:
+    masks = ceiling_predictions(truth)
+    return {
+        image_id: make_prediction(np.asarray(Image.open(__import__("io").BytesIO(data))) > 128, kind)
+        for image_id, data in masks.items()
+    }
+
+
+def test_evaluate_reports_native_and_square_side_by_side(real_sample, cache, truths):
+    predictions = _square_predictions(truths["train"], "eroded")
+    report = evaluate_function(predictions, data_dir=str(real_sample), split="train", cache_dir=str(cache))
+    assert [row["image_id"] for row in report.per_image] == truths["train"].ids
+    summary = report.summary
+    assert summary["images"] == summary["square_images"] == 8 and summary["missing"] == 0
+    assert set(summary["native"]) == set(summary["square"]) == set(METRIC_NAMES)
+    assert summary["native"]["jaccard"] != summary["square"]["jaccard"]
+    assert summary["native"]["sensitivity"] < 1.0 and summary["native"]["specificity"] > 0.99
+    assert report.table().splitlines()[0].startswith("Scored all 8 of 8 train images")
+    two = score(predictions, truths["train"], num_proc=2)
+    assert two.per_image == report.per_image
+
+
+def test_missing_predictions_are_an_error_unless_allowed(truths):
+    predictions = _square_predictions(truths["train"])
+    some = {image_id: predictions[image_id] for image_id in truths["train"].ids[:3]}
+    with pytest.raises(DataError, match=r"5 of 8 train images have no prediction, e.g. ISIC_"):
+        score(some, truths["train"])
+    report = score(some, truths["train"], allow_missing=True)
+    assert len(report.per_image) == 3
+    assert report.summary["note"].startswith("PARTIAL: scored only 3 of 8 train images")
+    assert report.table().startswith("PARTIAL")
+
+
+def test_predictions_for_other_ids_warn_with_their_count(truths):
+    predictions = _square_predictions(truths["test"])
+    predictions["ISIC_9999998"] = predictions["ISIC_9999999"] = np.zeros((512, 512), bool)
+    with pytest.warns(UserWarning, match="2 predictions are for ids not in the test split"):
+        score(predictions, truths["test"])
+
+
+def test_a_folder_with_two_files_for_one_id_is_an_error_naming_both(tmp_path):
+    Image.new("L", (8, 8)).save(tmp_path / "ISIC_0012345.png")
+    np.save(tmp_path / "ISIC_0012345_segmentation.npy", np.zeros((8, 8)))
+    with pytest.raises(DataError, match=r"ISIC_0012345_segmentation\.npy: is a second prediction .*ISIC_0012345\.png"):
+        collect_predictions(tmp_path)
+
+
+def test_wrong_size_prediction_in_evaluate_names_the_file(truths, tmp_path):
+    folder = tmp_path / "preds"
+    folder.mkdir()
+    for image_id in truths["test"].ids:
+        Image.new("L", (256, 256)).save(folder / f"{image_id}_segmentation.png")
+    with pytest.raises(DataError, match=r"_segmentation\.png: is 256x256, but .*\(512x512\)"):
+        score(collect_predictions(folder), truths["test"])
+
+
+# ------------------------------------------------------------------ the command line, --data-dir and --dataset
+
+
+def _cli(real_sample, cache, *arguments: str) -> int:
+    return main(["evaluate", "--data-dir", str(real_sample), "--cache-dir", str(cache), "--quiet", *arguments])
+
+
+@pytest.fixture(scope="module")
+def prediction_folder(truths, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("square-predictions")
+    for image_id, prediction in _square_predictions(truths["test"], "shifted").items():
+        Image.fromarray(prediction.astype(np.uint8) * 255).save(folder / f"{image_id}_segmentation.png")
+    return folder
+
+
+def test_cli_writes_the_report_files(real_sample, cache, prediction_folder, tmp_path, capsys):
+    output, native = tmp_path / "report", tmp_path / "native"
+    code = _cli(
+        real_sample,
+        cache,
+        "--predictions",
+        str(prediction_folder),
+        "--output",
+        str(output),
+        "--write-native",
+        str(native),
+    )
+    assert code == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert sorted(path.name for path in output.iterdir()) == [
+        "per_image.csv",
+        "summary.json",
+        "summary.md",
+        "worst.png",
+    ]
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["images"] == 3 and summary["split"] == "test"
+    assert (output / "summary.md").read_text().strip() in printed
+    lines = (output / "per_image.csv").read_text().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("image_id,prediction,width,height,tp,fp,fn,tn,accuracy")
+    worst = Image.open(output / "worst.png")
+    assert worst.width > 3 * 200
+    theirs = official_macro(real_sample / "ISIC-2017_Test_v2_Part1_GroundTruth", native)
+    assert_same(summary["native"], theirs)
+
+
+def test_cli_ceiling_and_bad_input_messages(real_sample, cache, prediction_folder, tmp_path, capsys):
+    assert _cli(real_sample, cache, "--ceiling", "--resize-mode", "center_crop") == 0
+    assert "resize_mode center_crop" in capsys.readouterr().out
+    broken = tmp_path / "broken"
+    shutil.copytree(prediction_folder, broken)
+    first = sorted(broken.iterdir())[0]
+    first.write_bytes(b"garbage")
+    assert _cli(real_sample, cache, "--predictions", str(broken)) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: {first}: cannot be decoded") and len(error.splitlines()) == 1
+    first.unlink()
+    assert _cli(real_sample, cache, "--predictions", str(broken)) == 1
+    assert "1 of 3 test images have no prediction" in capsys.readouterr().err
+    assert _cli(real_sample, cache, "--predictions", str(broken), "--allow-missing") == 0
+    assert capsys.readouterr().out.startswith("PARTIAL: scored only 2 of 3 test images")
+    assert _cli(real_sample, cache) == 2  # neither --predictions nor --ceiling
+
+
+@pytest.fixture(scope="module")
+def staged_plain(real_sample, cache, tmp_path_factory) -> Path:
+    """A dry-run staged repository of two variants, pad-512 (the default) and center_crop-256."""
+    folder = tmp_path_factory.mktemp("staging") / "plain"
+    source = ["--data-dir", str(real_sample), "--cache-dir", str(cache), "--quiet", "--repo-id", "lab/isic"]
+    variants = ["--variant", "512:pad", "--variant", "256:center_crop"]
+    code = main(["publish", *source, *variants, "--dry-run", str(folder), "--allow-partial"])
+    assert code == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def staged(staged_plain, real_sample, tmp_path_factory) -> Path:
+    """The staged repository plus the native_masks configuration the publisher will add.
+
+    Layout (what the publisher must stage): native_masks/<split>-00000-of-00001.parquet with columns
+    image_id (string) and mask (Image: the original ISIC PNG bytes), and a card config `native_masks`
+    (not the default) whose data_files map each split to native_masks/<split>-*.parquet.
+    """
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCard
+
+    folder = tmp_path_factory.mktemp("staging") / "with-native"
+    shutil.copytree(staged_plain, folder)
+    features = Features({"image_id": Value("string"), "mask": ImageFeature()})
+    (folder / "native_masks").mkdir()
+    for split in SPLITS:
+        paths = sorted((real_sample / split.mask_folder).glob("*.png"))
+        rows = {
+            "image_id": [path.name.removesuffix("_segmentation.png") for path in paths],
+            "mask": [{"bytes": path.read_bytes(), "path": None} for path in paths],
+        }
+        Dataset.from_dict(rows, features=features).to_parquet(
+            str(folder / "native_masks" / f"{split.name}-00000-of-00001.parquet")
+        )
+    card = DatasetCard.load(folder / "README.md")
+    configs = MetadataConfigs.from_dataset_card_data(card.data)
+    configs["native_masks"] = {
+        "data_files": [{"split": s.name, "path": f"native_masks/{s.name}-*.parquet"} for s in SPLITS]
+    }
+    configs.to_dataset_card_data(card.data)
+    card.save(folder / "README.md")
+    return folder
+
+
+def _evaluate_dataset(folder: Path, hf_cache: Path, *arguments: str) -> int:
+    return main(["evaluate", "--dataset", str(folder), "--cache-dir", str(hf_cache), "--quiet", *arguments])
+
+
+def test_dataset_folder_gives_the_same_numbers_as_data_dir(
+    staged, real_sample, cache, prediction_folder, tmp_path, capsys
+):
+    from_folder, from_tree = tmp_path / "from-folder", tmp_path / "from-tree"
+    arguments = ("--predictions", str(prediction_folder), "--output")
+    assert _evaluate_dataset(staged, tmp_path / "hf", *arguments, str(from_folder)) == 0
+    assert "resize_mode pad" in capsys.readouterr().out  # from the default configuration, pad-512
+    assert _cli(real_sample, cache, *arguments, str(from_tree)) == 0
+    ours = json.loads((from_folder / "summary.json").read_text())
+    theirs = json.loads((from_tree / "summary.json").read_text())
+    assert ours["native"] == theirs["native"] and ours["square"] == theirs["square"]
+    assert ours["images"] == theirs["images"] == 3
+    assert (from_folder / "per_image.csv").read_text() == (from_tree / "per_image.csv").read_text()
+
+
+def test_dataset_configuration_names_the_geometry(staged, real_sample, cache, tmp_path, capsys):
+    from_folder, from_tree = tmp_path / "from-folder", tmp_path / "from-tree"
+    ceiling = ["--ceiling", "--split", "valid", "--output"]
+    assert _evaluate_dataset(staged, tmp_path / "hf", "--config", "center_crop-256", *ceiling, str(from_folder)) == 0
+    assert "built 256x256, resize_mode center_crop" in capsys.readouterr().out
+    geometry = ["--size", "256", "--resize-mode", "center_crop"]
+    assert _cli(real_sample, cache, *geometry, *ceiling, str(from_tree)) == 0
+    ours = json.loads((from_folder / "summary.json").read_text())
+    theirs = json.loads((from_tree / "summary.json").read_text())
+    assert ours["native"] == theirs["native"] and ours["native"]["jaccard"] < 1.0
+    capsys.readouterr()
+    assert _evaluate_dataset(staged, tmp_path / "hf", "--resize-mode", "stretch", "--ceiling") == 2
+    assert "(pad-512) was built with resize_mode=pad, not stretch" in capsys.readouterr().err
+    assert _evaluate_dataset(staged, tmp_path / "hf", "--config", "pad-1024", "--ceiling") == 2
+    error = capsys.readouterr().err
+    assert "no configuration 'pad-1024'; it has" in error and "pad-512" in error and "center_crop-256" in error
+
+
+def test_dataset_folder_without_native_masks_says_what_is_missing(staged_plain, tmp_path, capsys):
+    assert _evaluate_dataset(staged_plain, tmp_path / "hf", "--ceiling") == 1
+    assert "has no native_masks configuration" in capsys.readouterr().err
+
+
+def test_resize_mode_of_an_unnamed_configuration_comes_from_the_card(tmp_path):
+    from huggingface_hub import DatasetCard
+
+    from skin_cancer.evaluate import _config_resize_mode
+
+    assert _config_resize_mode("center_crop-256", None) == "center_crop"
+    card = DatasetCard("---\nlicense: cc0-1.0\n---\n\n- Geometry: `resize_mode=center_crop`: ...\n")
+    assert _config_resize_mode("default", card) == "center_crop"
+    card = DatasetCard("---\nlicense: cc0-1.0\nskin_cancer:\n  resize_mode: stretch\n---\n\n`resize_mode=pad`\n")
+    assert _config_resize_mode("default", card) == "stretch"
+    assert _config_resize_mode("default", DatasetCard("---\nlicense: cc0-1.0\n---\n\nnothing\n")) is None
+
+
+def test_native_masks_are_read_from_the_official_zips_in_place(real_sample, truths, tmp_path):
+    """Zipped ISIC folders (read where they lie) give the same scores as the folders, in 2 processes too."""
+    from .test_builder_inputs import zip_official_folders
+
+    zips = zip_official_folders(real_sample, tmp_path / "zips", zipfile.ZIP_DEFLATED)
+    from_zips = load_truth(str(zips), split="train", cache_dir=str(tmp_path / "cache"))
+    assert all(str(row.native_mask.path).startswith(str(zips)) for row in from_zips.rows)
+    predictions = _square_predictions(truths["train"], "dilated")
+    ours = score(predictions, from_zips, num_proc=2)
+    assert ours.per_image == score(predictions, truths["train"]).per_image
