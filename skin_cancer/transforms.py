@@ -169,9 +169,14 @@ def prepare_image(
             drafted = image.draft("RGB" if image.mode == "RGB" else None, needed)
             if drafted is not None:
                 scale = stored_width / drafted[1][2]
+        if image.mode in _UNSCALABLE_MODES:
+            raise ImageDecodeError(
+                f"the image has {'floating-point' if image.mode == 'F' else '32-bit integer'} pixels "
+                f"(Pillow mode {image.mode}), whose brightness range is unknown: save it with 8 or 16 bits per channel"
+            )
         try:
             image.load()
-            rgb = image.convert("RGB")
+            rgb = to_rgb(image)
         except _DECODE_ERRORS as error:
             raise ImageDecodeError(f"cannot decode the image: {error}") from error
 
@@ -298,6 +303,17 @@ def _integrate_along(values: np.ndarray, edges: np.ndarray, unit: int) -> np.nda
     return np.diff(unit * sums[:, whole] + values[:, np.minimum(whole, count - 1)] * part, axis=1)
 
 
+def to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB; 16-bit greyscale is scaled (65535 becomes 255), where Pillow's own conversion clips it to white.
+
+    16-bit RGB(A) and greyscale-with-alpha PNGs already open as 8-bit modes in Pillow; alpha is dropped.
+    """
+    if image.mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(image).astype(np.uint32)
+        return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
+
+
 def binarize_mask(mask: Image.Image) -> Image.Image:
     """Mode L with exactly {0, 255}: any non-zero source value is lesion (0/1 and antialiased masks too)."""
     if mask.mode == "L":
@@ -336,11 +352,19 @@ def encode_png(image: Image.Image) -> bytes:
 
 
 def _open(data: bytes, error_type: type[PixelError]) -> Image.Image:
-    """`Image.open` on bytes, with every decoder complaint turned into our `PixelError`."""
+    """`Image.open` on bytes, with every decoder complaint turned into our `PixelError`.
+
+    Pillow's own "cannot identify image file <_io.BytesIO object at 0x...>" names an object
+    the user never saw, so the two common causes get words of their own.
+    """
+    kind = "image" if error_type is ImageDecodeError else "mask"
+    if not data:
+        raise error_type(f"cannot read the {kind}: the file is empty")
     try:
         return Image.open(io.BytesIO(data))
-    except (Image.UnidentifiedImageError, *_DECODE_ERRORS) as error:
-        kind = "image" if error_type is ImageDecodeError else "mask"
+    except Image.UnidentifiedImageError as error:
+        raise error_type(f"cannot read the {kind}: not a recognised image format") from error
+    except _DECODE_ERRORS as error:
         raise error_type(f"cannot read the {kind}: {error}") from error
 
 
