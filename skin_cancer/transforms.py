@@ -60,6 +60,10 @@ class ImageDecodeError(PixelError):
     pass
 
 
+class UnsupportedImageError(ImageDecodeError):
+    """The image decodes but its pixels have no defined 8-bit meaning; not a corrupt file."""
+
+
 class MaskDecodeError(PixelError):
     pass
 
@@ -106,10 +110,11 @@ def placement(width: int, height: int, size: int, mode: ResizeMode) -> Placement
 
 
 def _padded_span(length: int, side: int, size: int) -> tuple[int, int]:
-    """Where a frame edge of `length` centred in `side` lands on `size` output pixels, edges rounded.
+    """Where a frame edge of `length` centred in `side` lands on `size` output pixels.
 
-    A sliver that would round to nothing (a 4000x5 image at 512) keeps the one pixel under its
-    centre, so every image leaves at least one output pixel of content.
+    Edges are rounded to the nearest pixel in exact arithmetic (halves to even, as `round` does),
+    so float noise cannot move them. A sliver that would round to nothing (a 4000x5 image at 512)
+    keeps the one pixel under its centre, so every image leaves at least one output pixel of content.
     """
     offset = (side - length) // 2
     start, end = round(Fraction(offset * size, side)), round(Fraction((offset + length) * size, side))
@@ -170,7 +175,7 @@ def prepare_image(
             if drafted is not None:
                 scale = stored_width / drafted[1][2]
         if image.mode in _UNSCALABLE_MODES:
-            raise ImageDecodeError(
+            raise UnsupportedImageError(
                 f"the image has {'floating-point' if image.mode == 'F' else '32-bit integer'} pixels "
                 f"(Pillow mode {image.mode}), whose brightness range is unknown: save it with 8 or 16 bits per channel"
             )
@@ -237,7 +242,7 @@ def area_threshold(window: np.ndarray, origin: tuple[int, int], place: Placement
     Each output pixel's footprint is its share of the source box, with fractional source pixels
     at its edges. Measured in 1/(2 * output pixels) of a source pixel, every footprint edge is a
     whole number (pad and stretch boxes are whole, centre-crop offsets at worst halves), so the
-    lesion area under each footprint is an integer from prefix sums, and "at least half" is
+    lesion area under each footprint is an integer sum, and "at least half" is
     compared exactly: no rounding, and ties at exactly one half are lesion.
     """
     left, top, right, bottom = place.source_box

@@ -292,7 +292,7 @@ def test_16_bit_colour_and_alpha_pngs_match_their_8_bit_pictures(real_rgb):
 def test_32_bit_and_float_images_are_refused_by_name(dtype, mode):
     source = tiff_bytes(Image.fromarray(np.full((40, 60), 1000, dtype=dtype)))
     assert Image.open(io.BytesIO(source)).mode == mode
-    with pytest.raises(ImageDecodeError, match=f"mode {mode}.*8 or 16 bits"):
+    with pytest.raises(transforms.UnsupportedImageError, match=f"mode {mode}.*8 or 16 bits"):
         prepare_image(source, 64, "pad", "jpeg")
 
 
