@@ -3,8 +3,9 @@
 The image and its mask go through the same `Placement`, so they stay aligned to the pixel.
 Images are decoded with libjpeg's DCT scaling (Pillow's `draft`) at the smallest scale that
 still covers their footprint in the output, and are resized in their stored orientation; the
-EXIF rotation is applied to the small result. Masks are made binary ("non-zero is lesion"),
-downscaled by pixel area and thresholded at one half, so they stay {0, 255} and do not shift.
+EXIF rotation is applied to the small result. Masks are made binary ("non-zero is lesion"), and
+an output pixel is lesion when at least half the area under it is lesion, computed exactly in
+integers, so they stay {0, 255} and do not shift.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import math
 import zlib
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal, get_args
 
 import numpy as np
@@ -42,7 +44,10 @@ _TRANSPOSE_FOR_ORIENTATION = {
 }
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, Image.DecompressionBombError)
 _BINARY_LUT = [0] + [255] * 255
-_HALF_THRESHOLD_LUT = [0] * 128 + [255] * 128
+# Pillow clips these to 255 when converting to RGB; they are scaled to 8 bits here instead.
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+# 32-bit integer and float pixels carry no range that says which value is white: refused.
+_UNSCALABLE_MODES = ("I", "F")
 
 Box = tuple[float, float, float, float]
 
@@ -53,6 +58,10 @@ class PixelError(ValueError):
 
 class ImageDecodeError(PixelError):
     pass
+
+
+class UnsupportedImageError(ImageDecodeError):
+    """The image decodes but its pixels have no defined 8-bit meaning; not a corrupt file."""
 
 
 class MaskDecodeError(PixelError):
@@ -94,16 +103,25 @@ def placement(width: int, height: int, size: int, mode: ResizeMode) -> Placement
         return Placement((left, top, left + side, top + side), (0, 0, size, size))
     if mode == "pad":
         side = max(width, height)
-        offset_x, offset_y = (side - width) // 2, (side - height) // 2
-        scale = size / side
-        target = (
-            round(offset_x * scale),
-            round(offset_y * scale),
-            round((offset_x + width) * scale),
-            round((offset_y + height) * scale),
-        )
-        return Placement((0.0, 0.0, float(width), float(height)), target)
+        left, right = _padded_span(width, side, size)
+        top, bottom = _padded_span(height, side, size)
+        return Placement((0.0, 0.0, float(width), float(height)), (left, top, right, bottom))
     raise ValueError(f"resize_mode must be one of {RESIZE_MODES}, not {mode!r}")
+
+
+def _padded_span(length: int, side: int, size: int) -> tuple[int, int]:
+    """Where a frame edge of `length` centred in `side` lands on `size` output pixels.
+
+    Edges are rounded to the nearest pixel in exact arithmetic (halves to even, as `round` does),
+    so float noise cannot move them. A sliver that would round to nothing (a 4000x5 image at 512)
+    keeps the one pixel under its centre, so every image leaves at least one output pixel of content.
+    """
+    offset = (side - length) // 2
+    start, end = round(Fraction(offset * size, side)), round(Fraction((offset + length) * size, side))
+    if end > start:
+        return start, end
+    centre = min(math.floor(Fraction((2 * offset + length) * size, 2 * side)), size - 1)
+    return centre, centre + 1
 
 
 def decode_request(stored_size: tuple[int, int], stored_box: Box, stored_target: tuple[int, int]) -> tuple[int, int]:
@@ -156,9 +174,14 @@ def prepare_image(
             drafted = image.draft("RGB" if image.mode == "RGB" else None, needed)
             if drafted is not None:
                 scale = stored_width / drafted[1][2]
+        if image.mode in _UNSCALABLE_MODES:
+            raise UnsupportedImageError(
+                f"the image has {'floating-point' if image.mode == 'F' else '32-bit integer'} pixels "
+                f"(Pillow mode {image.mode}), whose brightness range is unknown: save it with 8 or 16 bits per channel"
+            )
         try:
             image.load()
-            rgb = image.convert("RGB")
+            rgb = to_rgb(image)
         except _DECODE_ERRORS as error:
             raise ImageDecodeError(f"cannot decode the image: {error}") from error
 
@@ -184,7 +207,7 @@ def prepare_image(
 
 
 def prepare_mask(mask_bytes: bytes, image_size: tuple[int, int], size: int, resize_mode: ResizeMode) -> bytes:
-    """Return the square {0, 255} PNG mask, placed exactly like its image."""
+    """Return the square mask, placed exactly like its image, encoded by `encode_mask`."""
     with _open(mask_bytes, MaskDecodeError) as mask:
         if mask.size != image_size:
             raise MaskSizeError(
@@ -194,44 +217,106 @@ def prepare_mask(mask_bytes: bytes, image_size: tuple[int, int], size: int, resi
             mask.load()
             source = mask if mask.mode == "L" else binarize_mask(mask)
             lesion_box = source.getbbox()  # non-zero pixels; output outside it is background anyway
+            window = np.asarray(source.crop(lesion_box)) != 0 if lesion_box is not None else None
         except _DECODE_ERRORS as error:
             raise MaskDecodeError(f"cannot decode the mask: {error}") from error
     place = placement(image_size[0], image_size[1], size, resize_mode)
-    square = Image.new("L", (size, size), 0)
-    if lesion_box is not None:
-        region = _covering_region(place, lesion_box)
-        if region is not None:
-            (first_x, first_y, last_x, last_y), crop_box, area_box = region
-            # BOX averages by covered area; >= 128 of 255 means at least half the area is lesion.
-            binary = binarize_mask(source.crop(crop_box))
-            small = binary.resize((last_x - first_x, last_y - first_y), Image.Resampling.BOX, box=area_box)
-            square.paste(
-                small.point(_HALF_THRESHOLD_LUT), (place.target_box[0] + first_x, place.target_box[1] + first_y)
-            )
-    return encode_png(square)
+    square = np.zeros((size, size), dtype=bool)
+    if window is not None:
+        left, top = place.target_box[:2]
+        (first_x, first_y), lesion = area_threshold(window, lesion_box[:2], place)
+        square[top + first_y : top + first_y + lesion.shape[0], left + first_x : left + first_x + lesion.shape[1]] = (
+            lesion
+        )
+    return encode_mask(square)
 
 
-def _covering_region(
-    place: Placement, lesion_box: tuple[int, int, int, int]
-) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int], Box] | None:
-    """Output pixels whose footprint meets the lesion, the source crop under them, and their box in that crop.
+def area_threshold(window: np.ndarray, origin: tuple[int, int], place: Placement) -> tuple[tuple[int, int], np.ndarray]:
+    """Lesion where at least half the area under an output pixel is lesion, decided exactly.
 
-    Resampling only this window gives the same pixels as resampling the whole frame, because
-    with BOX each output pixel reads exactly its own footprint; it saves most of the work.
+    `window` is the binary source from pixel `origin` (x, y) on; the source is background
+    everywhere outside it, so any window holding every lesion pixel gives the same answer as the
+    whole frame (the lesion's bounding box is the cheapest). Returns the first output pixel (x, y)
+    whose footprint meets the window, and the block of output pixels from there that does.
+
+    Each output pixel's footprint is its share of the source box, with fractional source pixels
+    at its edges. Measured in 1/(2 * output pixels) of a source pixel, every footprint edge is a
+    whole number (pad and stretch boxes are whole, centre-crop offsets at worst halves), so the
+    lesion area under each footprint is an integer sum, and "at least half" is
+    compared exactly: no rounding, and ties at exactly one half are lesion.
     """
     left, top, right, bottom = place.source_box
     width, height = place.target_size
-    step_x, step_y = (right - left) / width, (bottom - top) / height
-    first_x = min(max(math.floor((lesion_box[0] - left) / step_x), 0), width)
-    last_x = min(max(math.ceil((lesion_box[2] - left) / step_x), 0), width)
-    first_y = min(max(math.floor((lesion_box[1] - top) / step_y), 0), height)
-    last_y = min(max(math.ceil((lesion_box[3] - top) / step_y), 0), height)
+    edges_x, unit_x = _footprint_edges(left, right, width)
+    edges_y, unit_y = _footprint_edges(top, bottom, height)
+    first_x, last_x = _meeting(edges_x, origin[0] * unit_x, (origin[0] + window.shape[1]) * unit_x)
+    first_y, last_y = _meeting(edges_y, origin[1] * unit_y, (origin[1] + window.shape[0]) * unit_y)
     if first_x >= last_x or first_y >= last_y:
-        return None
-    area = (left + first_x * step_x, top + first_y * step_y, left + last_x * step_x, top + last_y * step_y)
-    crop = (math.floor(area[0]), math.floor(area[1]), math.ceil(area[2]), math.ceil(area[3]))
-    in_crop = (area[0] - crop[0], area[1] - crop[1], area[2] - crop[0], area[3] - crop[1])
-    return (first_x, first_y, last_x, last_y), crop, in_crop
+        return (0, 0), np.zeros((0, 0), dtype=bool)
+    # Lesion height under each footprint row, per source column; then lesion area under each footprint.
+    heights = _integrate_down(window, edges_y[first_y : last_y + 1] - origin[1] * unit_y, unit_y)
+    areas = _integrate_along(heights, edges_x[first_x : last_x + 1] - origin[0] * unit_x, unit_x)
+    footprint_area = int(edges_x[1] - edges_x[0]) * int(edges_y[1] - edges_y[0])
+    return (first_x, first_y), 2 * areas >= footprint_area
+
+
+def _footprint_edges(low: float, high: float, count: int) -> tuple[np.ndarray, int]:
+    """The count + 1 edges of the output pixels over [low, high], in units of 1/(2 * count) source pixel."""
+    unit = 2 * count
+    low_units, step = Fraction(low) * unit, Fraction(high - low) * 2
+    if low_units.denominator != 1 or step.denominator != 1:
+        raise ValueError(f"source box edge {low} or {high} is not a whole or half source pixel")
+    return int(low_units) + int(step) * np.arange(count + 1, dtype=np.int64), unit
+
+
+def _meeting(edges: np.ndarray, start: int, stop: int) -> tuple[int, int]:
+    """The output pixels whose footprint overlaps [start, stop) by a positive length."""
+    first = int(np.searchsorted(edges[1:], start, side="right"))
+    last = int(np.searchsorted(edges[:-1], stop, side="left"))
+    return first, last
+
+
+def _integrate_down(binary: np.ndarray, edges: np.ndarray, unit: int) -> np.ndarray:
+    """Per column, the lesion length between consecutive edges down `binary` (rows beyond it are background).
+
+    Edges are in units of 1/unit source pixel from the first row. Between two edges lie the whole
+    rows from one edge's row to the next's, less the part of the first one above the first edge,
+    plus the part of the last one above the second edge. Summing runs of whole rows is the
+    window's one full pass; numpy adds rows far faster than it accumulates along them.
+    """
+    count = binary.shape[0]
+    whole, part = np.divmod(np.clip(edges, 0, count * unit), unit)
+    longest = int(np.diff(whole).max())
+    rows = np.empty((len(edges) - 1, binary.shape[1]), dtype=np.uint16 if longest < 2**16 else np.int64)
+    counts = binary.view(np.uint8)  # numpy adds bytes faster than booleans
+    for index, (start, stop) in enumerate(zip(whole[:-1].tolist(), whole[1:].tolist(), strict=True)):
+        np.add.reduce(counts[start:stop], axis=0, dtype=rows.dtype, out=rows[index])
+    edge_rows = binary[np.minimum(whole, count - 1)] * part[:, None]  # `part` is 0 past the last row
+    return unit * rows.astype(np.int64) + np.diff(edge_rows, axis=0)
+
+
+def _integrate_along(values: np.ndarray, edges: np.ndarray, unit: int) -> np.ndarray:
+    """Per row, the integral of `values` (one per source pixel, zero beyond) between consecutive edges.
+
+    Edges are in units of 1/unit source pixel from the first column; the integral up to an edge
+    is `unit` times the sum of the whole pixels before it plus the covered part of the pixel it is in.
+    """
+    count = values.shape[1]
+    whole, part = np.divmod(np.clip(edges, 0, count * unit), unit)
+    sums = np.zeros((values.shape[0], count + 1), dtype=np.int64)
+    np.cumsum(values, axis=1, out=sums[:, 1:])  # sums[:, k]: the first k pixels
+    return np.diff(unit * sums[:, whole] + values[:, np.minimum(whole, count - 1)] * part, axis=1)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB; 16-bit greyscale is scaled (65535 becomes 255), where Pillow's own conversion clips it to white.
+
+    16-bit RGB(A) and greyscale-with-alpha PNGs already open as 8-bit modes in Pillow; alpha is dropped.
+    """
+    if image.mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(image).astype(np.uint32)
+        return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
 
 
 def binarize_mask(mask: Image.Image) -> Image.Image:
@@ -260,6 +345,11 @@ def encode_image(image: Image.Image, image_format: ImageFormat) -> bytes:
     raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, not {image_format!r}")
 
 
+def encode_mask(lesion: np.ndarray) -> bytes:
+    """The stored form of a square mask: a {0, 255} greyscale PNG. The one place that decides it."""
+    return encode_png(Image.fromarray(lesion.view(np.uint8) * np.uint8(255)))
+
+
 def encode_png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -267,11 +357,19 @@ def encode_png(image: Image.Image) -> bytes:
 
 
 def _open(data: bytes, error_type: type[PixelError]) -> Image.Image:
-    """`Image.open` on bytes, with every decoder complaint turned into our `PixelError`."""
+    """`Image.open` on bytes, with every decoder complaint turned into our `PixelError`.
+
+    Pillow's own "cannot identify image file <_io.BytesIO object at 0x...>" names an object
+    the user never saw, so the two common causes get words of their own.
+    """
+    kind = "image" if error_type is ImageDecodeError else "mask"
+    if not data:
+        raise error_type(f"cannot read the {kind}: the file is empty")
     try:
         return Image.open(io.BytesIO(data))
-    except (Image.UnidentifiedImageError, *_DECODE_ERRORS) as error:
-        kind = "image" if error_type is ImageDecodeError else "mask"
+    except Image.UnidentifiedImageError as error:
+        raise error_type(f"cannot read the {kind}: not a recognised image format") from error
+    except _DECODE_ERRORS as error:
         raise error_type(f"cannot read the {kind}: {error}") from error
 
 

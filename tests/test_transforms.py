@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -210,29 +212,153 @@ def test_unknown_mode_is_refused():
         transforms.placement(10, 10, 5, "squash")  # type: ignore[arg-type]
 
 
-def whole_frame_area_mask(mask: Image.Image, size: int, mode: str) -> np.ndarray:
-    """The plain method: binarise everything, BOX-resample the whole frame, threshold at one half."""
-    binary = Image.fromarray(np.where(np.asarray(mask) > 0, 255, 0).astype(np.uint8), mode="L")
-    place = placement(*mask.size, size, mode)
-    small = np.asarray(binary.resize(place.target_size, Image.Resampling.BOX, box=place.source_box)) >= 128
-    square = np.zeros((size, size), dtype=bool)
-    left, top, right, bottom = place.target_box
-    square[top:bottom, left:right] = small
-    return square
-
-
-@pytest.mark.parametrize("mode", ["pad", "stretch", "center_crop"])
-def test_lesion_window_resampling_equals_the_whole_frame(real_sample, mode):
-    """The mask is resampled only around the lesion, for speed: it must not change a single pixel."""
-    for path in sorted(real_sample.glob("*_Part1_GroundTruth/*.png")):
-        mask = Image.open(path)
-        ours = decode(prepare_mask(path.read_bytes(), mask.size, 512, mode)) > 0
-        assert np.array_equal(ours, whole_frame_area_mask(mask, 512, mode)), path.name
-
-
 def test_empty_and_full_masks():
     empty = Image.new("L", (640, 480), 0)
     full = Image.new("L", (640, 480), 255)
     assert not decode(prepare_mask(png_bytes(empty), (640, 480), 64, "pad")).any()
     filled = decode(prepare_mask(png_bytes(full), (640, 480), 64, "pad")) > 0
-    assert np.array_equal(filled, whole_frame_area_mask(full, 64, "pad"))
+    content = np.zeros((64, 64), dtype=bool)
+    content[8:56] = True  # 480 of 640 rows, centred
+    assert np.array_equal(filled, content)
+
+
+def png_16_bit(values: np.ndarray) -> bytes:
+    """A 16-bit PNG written by hand: Pillow writes 16-bit greyscale but not 16-bit colour or grey+alpha."""
+    height, width = values.shape[:2]
+    channels = 1 if values.ndim == 2 else values.shape[2]
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    rows = values.astype(">u2").reshape(height, width * channels)
+    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(scope="module")
+def real_rgb(real_sample) -> np.ndarray:
+    """A real dermoscopy image, reduced so that the 16-bit variants below stay quick to write."""
+    with Image.open(real_sample / "ISIC-2017_Validation_Data" / "ISIC_0012254.jpg") as image:
+        return np.asarray(image.reduce(4).convert("RGB"))
+
+
+def square_image(data: bytes, mode: str = "pad") -> np.ndarray:
+    return decode(prepare_image(data, 256, mode, "png")[0]).astype(int)
+
+
+@pytest.mark.parametrize("mode", ["pad", "center_crop"])
+def test_16_bit_greyscale_is_scaled_not_clipped_to_white(real_rgb, mode):
+    grey = np.asarray(Image.fromarray(real_rgb).convert("L"))
+    expected = square_image(png_bytes(Image.fromarray(grey)), mode)
+    assert 100 < expected.mean() < 200
+    wide = grey.astype(np.uint16) * 257  # the same picture in 16 bits: 255 becomes 65535
+    little = Image.fromarray(wide)
+    assert little.mode == "I;16"
+    big = Image.frombytes("I;16B", little.size, wide.astype(">u2").tobytes())
+    for source in (png_bytes(little), png_16_bit(wide), tiff_bytes(little), tiff_bytes(big)):
+        assert Image.open(io.BytesIO(source)).mode in ("I;16", "I;16B")
+        assert np.array_equal(square_image(source, mode), expected)
+
+
+def test_16_bit_greyscale_rounds_to_the_nearest_8_bit_value():
+    values = np.array([[0, 128, 129, 256, 32767, 32768, 65407, 65408, 65535]], dtype=np.uint16)
+    scaled = np.asarray(transforms.to_rgb(Image.fromarray(values)))[0, :, 0]
+    assert scaled.tolist() == [round(v * 255 / 65535) for v in values[0].tolist()]
+
+
+def test_16_bit_colour_and_alpha_pngs_match_their_8_bit_pictures(real_rgb):
+    expected_rgb = square_image(png_bytes(Image.fromarray(real_rgb)))
+    grey = np.asarray(Image.fromarray(real_rgb).convert("L"))
+    expected_grey = square_image(png_bytes(Image.fromarray(grey)))
+    alpha = np.full(grey.shape, 200, dtype=np.uint8)
+    wide_rgb, wide_grey, wide_alpha = (
+        real_rgb.astype(np.uint16) * 257,
+        grey.astype(np.uint16) * 257,
+        alpha.astype(np.uint16) * 257,
+    )
+    cases = [
+        (png_16_bit(wide_rgb), expected_rgb),
+        (png_16_bit(np.dstack([wide_rgb, wide_alpha])), expected_rgb),
+        (png_16_bit(np.dstack([wide_grey, wide_alpha])), expected_grey),
+        (png_bytes(Image.fromarray(np.dstack([grey, alpha]), mode="LA")), expected_grey),
+    ]
+    for source, expected in cases:
+        assert np.array_equal(square_image(source), expected), Image.open(io.BytesIO(source)).mode
+
+
+@pytest.mark.parametrize(("dtype", "mode"), [(np.int32, "I"), (np.float32, "F")])
+def test_32_bit_and_float_images_are_refused_by_name(dtype, mode):
+    source = tiff_bytes(Image.fromarray(np.full((40, 60), 1000, dtype=dtype)))
+    assert Image.open(io.BytesIO(source)).mode == mode
+    with pytest.raises(transforms.UnsupportedImageError, match=f"mode {mode}.*8 or 16 bits"):
+        prepare_image(source, 64, "pad", "jpeg")
+
+
+def tiff_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="TIFF")
+    return buffer.getvalue()
+
+
+EXTREME_SIZES = [(4000, 5), (5, 4000), (1, 1), (2, 3000), (3000, 2)]
+
+
+@pytest.mark.parametrize("mode", ["pad", "stretch", "center_crop"])
+@pytest.mark.parametrize("size", [16, 512])
+@pytest.mark.parametrize(("width", "height"), EXTREME_SIZES)
+def test_extreme_aspect_ratios_give_a_valid_example(width, height, size, mode):
+    """The content keeps at least one output pixel each way, and image and mask still share it."""
+    image = Image.new("RGB", (width, height), (200, 40, 40))
+    pad_x, pad_y = transforms.pad_colour_position(width, height)
+    image.putpixel((pad_x, pad_y), (40, 40, 200))  # the pad colour differs from the content in big images
+    mask = Image.new("L", (width, height), 255)
+    pair = prepare_pair(png_bytes(image), png_bytes(mask), size, mode, "png")
+    left, top, right, bottom = placement(width, height, size, mode).target_box
+    assert right - left >= 1 and bottom - top >= 1
+    lesion = decode(pair.mask) > 0
+    expected = np.zeros((size, size), dtype=bool)
+    expected[top:bottom, left:right] = True
+    assert np.array_equal(lesion, expected)
+    pixels = decode(pair.image)
+    assert pixels.shape == (size, size, 3)
+    if mode == "pad" and width * height > 1:
+        content = pixels[lesion].astype(int)
+        assert (content[:, 0] > content[:, 2]).mean() > 0.9  # red where the mask is: the same geometry
+        assert (pixels[~lesion][:, 2] > 150).all()  # the blue pad everywhere else
+
+
+@pytest.mark.parametrize(
+    ("data", "cause"),
+    [(b"", "the file is empty"), (b"not an image at all", "not a recognised image format"), (b"\x00" * 3, "not a")],
+)
+def test_unreadable_files_are_named_in_words_not_python_objects(data, cause):
+    image_bytes, mask_bytes, _, _ = pair_bytes(320, 240)
+    for broken_image, broken_mask, error_type, kind in (
+        (data, mask_bytes, ImageDecodeError, "image"),
+        (image_bytes, data, MaskDecodeError, "mask"),
+    ):
+        with pytest.raises(error_type) as raised:
+            prepare_pair(broken_image, broken_mask)
+        message = str(raised.value)
+        assert message.startswith(f"cannot read the {kind}: {cause}")
+        assert "BytesIO" not in message and "0x" not in message
+
+
+def test_the_stored_mask_encoding_is_one_function(monkeypatch):
+    """Issue 11 will store class-index palette masks: replacing `encode_mask` alone must be enough."""
+    image_bytes, mask_bytes, _, _ = pair_bytes(640, 480, seed=8)
+    expected = decode(prepare_pair(image_bytes, mask_bytes, size=128).mask) > 0
+
+    def palette(lesion: np.ndarray) -> bytes:
+        indices = Image.fromarray(lesion.astype(np.uint8)).convert("P")
+        indices.putpalette([0, 0, 0, 255, 255, 255])
+        return transforms.encode_png(indices)
+
+    monkeypatch.setattr(transforms, "encode_mask", palette)
+    stored = Image.open(io.BytesIO(prepare_pair(image_bytes, mask_bytes, size=128).mask))
+    assert stored.mode == "P"
+    assert set(np.unique(np.asarray(stored))) == {0, 1}
+    assert np.array_equal(np.asarray(stored) == 1, expected)
+    assert np.array_equal(np.asarray(stored.convert("L")) == 255, expected)
