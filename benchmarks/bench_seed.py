@@ -30,10 +30,12 @@ from skin_cancer.pipeline import prepare_dataset
 
 
 def non_binary_share(folder: Path) -> tuple[float, int]:
-    """Share of mask pixels that are neither 0 nor 255 (any channel), and the number of masks read."""
+    """Share of mask pixels that are neither background nor lesion once shown as greyscale (0 or 255, any
+    channel), and the number of masks read. Our palette masks of class indices show as exactly 0 and 255."""
     odd = total = files = 0
     for path in sorted(folder.glob("*/masks/*")):
-        values = np.asarray(Image.open(path))
+        with Image.open(path) as mask:
+            values = np.asarray(mask.convert("L") if mask.mode == "P" else mask)
         odd += int(np.count_nonzero((values != 0) & (values != 255)))
         total += values.size
         files += 1

@@ -35,13 +35,14 @@ from .transforms import (
     ImageDecodeError,
     MaskDecodeError,
     MaskSizeError,
+    UnsupportedImageError,
     prepare_pair,
 )
 from .workers import bound_workers
 
 DATASET_NAME = "skin_cancer"
 # Bump whenever the bytes written change; one line per version in the README.
-BUILDER_VERSION = "1.0.0"
+BUILDER_VERSION = "2.0.0"
 
 
 _CORRUPT_HINT = "the file is truncated or corrupt: replace it"
@@ -97,7 +98,8 @@ def features() -> datasets.Features:
         {
             "image_id": datasets.Value("string"),
             "image": datasets.Image(mode="RGB"),
-            "mask": datasets.Image(mode="L"),
+            # No forced mode: a forced "L" would turn the palette's class indices back into 0/255.
+            "mask": datasets.Image(),
             "diagnosis": datasets.ClassLabel(names=DIAGNOSIS_NAMES),
             "age_approximate": datasets.Value("int32"),
             "sex": datasets.Value("string"),
@@ -198,6 +200,8 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         for example, (image_bytes, mask_bytes) in zip(examples, _read_ahead(examples), strict=True):
             try:
                 pair = prepare_pair(image_bytes, mask_bytes, config.size, config.resize_mode, config.image_format)
+            except UnsupportedImageError as error:
+                raise DataError(example.image.label, str(error)) from error
             except ImageDecodeError as error:
                 raise DataError(example.image.label, str(error), _CORRUPT_HINT) from error
             except MaskDecodeError as error:

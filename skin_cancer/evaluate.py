@@ -455,7 +455,7 @@ def _load_card(source: str):
 
 
 def _choose_config(source: str, card, config: str | None) -> str:
-    from datasets.utils.metadata import MetadataConfigs
+    from .compat import MetadataConfigs
 
     configs = MetadataConfigs.from_dataset_card_data(card.data) if card is not None else MetadataConfigs()
     square = [name for name in configs if name != NATIVE_CONFIG]

@@ -345,9 +345,21 @@ def encode_image(image: Image.Image, image_format: ImageFormat) -> bytes:
     raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, not {image_format!r}")
 
 
+# Class indices of the stored masks, as PASCAL VOC stores them; the palette shows them black and white.
+MASK_CLASSES = ("background", "lesion")
+MASK_PALETTE = [0, 0, 0, 255, 255, 255]
+
+
 def encode_mask(lesion: np.ndarray) -> bytes:
-    """The stored form of a square mask: a {0, 255} greyscale PNG. The one place that decides it."""
-    return encode_png(Image.fromarray(lesion.view(np.uint8) * np.uint8(255)))
+    """The stored form of a square mask: a palette PNG of class indices 0/1, shown black and white.
+
+    `np.array(mask)` gives {0, 1} (what `transformers` and PyTorch losses expect: 255 would be
+    their ignore_index); `mask.convert("L")` gives the {0, 255} of ISIC's own files.
+    """
+    image = Image.fromarray(lesion.view(np.uint8), mode="P") if lesion.dtype == bool else Image.fromarray(lesion)
+    image = image if image.mode == "P" else image.convert("P")
+    image.putpalette(MASK_PALETTE)
+    return encode_png(image)
 
 
 def encode_png(image: Image.Image) -> bytes:

@@ -55,7 +55,8 @@ def test_images_are_stored_as_jpeg_95_and_masks_as_png(real_dataset):
         image = Image.open(io.BytesIO(row["image"]["bytes"]))
         mask = Image.open(io.BytesIO(row["mask"]["bytes"]))
         assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (512, 512))
-        assert (mask.format, mask.mode, mask.size) == ("PNG", "L", (512, 512))
+        assert (mask.format, mask.mode, mask.size) == ("PNG", "P", (512, 512))
+        assert mask.getpalette()[:6] == [0, 0, 0, 255, 255, 255]
         assert image.quantization == quality_95_tables
 
 
@@ -63,7 +64,7 @@ def test_masks_are_binary_and_aligned_with_an_independent_reference(real_dataset
     for split in SPLITS:
         for row in real_dataset[split.name]:
             mask = np.asarray(row["mask"])
-            assert set(np.unique(mask)) <= {0, 255}
+            assert set(np.unique(mask)) <= {0, 1}, "class indices"
             source = Image.open(real_sample / split.mask_folder / f"{row['image_id']}_segmentation.png")
             width, height = source.size
             assert (row["original_width"], row["original_height"]) == (width, height)

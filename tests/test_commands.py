@@ -49,8 +49,9 @@ def test_export_folders_has_the_seed_layout(folders, build):
         for image_path, mask_path in zip(images, masks, strict=True):
             image, mask = Image.open(image_path), Image.open(mask_path)
             assert (image_path.suffix, image.format, image.mode, image.size) == (".jpg", "JPEG", "RGB", (512, 512))
-            assert (mask_path.suffix, mask.format, mask.mode, mask.size) == (".png", "PNG", "L", (512, 512))
-            assert set(np.unique(np.asarray(mask))) <= {0, 255}
+            assert (mask_path.suffix, mask.format, mask.mode, mask.size) == (".png", "PNG", "P", (512, 512))
+            assert set(np.unique(np.asarray(mask))) <= {0, 1}
+            assert set(np.unique(np.asarray(mask.convert("L")))) <= {0, 255}
 
 
 def test_export_metadata_matches_the_dataset(folders, build):

@@ -306,7 +306,7 @@ def test_bad_predictions_get_one_line_naming_the_file(tmp_path):
 def _square_predictions(truth, kind: str = "dilated") -> dict[str, np.ndarray]:
     masks = ceiling_predictions(truth)
     return {
-        image_id: make_prediction(np.asarray(Image.open(__import__("io").BytesIO(data))) > 128, kind)
+        image_id: make_prediction(np.asarray(Image.open(__import__("io").BytesIO(data)).convert("L")) > 128, kind)
         for image_id, data in masks.items()
     }
 

@@ -458,6 +458,11 @@ def test_two_variants_stage_as_two_configurations(real_build, center_crop_build,
         assert {split: len(part) for split, part in loaded.items()} == REAL_COUNTS
         assert loaded["valid"][0]["mask"].size == (build.options.size, build.options.size)
         assert np.array_equal(np.asarray(loaded["valid"][0]["mask"]), np.asarray(build.dataset["valid"][0]["mask"]))
+        for row in loaded["train"]:
+            mask = row["mask"]
+            assert np.unique(np.array(mask)).tolist() == [0, 1], "class indices where there is a lesion"
+            assert np.unique(np.array(mask.convert("L"))).tolist() == [0, 255], "ISIC's {0, 255} in one call"
+    assert json.loads((out / "id2label.json").read_text()) == {"0": "background", "1": "lesion"}
 
 
 def test_a_second_variant_keeps_the_first_on_the_hub(real_build, center_crop_build, tmp_path):

@@ -75,8 +75,10 @@ def test_outputs_are_square_rgb_and_binary(mode, width, height):
     pair = prepare_pair(image_bytes, mask_bytes, size=300, resize_mode=mode)
     image, mask = Image.open(io.BytesIO(pair.image)), Image.open(io.BytesIO(pair.mask))
     assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (300, 300))
-    assert (mask.format, mask.mode, mask.size) == ("PNG", "L", (300, 300))
-    assert set(np.unique(np.asarray(mask))) <= {0, 255}
+    assert (mask.format, mask.mode, mask.size) == ("PNG", "P", (300, 300))
+    assert set(np.unique(np.asarray(mask))) <= {0, 1}, "class indices: 0 background, 1 lesion"
+    assert mask.getpalette()[:6] == [0, 0, 0, 255, 255, 255], "shown black and white"
+    assert set(np.unique(np.asarray(mask.convert("L")))) <= {0, 255}, "ISIC's own {0, 255} in one call"
     assert (pair.original_width, pair.original_height) == (width, height)
 
 
@@ -125,7 +127,7 @@ def test_non_binary_masks_read_as_non_zero_is_lesion(values):
     reference = Image.fromarray(np.where(expected_lesion, 255, 0).astype(np.uint8), mode="L")
     ours = decode(prepare_mask(png_bytes(source), (900, 600), 256, "pad"))
     expected = decode(prepare_mask(png_bytes(reference), (900, 600), 256, "pad"))
-    assert set(np.unique(ours)) == {0, 255}
+    assert set(np.unique(ours)) == {0, 1}
     assert np.array_equal(ours, expected)
 
 
