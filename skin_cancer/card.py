@@ -10,6 +10,7 @@ import importlib.resources
 import json
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -53,6 +54,19 @@ RESIZE_EXPLANATIONS = {
     "stretch": "each image was resized straight to the square; nothing is cut off, the aspect ratio is not kept.",
     "center_crop": "the central square of side min(w, h) was cut out and resized; the ends of the long side are lost.",
 }
+
+
+NATIVE_MASKS_TEXT = (
+    "The `native_masks` configuration holds every split's original ISIC mask PNGs at each image's own "
+    "size, byte for byte as ISIC published them (columns `image_id` and `mask`), so predictions can be "
+    "scored the way the challenge scores them, at native resolution: "
+    "`skin-cancer evaluate --dataset REPO --split test --predictions preds/` maps square predictions back "
+    "and computes the official ISIC metrics."
+)
+NO_NATIVE_MASKS_TEXT = (
+    "This repository does not hold the native-size masks; score predictions at native resolution with "
+    "`skin-cancer evaluate --data-dir` on the official ISIC files."
+)
 
 
 class CardError(SkinCancerError):
@@ -156,8 +170,9 @@ def render_card(
     partial: bool,
     preview_path: str,
     existing: ExistingCard | None = None,
-    extra_configs: list[ConfigFacts] = (),  # type: ignore[assignment]
+    extra_configs: Sequence[ConfigFacts] = (),
     template: str | None = None,
+    ceilings: dict[str, float] | None = None,
 ) -> str:
     """The card for every configuration the repository will hold: the published ones first (the first is
     the default), then those of an existing card that this upload keeps."""
@@ -183,7 +198,7 @@ def render_card(
         }
     ).to_dataset_card_data(card_data)
     DatasetInfosDict({facts.name: facts.info for facts in configs}).to_dataset_card_data(card_data)
-    values = _body_values(repo_id, published, configs, preview_path, partial)
+    values = _body_values(repo_id, published, configs, preview_path, partial, ceilings or {}, bool(extra_configs))
     body = string.Template(load_template() if template is None else template).substitute(values)
     return f"---\n{card_data.to_yaml()}\n---\n\n{body}"
 
@@ -251,6 +266,8 @@ def _body_values(
     configs: list[ConfigFacts],
     preview_path: str,
     partial: bool,
+    ceilings: dict[str, float],
+    native_masks: bool,
 ) -> dict[str, str]:
     default_facts, default_options = published[0]
     partial_notice = ""
@@ -276,7 +293,10 @@ def _body_values(
         "split_names": ", ".join(f"`{split.name}`" for split in default_facts.splits),
         "configs_table": configs_table(configs, default_facts.name),
         "split_table": split_table(default_facts.splits),
-        "variants_made": "\n".join(_variant_line(options) for _, options in published),
+        "variants_made": "\n".join(
+            _variant_line(options, ceilings.get(options.config_name)) for _, options in published
+        ),
+        "native_masks_section": NATIVE_MASKS_TEXT if native_masks else NO_NATIVE_MASKS_TEXT,
         "id2label": json.dumps(ID2LABEL),
         "builder_version": BUILDER_VERSION,
         "jpeg_quality": str(JPEG_QUALITY),
@@ -284,12 +304,18 @@ def _body_values(
     }
 
 
-def _variant_line(options: BuildOptions) -> str:
+def _variant_line(options: BuildOptions, ceiling: float | None) -> str:
     encoding = f"JPEG quality {JPEG_QUALITY}" if options.image_format == "jpeg" else "lossless PNG"
-    return (
+    line = (
         f"- `{options.config_name}`: {options.size}x{options.size}, `resize_mode={options.resize_mode}`: "
         f"{RESIZE_EXPLANATIONS[options.resize_mode]} Images stored as {encoding}."
     )
+    if ceiling is not None:
+        line += (
+            f" Resolution ceiling: these square masks, mapped back to each image's own size, score a mean "
+            f"Jaccard of {ceiling:.4f} on the test split, the best any model trained at this size can reach."
+        )
+    return line
 
 
 def configs_table(configs: list[ConfigFacts], default: str) -> str:

@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .card import ID2LABEL, ExistingCard, SplitFacts, config_facts, render_card, validate_card
+from .card import ID2LABEL, ConfigFacts, ExistingCard, SplitFacts, config_facts, render_card, validate_card
 from .compat import convert_file_size_to_int
 from .errors import SkinCancerError, UsageError
 from .export import split_num_bytes, write_split_shards
 from .layout import SPLITS_BY_NAME
-from .outputs import MARKER, replacing
+from .outputs import MARKER, interruption_point, replacing
 from .pipeline import Build
 from .preview import sample_preview
 from .summary import diagnosis_counts
 
 PREVIEW_PATH = "assets/preview.png"
+NATIVE_MASKS = "native_masks"
 ID2LABEL_PATH = "id2label.json"
 PREVIEW_PAIRS = 6
 TOKEN_HELP = "pass --token, set HF_TOKEN, or log in once with `hf auth login`"
@@ -96,17 +97,59 @@ def stage(
             download_size = sum(path.stat().st_size for path in (scratch / name).iterdir())
             features = build.dataset["train"].features
             published.append((config_facts(name, features, splits, download_size), build.options))
+        native = _stage_native_masks(builds[0], scratch)
+        ceilings = {build.options.config_name: resolution_ceiling(build) for build in builds} if native else {}
         (scratch / PREVIEW_PATH).parent.mkdir(parents=True)
         _preview(builds[0]).save(scratch / PREVIEW_PATH)
         (scratch / ID2LABEL_PATH).write_text(json.dumps(ID2LABEL, indent=2) + "\n")
-        content = render_card(repo_id, published, partial, PREVIEW_PATH, existing)
-        validate_card(content, [facts for facts, _ in published])
+        extra = [native] if native else []
+        content = render_card(repo_id, published, partial, PREVIEW_PATH, existing, extra, ceilings=ceilings)
+        validate_card(content, [facts for facts, _ in published] + extra)
         (scratch / "README.md").write_text(content)
     folder = folder.expanduser().resolve()
     files = sorted(
         str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file() and path.name != MARKER
     )
-    return StagedRepo(folder, files, partial, names)
+    return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS] if native else []))
+
+
+def _stage_native_masks(build: Build, root: Path) -> ConfigFacts | None:
+    """The `native_masks` configuration: every split's original ISIC mask PNGs, byte for byte, so that
+    `skin-cancer evaluate --dataset` can score at native resolution from the repository alone."""
+    import datasets
+
+    from .discovery import read_bytes
+    from .evaluate import truth_from_build
+
+    if build.data_dir is None:
+        return None  # a download build: the masks stay in the download cache (the card says so)
+    features = datasets.Features({"image_id": datasets.Value("string"), "mask": datasets.Image()})
+    splits = []
+    for split in build.dataset:
+        interruption_point()
+        rows = truth_from_build(build, split).rows
+        table = datasets.Dataset.from_dict(
+            {
+                "image_id": [row.image_id for row in rows],
+                "mask": [{"bytes": read_bytes(row.native_mask), "path": None} for row in rows],  # type: ignore[arg-type]
+            },
+            features=features,
+        )
+        relative = f"{NATIVE_MASKS}/{split}-00000-of-00001.parquet"
+        (root / NATIVE_MASKS).mkdir(exist_ok=True)
+        table.to_parquet(str(root / relative))
+        splits.append(SplitFacts(split, len(table), split_num_bytes(table), {}, [relative]))
+    download_size = sum(path.stat().st_size for path in (root / NATIVE_MASKS).iterdir())
+    return config_facts(NATIVE_MASKS, features, splits, download_size)
+
+
+def resolution_ceiling(build: Build, split: str = "test") -> float:
+    """Mean Jaccard of the build's own square masks mapped back to native size: the best any model
+    trained at this size can score on `split`."""
+    from .evaluate import ceiling_predictions, score, truth_from_build
+
+    truth = truth_from_build(build, split)
+    return float(score(ceiling_predictions(truth), truth).summary["native"]["jaccard"])
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datasets import Dataset, Features, Value
-from datasets import Image as ImageFeature
 from PIL import Image
 
 from skin_cancer import DataError, to_original
@@ -435,34 +433,26 @@ def staged_plain(real_sample, cache, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def staged(staged_plain, real_sample, tmp_path_factory) -> Path:
-    """The staged repository plus the native_masks configuration the publisher will add.
+def staged(staged_plain) -> Path:
+    """The publisher stages the native_masks configuration itself: native_masks/<split>-*.parquet with
+    image_id and the original ISIC mask PNG bytes, and a card config `native_masks` (not the default)."""
+    assert (staged_plain / "native_masks" / "test-00000-of-00001.parquet").is_file()
+    return staged_plain
 
-    Layout (what the publisher must stage): native_masks/<split>-00000-of-00001.parquet with columns
-    image_id (string) and mask (Image: the original ISIC PNG bytes), and a card config `native_masks`
-    (not the default) whose data_files map each split to native_masks/<split>-*.parquet.
-    """
+
+@pytest.fixture(scope="module")
+def staged_without_native(staged_plain, tmp_path_factory) -> Path:
+    """What a publish from a download build stages: no native_masks configuration."""
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCard
 
-    folder = tmp_path_factory.mktemp("staging") / "with-native"
+    folder = tmp_path_factory.mktemp("staging") / "no-native"
     shutil.copytree(staged_plain, folder)
-    features = Features({"image_id": Value("string"), "mask": ImageFeature()})
-    (folder / "native_masks").mkdir()
-    for split in SPLITS:
-        paths = sorted((real_sample / split.mask_folder).glob("*.png"))
-        rows = {
-            "image_id": [path.name.removesuffix("_segmentation.png") for path in paths],
-            "mask": [{"bytes": path.read_bytes(), "path": None} for path in paths],
-        }
-        Dataset.from_dict(rows, features=features).to_parquet(
-            str(folder / "native_masks" / f"{split.name}-00000-of-00001.parquet")
-        )
+    shutil.rmtree(folder / "native_masks")
     card = DatasetCard.load(folder / "README.md")
     configs = MetadataConfigs.from_dataset_card_data(card.data)
-    configs["native_masks"] = {
-        "data_files": [{"split": s.name, "path": f"native_masks/{s.name}-*.parquet"} for s in SPLITS]
-    }
+    del configs["native_masks"]
+    card.data["configs"] = None
     configs.to_dataset_card_data(card.data)
     card.save(folder / "README.md")
     return folder
@@ -505,8 +495,8 @@ def test_dataset_configuration_names_the_geometry(staged, real_sample, cache, tm
     assert "no configuration 'pad-1024'; it has" in error and "pad-512" in error and "center_crop-256" in error
 
 
-def test_dataset_folder_without_native_masks_says_what_is_missing(staged_plain, tmp_path, capsys):
-    assert _evaluate_dataset(staged_plain, tmp_path / "hf", "--ceiling") == 1
+def test_dataset_folder_without_native_masks_says_what_is_missing(staged_without_native, tmp_path, capsys):
+    assert _evaluate_dataset(staged_without_native, tmp_path / "hf", "--ceiling") == 1
     assert "has no native_masks configuration" in capsys.readouterr().err
 
 

@@ -56,6 +56,9 @@ def test_staged_repository_layout(dry_run):
         "README.md",
         "assets/preview.png",
         "id2label.json",
+        "native_masks/test-00000-of-00001.parquet",
+        "native_masks/train-00000-of-00001.parquet",
+        "native_masks/valid-00000-of-00001.parquet",
         "pad-512/test-00000-of-00001.parquet",
         "pad-512/train-00000-of-00001.parquet",
         "pad-512/valid-00000-of-00001.parquet",
@@ -90,11 +93,12 @@ def test_card_metadata_has_every_key_and_the_right_numbers(dry_run, real_build):
     assert {"medical", "dermatology", "dermoscopy", "skin-lesion", "isic", "melanoma"} <= set(metadata["tags"])
     assert metadata["size_categories"] == ["n<1K"]
     assert "partial" in metadata["pretty_name"]
-    assert [config["config_name"] for config in metadata["configs"]] == ["pad-512"]
-    assert metadata["configs"][0]["default"] is True
-    files = {entry["split"]: entry["path"] for entry in metadata["configs"][0]["data_files"]}
+    configs = {config["config_name"]: config for config in metadata["configs"]}
+    assert set(configs) == {"pad-512", "native_masks"}
+    assert configs["pad-512"]["default"] is True and not configs["native_masks"].get("default")
+    files = {entry["split"]: entry["path"] for entry in configs["pad-512"]["data_files"]}
     assert files == {split: f"pad-512/{split}-*.parquet" for split in REAL_COUNTS}
-    info = metadata["dataset_info"]  # datasets writes one config as a mapping, several as a list
+    info = {info["config_name"]: info for info in metadata["dataset_info"]}["pad-512"]
     assert info["config_name"] == "pad-512"
     splits = {entry["name"]: entry for entry in info["splits"]}
     for split, dataset in real_build.dataset.items():
@@ -280,7 +284,7 @@ def test_token_never_reaches_output_or_staged_files(real_sample, tmp_path, monke
     assert SECRET not in out and SECRET not in err
     assert all(call[1].get("token") == SECRET for call in api.calls)  # it is only handed to the API
     assert SECRET.encode() not in api.uploaded_bytes
-    assert "Published 6 files" in out
+    assert "Published 9 files" in out
 
 
 # The errors below are the ones the installed huggingface_hub really raises: HTTP errors come from its own
@@ -447,7 +451,7 @@ def center_crop_build(real_sample, tmp_path_factory):
 def test_two_variants_stage_as_two_configurations(real_build, center_crop_build, tmp_path):
     out = tmp_path / "repo"
     staged = publish.stage([real_build, center_crop_build], REPO_ID, out, "500MB", allow_partial=True)
-    assert staged.configs == ["pad-512", "center_crop-64"]
+    assert staged.configs == ["pad-512", "center_crop-64", "native_masks"]
     metadata = card_metadata(out)
     configs = {config["config_name"]: config for config in metadata["configs"]}
     assert configs["pad-512"].get("default") is True and "default" not in configs["center_crop-64"]
@@ -476,17 +480,18 @@ def test_a_second_variant_keeps_the_first_on_the_hub(real_build, center_crop_bui
     assert len(first_shards) == 3
 
     remote = publish.read_remote(REPO_ID, SECRET, api=api)
-    assert remote.card is not None and set(remote.card.configs) == {"pad-512"} and remote.commit == api.sha
+    assert remote.card is not None and set(remote.card.configs) == {"pad-512", "native_masks"}
+    assert remote.commit == api.sha
     second = publish.stage(
         center_crop_build, REPO_ID, tmp_path / "second", "500MB", allow_partial=True, existing=remote.card
     )
     publish.upload(second, REPO_ID, SECRET, "second", api=api, parent_commit=remote.commit)
     upload = api.calls[-1][1]
     assert not [name for name in upload["files"] if name.startswith("pad-512/")], "only the new variant is uploaded"
-    assert upload["delete_patterns"] == ["center_crop-64/*.parquet"]
+    assert upload["delete_patterns"] == ["center_crop-64/*.parquet", "native_masks/*.parquet"]
     assert {name: data for name, data in api.files.items() if name.startswith("pad-512/")} == first_shards
     card = card_metadata_text(api.files["README.md"].decode())
-    assert {config["config_name"] for config in card["configs"]} == {"pad-512", "center_crop-64"}
+    assert {config["config_name"] for config in card["configs"]} == {"pad-512", "center_crop-64", "native_masks"}
     defaults = [config["config_name"] for config in card["configs"] if config.get("default")]
     assert defaults == ["center_crop-64"]
     infos = {info["config_name"]: info for info in card["dataset_info"]}
@@ -548,3 +553,30 @@ def test_staging_is_byte_identical_for_every_num_proc(real_sample, dry_run, tmp_
     staged = publish.stage(two, REPO_ID, tmp_path / "two", "500MB", allow_partial=True)
     for name in staged.files:
         assert (tmp_path / "two" / name).read_bytes() == (dry_run / name).read_bytes(), name
+
+
+def test_native_masks_are_the_original_isic_files_byte_for_byte(dry_run, real_sample, tmp_path):
+    from skin_cancer.layout import SPLITS
+
+    loaded = load_dataset(str(dry_run), "native_masks", cache_dir=str(tmp_path))
+    raw = {split: part.cast_column("mask", ImageFeature(decode=False)) for split, part in loaded.items()}
+    for split in SPLITS:
+        rows = list(raw[split.name])
+        assert len(rows) == REAL_COUNTS[split.name]
+        for row in rows:
+            original = real_sample / split.mask_folder / f"{row['image_id']}_segmentation.png"
+            assert row["mask"]["bytes"] == original.read_bytes()
+    metadata = card_metadata(dry_run)
+    native = [config for config in metadata["configs"] if config["config_name"] == "native_masks"]
+    assert native and not native[0].get("default")
+
+
+def test_the_card_states_the_resolution_ceiling_of_each_variant(dry_run, real_build):
+    from skin_cancer.evaluate import ceiling_predictions, score, truth_from_build
+
+    truth = truth_from_build(real_build, "test")
+    expected = score(ceiling_predictions(truth), truth).summary["native"]["jaccard"]
+    body = " ".join((dry_run / "README.md").read_text().split())
+    assert 0.9 < expected < 1.0
+    assert f"score a mean Jaccard of {expected:.4f} on the test split" in body
+    assert "`native_masks` configuration" in body
