@@ -178,7 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--predictions", help="folder of ISIC_XXXXXXX*.png or *.npy predictions")
     evaluate.add_argument("--ceiling", action="store_true", help="score the dataset's own square masks instead")
     evaluate.add_argument("--output", default=None, help="folder for per_image.csv, summary.json/.md, worst.png")
-    evaluate.add_argument("--write-native", metavar="DIR", default=None, help="write native-size {0,255} PNGs here")
+    evaluate.add_argument(
+        "--write-native", metavar="DIR", default=None, help="write native-size {0,255} PNGs here (a new folder)"
+    )
+    evaluate.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier --write-native folder of this tool"
+    )
     evaluate.add_argument("--allow-missing", action="store_true", help="score only the images that have predictions")
     return parser
 
@@ -340,15 +345,18 @@ def run_stats(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from .stats import compute_stats, require_matplotlib, stats_table, write_charts
+    from .outputs import check_file_output, placing_files
+    from .stats import CHART_FILES, compute_stats, require_matplotlib, stats_table, write_charts
 
     require_matplotlib()  # fail before any work if the charts cannot be drawn
-    check_folders_up_front(args, args.output)
+    check_folders_up_front(args)
+    names = ["stats.json", *CHART_FILES]
+    check_file_output(args.output, names, protected_folders(args))
     stats = compute_stats(prepare(args))
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
-    charts = write_charts(stats, output)
+    with placing_files(args.output, "statistics", names, protected_folders(args)) as scratch:
+        (scratch / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+        charts = write_charts(stats, scratch)
+    output = Path(args.output).expanduser().resolve()
     print(stats_table(stats))
     print(f"\nWrote {output / 'stats.json'} and {len(charts)} charts: {', '.join(path.name for path in charts)}")
     return EXIT_OK
@@ -357,17 +365,19 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_preview(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .outputs import check_file_output, placing_files
     from .preview import sample_preview
 
     if args.n < 1:
         raise UsageError(f"--n must be at least 1, not {args.n}")
-    check_folders_up_front(args, args.output)
+    check_folders_up_front(args)
+    name = f"preview-{args.split}.png"
+    check_file_output(args.output, [name], protected_folders(args))
     build = prepare(args)
     grid = sample_preview(build, args.split, args.n, args.seed)
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
-    path = output / f"preview-{args.split}.png"
-    grid.save(path)
+    with placing_files(args.output, "preview", [name], protected_folders(args)) as scratch:
+        grid.save(scratch / name)
+    path = Path(args.output).expanduser().resolve() / name
     print(f"Wrote {path} ({grid.width}x{grid.height}): images, masks and mask outlines of {args.split}")
     return EXIT_OK
 
@@ -426,10 +436,16 @@ def _variants(args: argparse.Namespace) -> list[BuildOptions]:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import ceiling_predictions, collect_predictions, load_truth, score, truth_from_build
+    from .evaluate import REPORT_FILES, ceiling_predictions, collect_predictions, load_truth, score, truth_from_build
+    from .outputs import check_file_output, check_output, placing_files
 
     if (args.predictions is None) == (not args.ceiling):
         raise UsageError("give --predictions FOLDER, or --ceiling to score the dataset's own square masks")
+    protected = [*protected_folders(args), *([args.predictions] if args.predictions else [])]
+    if args.output:
+        check_file_output(args.output, REPORT_FILES, protected)
+    if args.write_native:
+        check_output(args.write_native, args.overwrite, protected)
     if args.config and not args.dataset:
         raise UsageError("--config names a configuration of --dataset; with --data-dir use --size and --resize-mode")
     if args.dataset:
@@ -446,12 +462,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
         args.resize_mode = args.resize_mode or "pad"
         truth = truth_from_build(prepare(args), args.split)
     predictions = ceiling_predictions(truth) if args.ceiling else collect_predictions(args.predictions)
-    report = score(predictions, truth, args.num_proc, args.allow_missing, args.write_native)
+    report = score(predictions, truth, args.num_proc, args.allow_missing, args.write_native, args.overwrite)
     print(report.table())
     if args.write_native:
         print(f"\nWrote {len(report.per_image)} native-size masks to {args.write_native}")
     if args.output:
-        written = report.write(args.output, predictions, truth)
+        with placing_files(args.output, "evaluation report", REPORT_FILES, protected) as scratch:
+            written = report.write(scratch, predictions, truth)
         print(f"Wrote {', '.join(path.name for path in written)} to {args.output}")
     return EXIT_OK
 

@@ -602,7 +602,7 @@ class EvaluationReport:
         """per_image.csv, summary.json, summary.md, and worst.png when the truth and predictions are given."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        written = [folder / "per_image.csv", folder / "summary.json", folder / "summary.md"]
+        written = [folder / name for name in REPORT_FILES[:3]]
         with open(written[0], "w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=list(self.per_image[0]))
             writer.writeheader()
@@ -684,19 +684,38 @@ def _prediction_name(prediction: Prediction, image_id: str) -> str:
     return str(prediction) if isinstance(prediction, (str, os.PathLike)) else f"prediction for {image_id}"
 
 
+REPORT_FILES = ("per_image.csv", "summary.json", "summary.md", "worst.png")
+
+
 def score(
     predictions: Mapping[str, Prediction],
     truth: Truth,
     num_proc: int = 1,
     allow_missing: bool = False,
     write_native: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> EvaluationReport:
-    """Score predictions against a loaded `Truth`; the CLI and `evaluate` both come here."""
+    """Score predictions against a loaded `Truth`; the CLI and `evaluate` both come here.
+
+    `write_native` is written like every output of this package (see `outputs`): a new or empty folder,
+    or, with `overwrite`, an earlier one of ours; never the data or the predictions' own folder.
+    """
     if num_proc < 1:
         raise UsageError(f"num_proc must be at least 1, not {num_proc}")
     missing = _check_ids(predictions, truth, allow_missing)
-    if write_native is not None:
-        Path(write_native).mkdir(parents=True, exist_ok=True)
+    if write_native is None:
+        return _score(predictions, truth, num_proc, missing, None)
+    from .outputs import replacing
+
+    protected = [Path(truth.source)] if Path(truth.source).exists() else []
+    protected += sorted({Path(p).parent for p in predictions.values() if isinstance(p, (str, os.PathLike))})
+    with replacing(Path(write_native), "native-size predictions", overwrite, protected) as scratch:
+        return _score(predictions, truth, num_proc, missing, str(scratch))
+
+
+def _score(
+    predictions: Mapping[str, Prediction], truth: Truth, num_proc: int, missing: list[str], write_native: str | None
+) -> EvaluationReport:
     tasks = [
         _Task(
             row.image_id,
@@ -708,7 +727,7 @@ def score(
             row.height,
             truth.resize_mode,
             truth.size,
-            None if write_native is None else str(write_native),
+            write_native,
         )
         for row in truth.rows
         if row.image_id in predictions
@@ -756,6 +775,7 @@ def evaluate(
     num_proc: int = 1,
     allow_missing: bool = False,
     write_native: str | os.PathLike | None = None,
+    overwrite: bool = False,
     cache_dir: str | None = None,
 ) -> EvaluationReport:
     """Score {image_id: prediction} at native resolution (and at the square size) with the ISIC metrics.
@@ -765,7 +785,7 @@ def evaluate(
     card's default) is read, and its name (pad-512, ...) gives the resize mode.
     """
     truth = load_truth(data_dir, dataset, split, resize_mode, size, image_format, num_proc, cache_dir, config)
-    return score(predictions, truth, num_proc, allow_missing, write_native)
+    return score(predictions, truth, num_proc, allow_missing, write_native, overwrite)
 
 
 def ceiling_predictions(truth: Truth) -> dict[str, bytes]:

@@ -16,10 +16,12 @@ import datasets
 
 from .compat import convert_file_size_to_int, tqdm
 from .errors import UsageError
-from .outputs import MARKER, interruption_point, replacing
+from .outputs import MARKER, interruption_point, replacing, require_free_space
 from .pipeline import Build
 
 EXPORT_FORMATS = ("folders", "parquet")
+# Parquet of already-encoded images is about the size of the Arrow data; this covers its metadata.
+SPACE_MARGIN = 16 * 2**20
 METADATA_FILE = "metadata.jsonl"
 METADATA_COLUMNS = ("image_id", "diagnosis", "age_approximate", "sex", "original_width", "original_height")
 
@@ -70,11 +72,14 @@ def write_split_shards(
     """<folder>/<split>-XXXXX-of-YYYYY.parquet with the bytes embedded and the features in the schema."""
     dataset = build.dataset[split]
     limit = convert_file_size_to_int(max_shard_size)
-    shards = min(max(1, math.ceil(split_num_bytes(dataset) / limit)), max(1, len(dataset)))
+    num_bytes = split_num_bytes(dataset)
+    shards = min(max(1, math.ceil(num_bytes / limit)), max(1, len(dataset)))
     (root / folder).mkdir(parents=True, exist_ok=True)
     paths = []
+    shard_bytes = num_bytes // shards
     for index in range(shards):
         interruption_point()
+        require_free_space(root, shard_bytes + SPACE_MARGIN, root)
         relative = f"{folder}/{split}-{index:05d}-of-{shards:05d}.parquet"
         dataset.shard(num_shards=shards, index=index, contiguous=True).to_parquet(str(root / relative))
         paths.append(relative)

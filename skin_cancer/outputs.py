@@ -18,29 +18,65 @@ import os
 import secrets
 import shutil
 import signal
+import stat
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import DataError, UsageError
 
 MARKER = ".skin-cancer-output.json"
 _SCRATCH_TAG = ".skin-cancer-partial-"
 _RETIRED_TAG = ".skin-cancer-retired-"
 
 
-def marker_text(kind: str) -> str:
+def marker_text(kind: str, files: Iterable[str] = ()) -> str:
     from .about import VERSION
 
-    return json.dumps({"written_by": "skin-cancer", "kind": kind, "version": VERSION}, indent=2) + "\n"
+    record = {"written_by": "skin-cancer", "kind": kind, "version": VERSION, "files": sorted(files)}
+    return json.dumps(record, indent=2) + "\n"
+
+
+def marker_files(folder: Path) -> set[str] | None:
+    """The files the marker says this tool wrote, or None when the folder carries no valid marker."""
+    try:
+        record = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("written_by") != "skin-cancer":
+        return None
+    files = record.get("files")
+    if not isinstance(files, list) or not all(isinstance(name, str) for name in files):
+        return None
+    return set(files)
 
 
 def has_marker(folder: Path) -> bool:
-    try:
-        return json.loads((folder / MARKER).read_text()).get("written_by") == "skin-cancer"
-    except (OSError, ValueError, AttributeError):
-        return False
+    return marker_files(folder) is not None
+
+
+def foreign_entries(folder: Path, ignore: Path | None = None) -> list[str]:
+    """Everything in `folder` that its marker does not list: files the user added, or all of it when
+    there is no marker. A copied or hand-written marker therefore protects nothing it does not list."""
+    listed = marker_files(folder) or set()
+    listed_folders = {str(parent) for name in listed for parent in Path(name).parents if str(parent) != "."}
+    foreign = []
+    for root, folders, files in os.walk(folder):  # symlinks are not followed
+        relative_root = Path(root).relative_to(folder)
+        for name in sorted(folders):
+            path = Path(root) / name
+            relative = str(relative_root / name)
+            if path == ignore:
+                folders.remove(name)
+            elif path.is_symlink() or relative not in listed_folders:
+                foreign.append(relative + "/")
+                folders.remove(name)
+        for name in sorted(files):
+            relative = str(relative_root / name)
+            if relative != MARKER and relative not in listed:
+                foreign.append(relative)
+    return foreign
 
 
 def check_output(
@@ -52,9 +88,9 @@ def check_output(
     Called before any build, so a refusal costs the user nothing.
     """
     if not str(output).strip():
-        raise UsageError("the output folder is empty: give a folder name, e.g. --output Skin-Cancer")
+        raise UsageError("the output folder name is empty: give a folder name")
     target = Path(output).expanduser().resolve()
-    protected = [Path(folder).expanduser().resolve() for folder in protected]
+    protected = _with_link_targets(protected)
     guarded = {
         "the root folder": Path(target.anchor),
         "your home folder": Path.home().resolve(),
@@ -64,7 +100,9 @@ def check_output(
         if target == folder:
             raise UsageError(f"{target} is {description}: refusing to write there; choose a new folder")
     for folder in [Path.cwd().resolve(), Path.home().resolve(), *protected]:
-        if target == folder or _is_inside(folder, target):
+        if target == folder:
+            raise UsageError(f"{target} holds your data or the datasets cache: refusing to write there")
+        if _is_inside(folder, target):
             raise UsageError(f"{target} holds {folder}: refusing to write there; choose a new folder")
     for folder in protected:
         if _is_inside(target, folder):
@@ -73,11 +111,18 @@ def check_output(
             )
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder: choose a new folder")
+    _check_writable(target)
     if target.is_dir() and _entries(target):
         if not has_marker(target):
             raise UsageError(
                 f"{target} is not empty and was not written by skin-cancer (no {MARKER}): "
                 "refusing to replace it, whatever the flags; choose a new or empty folder"
+            )
+        foreign = foreign_entries(target)
+        if foreign:
+            raise UsageError(
+                f"{target} holds files skin-cancer did not write ({_some(foreign)}): refusing to replace it, "
+                "whatever the flags; move them away or choose another folder"
             )
         if not overwrite:
             raise UsageError(
@@ -93,16 +138,28 @@ def replacing(output: Path, kind: str, overwrite: bool, protected: Iterable[Path
     A new or replaceable folder is swapped by renames beside it. An existing empty folder (it may be
     a mount point, which cannot be renamed) is filled from a scratch folder inside it instead.
     """
+    protected = list(protected)
     target = check_output(output, overwrite, protected)
     target.parent.mkdir(parents=True, exist_ok=True)
     fill_in_place = target.is_dir() and (not _entries(target) or os.path.ismount(target))
-    scratch = _new_hidden_folder(target if fill_in_place else target.parent, _SCRATCH_TAG + target.name)
+    home = target if fill_in_place else target.parent
+    _remove_stale_scratch(home, target.name)
+    scratch = _new_hidden_folder(home, f"{_SCRATCH_TAG}{target.name}-{os.getpid()}")
     before = _contents(target, scratch)
     try:
         with deferred_interrupt():
-            yield scratch
-            (scratch / MARKER).write_text(marker_text(kind))
-            if _contents(target, scratch) != before:
+            try:
+                yield scratch
+                written = [str(path.relative_to(scratch)) for path in scratch.rglob("*") if path.is_file()]
+                (scratch / MARKER).write_text(marker_text(kind, written))
+            except DiskFullError as error:
+                raise DiskFullError(target, error.problem.removeprefix("the output does not fit: ")) from error
+            except OSError as error:
+                if is_disk_full(error):
+                    raise DiskFullError(target, error) from error
+                raise
+            interruption_point()  # a Ctrl-C held until here still leaves the old output as it was
+            if _contents(target, scratch) != before or (target.is_dir() and foreign_entries(target, scratch)):
                 raise UsageError(f"{target} changed while the output was being written: it was left as it is")
             if fill_in_place:
                 _fill(target, scratch)
@@ -130,6 +187,7 @@ def _swap(target: Path, scratch: Path) -> None:
     if not target.exists():
         os.replace(scratch, target)
         return
+    _keep_permissions(target, scratch)
     retired = _hidden_name(target.parent, _RETIRED_TAG + target.name)
     os.rename(target, retired)
     try:
@@ -163,6 +221,64 @@ def _fill(target: Path, scratch: Path) -> None:
         raise
     if retired is not None:
         remove_tree(retired)
+
+
+def _with_link_targets(folders: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The folders, resolved, plus where their symbolic links point: a split folder linked in from
+    elsewhere is data too."""
+    found = []
+    for folder in folders:
+        path = Path(folder).expanduser()
+        found.append(path.resolve())
+        if path.is_dir():
+            with suppress(OSError):
+                found += [child.resolve() for child in path.iterdir() if child.is_symlink()]
+    return found
+
+
+def _keep_permissions(old: Path, new: Path) -> None:
+    """The replacement keeps the mode and group the user gave the folder (it may hold patient images)."""
+    status = old.stat()
+    os.chmod(new, stat.S_IMODE(status.st_mode))
+    with suppress(OSError):  # not allowed to give that group: the mode is still kept
+        os.chown(new, -1, status.st_gid)
+
+
+def _remove_stale_scratch(home: Path, name: str) -> None:
+    """Scratch folders of a run that was killed (kill -9, power loss): ours by name, their process gone."""
+    prefix = f"{_SCRATCH_TAG}{name}-"
+    for entry in home.glob(f"{prefix}*"):
+        pid = entry.name[len(prefix) :].split("-", 1)[0]
+        if entry.is_dir() and not entry.is_symlink() and pid.isdigit() and not _alive(int(pid)):
+            remove_tree(entry)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _check_writable(target: Path) -> None:
+    """Refuse up front a destination that cannot be written, rather than after a long build."""
+    existing = target
+    while not existing.exists():
+        if existing.is_symlink():
+            raise UsageError(f"{target}: {existing} is a symbolic link to nothing: choose another folder")
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{target}: {existing} is a file, not a folder: choose another folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{target}: {existing} cannot be written (permission denied): choose another folder")
+
+
+def _some(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _entries(folder: Path, ignore: Path | None = None) -> list[Path]:
@@ -234,3 +350,70 @@ def interruption_point() -> None:
 
 def is_disk_full(error: BaseException) -> bool:
     return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+class DiskFullError(DataError):
+    """The output did not fit; the old output (if any) is untouched and nothing half-written is left."""
+
+    def __init__(self, target: Path | str, error: OSError | str) -> None:
+        cause = error if isinstance(error, str) else (error.strerror or str(error))
+        super().__init__(str(target), f"the output does not fit: {cause}", "free some space or choose another disk")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.problem))
+
+
+def require_free_space(folder: Path, needed: int, target: Path | str) -> None:
+    """pyarrow aborts the whole process when its Parquet writer meets a full disk: check before writing."""
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise DiskFullError(target, f"about {needed / 1e6:.0f} MB needed, {free / 1e6:.0f} MB free")
+
+
+def check_file_output(folder: str | os.PathLike[str], names: Iterable[str], protected: Iterable[Path] = ()) -> Path:
+    """A folder that receives a few named files (stats, previews, reports): it may be any folder, even the
+    current one, but no file of those names may be replaced unless this tool wrote it."""
+    if not str(folder).strip():
+        raise UsageError("the output folder name is empty: give a folder name")
+    target = Path(folder).expanduser().resolve()
+    for place in _with_link_targets(protected):
+        if target == place or _is_inside(target, place):
+            raise UsageError(f"{target} is inside {place}, which holds your data or the datasets cache")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} exists and is not a folder: choose a folder")
+    _check_writable(target)
+    ours = (marker_files(target) or set()) if target.is_dir() else set()
+    clashes = [name for name in names if (target / name).exists() and name not in ours]
+    if (target / MARKER).exists() and not ours:
+        clashes.append(MARKER)
+    if clashes:
+        raise UsageError(
+            f"{target} already holds {_some(clashes)}, which skin-cancer did not write: refusing to replace "
+            "it; choose another folder"
+        )
+    return target
+
+
+@contextmanager
+def placing_files(
+    folder: str | os.PathLike[str], kind: str, names: Iterable[str], protected: Iterable[Path] = ()
+) -> Iterator[Path]:
+    """Yield a scratch folder; when the block succeeds its files move into `folder`, each by one rename,
+    and the folder's marker lists them, so a later run may replace them and nothing else."""
+    names = list(names)
+    target = check_file_output(folder, names, protected)
+    target.mkdir(parents=True, exist_ok=True)
+    scratch = _new_hidden_folder(target, f"{_SCRATCH_TAG}files-{os.getpid()}")
+    try:
+        with deferred_interrupt():
+            yield scratch
+            interruption_point()
+            written = sorted(path.name for path in scratch.iterdir() if path.is_file())
+            check_file_output(target, written, protected)  # nothing of the user's appeared meanwhile
+            ours = marker_files(target) or set()
+            (scratch / MARKER).write_text(marker_text(kind, ours | set(written)))
+            for name in [*written, MARKER]:
+                os.replace(scratch / name, target / name)
+    finally:
+        if scratch.exists():
+            remove_tree(scratch)

@@ -166,7 +166,7 @@ def test_ceiling_written_natively_is_accepted_and_scored_identically_by_the_offi
     truth = load_truth(str(real_sample), split="train", resize_mode=mode, cache_dir=str(cache))
     native = tmp_path / "native"
     report = score(ceiling_predictions(truth), truth, write_native=native)
-    written = sorted(native.iterdir())
+    written = sorted(path for path in native.iterdir() if not path.name.startswith("."))  # the marker is hidden
     assert [path.name for path in written] == [f"{image_id}_segmentation.png" for image_id in truth.ids]
     for path, row in zip(written, truth.rows, strict=True):
         image = Image.open(path)
@@ -386,7 +386,7 @@ def test_cli_writes_the_report_files(real_sample, cache, prediction_folder, tmp_
     )
     assert code == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
-    assert sorted(path.name for path in output.iterdir()) == [
+    assert sorted(path.name for path in output.iterdir() if not path.name.startswith(".")) == [
         "per_image.csv",
         "summary.json",
         "summary.md",

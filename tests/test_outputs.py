@@ -40,7 +40,7 @@ def deletions(monkeypatch, tmp_path) -> list[Path]:
 
 def marked_output(folder: Path, content: str = "old") -> Path:
     folder.mkdir(parents=True)
-    (folder / outputs.MARKER).write_text(outputs.marker_text("export"))
+    (folder / outputs.MARKER).write_text(outputs.marker_text("export", ["train.txt"]))
     (folder / "train.txt").write_text(content)
     return folder
 
@@ -218,7 +218,7 @@ def test_stats_and_preview_refuse_a_file_before_any_build(flag, tmp_path, capsys
             arguments += ["--output", str(tmp_path / "o"), "--cache-dir", str(a_file)]
         code = main(arguments)
         err = capsys.readouterr().err
-        assert code == 2 and "is a file" in err, err
+        assert code == 2 and ("is a file" in err or "not a folder" in err), err
         assert "does not exist" not in err, "the file must be refused before the build looks at data"
 
 
@@ -236,3 +236,149 @@ def test_the_commands_refuse_the_real_data_before_any_build(command, real_sample
     assert not (tmp_path / "c").exists(), "the refusal comes before any build"
     assert sorted(path.relative_to(real_sample) for path in real_sample.rglob("*")) == before
     assert deletions == []
+
+
+@pytest.mark.parametrize("how", ["copied-marker", "added-file", "hand-written-marker", "added-in-subfolder"])
+def test_a_marker_protects_only_the_files_it_lists(how, deletions, tmp_path):
+    """`cp -a export/. project/` copies the marker too: the user's own files must still never be replaced."""
+    folder = marked_output(tmp_path / "out")
+    if how == "copied-marker":
+        (folder / "train.py").write_text("my code")
+    elif how == "added-file":
+        (folder / "model.pt").write_bytes(b"weights")
+    elif how == "hand-written-marker":
+        (folder / outputs.MARKER).write_text('{"written_by": "skin-cancer"}')
+    else:
+        (folder / "train").mkdir()
+        (folder / "train" / "notes.txt").write_text("mine")
+    before = snapshot(folder)
+    for overwrite in (False, True):
+        with pytest.raises(UsageError), outputs.replacing(folder, "export", overwrite) as scratch:
+            write_new(scratch)
+    assert snapshot(folder) == before
+    assert deletions == [path for path in deletions if path.name.startswith(".skin-cancer-partial-")]
+
+
+def test_a_file_added_while_writing_stops_the_replacement(deletions, tmp_path):
+    folder = marked_output(tmp_path / "out")
+    with pytest.raises(UsageError, match="changed while"), outputs.replacing(folder, "export", True) as scratch:
+        write_new(scratch)
+        (folder / "sub").mkdir()
+        (folder / "sub" / "user-notes.txt").write_text("written meanwhile")
+    assert (folder / "sub" / "user-notes.txt").read_text() == "written meanwhile"
+    assert (folder / "train.txt").read_text() == "old"
+
+
+def test_ctrl_c_during_the_last_write_keeps_the_old_output(deletions, tmp_path):
+    folder = marked_output(tmp_path / "out")
+    before = snapshot(folder)
+    with pytest.raises(KeyboardInterrupt), outputs.replacing(folder, "export", True) as scratch:
+        write_new(scratch)
+        os.kill(os.getpid(), signal.SIGINT)  # arrives while the last file is written
+    assert snapshot(folder) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_replacement_keeps_the_folders_permissions(deletions, tmp_path):
+    folder = marked_output(tmp_path / "out")
+    folder.chmod(0o700)
+    with outputs.replacing(folder, "export", True) as scratch:
+        write_new(scratch)
+    assert folder.stat().st_mode & 0o777 == 0o700 and (folder / "train.txt").read_text() == "new"
+
+
+def test_scratch_left_by_a_killed_run_is_removed_and_a_live_one_kept(deletions, tmp_path):
+    dead_pid = 2**22 + 12345  # beyond Linux's pid_max default: no such process
+    stale = tmp_path / f".skin-cancer-partial-out-{dead_pid}-abcd"
+    live = tmp_path / f".skin-cancer-partial-out-{os.getpid()}-ef01"
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "shard.parquet").write_bytes(b"half")
+    with outputs.replacing(tmp_path / "out", "export", False) as scratch:
+        write_new(scratch)
+    assert not stale.exists() and live.exists()
+    assert stale in deletions
+
+
+def test_an_unwritable_destination_is_refused_before_any_work(deletions, tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode))
+    with pytest.raises(UsageError, match="cannot be written"):
+        outputs.check_output(locked / "out", overwrite=False)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    with pytest.raises(UsageError, match="is a file"):
+        outputs.check_output(a_file / "sub", overwrite=False)
+
+
+def test_a_full_disk_is_one_named_error_and_the_old_output_stays(deletions, tmp_path):
+    folder = marked_output(tmp_path / "out")
+    before = snapshot(folder)
+    with pytest.raises(outputs.DiskFullError, match="does not fit"), outputs.replacing(folder, "export", True):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert snapshot(folder) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
+    with pytest.raises(outputs.DiskFullError, match="MB needed"):
+        outputs.require_free_space(tmp_path, 10**18, folder)
+
+
+def test_write_native_never_replaces_the_ground_truth_or_the_predictions(real_sample, deletions, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(real_sample, data)
+    truth_folder = data / "ISIC-2017_Test_v2_Part1_GroundTruth"
+    predictions = tmp_path / "predictions"
+    predictions.mkdir()
+    for mask in truth_folder.glob("*.png"):
+        shutil.copy(mask, predictions / mask.name)
+    before = {path: path.read_bytes() for folder in (truth_folder, predictions) for path in folder.iterdir()}
+    common = ["evaluate", "--data-dir", str(data), "--split", "test", "--cache-dir", str(tmp_path / "c"), "--quiet"]
+    for source, target in [("--ceiling", truth_folder), ("--predictions", predictions)]:
+        extra = [source] if source == "--ceiling" else [source, str(predictions)]
+        for overwrite in ([], ["--overwrite"]):
+            code = main([*common, *extra, "--write-native", str(target), *overwrite])
+            assert code == 2, capsys.readouterr().err
+    assert {path: path.read_bytes() for path in before} == before
+    assert not (tmp_path / "c").exists(), "refused before any build"
+
+
+def test_report_files_never_replace_a_users_file_of_the_same_name(real_sample, tmp_path, capsys):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "stats.json").write_text('{"my": "own results"}')
+    arguments = ["--data-dir", str(real_sample), "--cache-dir", str(tmp_path / "c"), "--quiet", "--size", "64"]
+    assert main(["stats", *arguments, "--output", str(home)]) == 2
+    assert "did not write" in capsys.readouterr().err
+    assert (home / "stats.json").read_text() == '{"my": "own results"}'
+    ours = tmp_path / "ours"
+    assert main(["stats", *arguments, "--output", str(ours)]) == 0
+    assert main(["stats", *arguments, "--output", str(ours)]) == 0, "its own files may be replaced"
+    assert main(["preview", *arguments, "--output", str(ours), "--n", "2"]) == 0, "and others added"
+    assert outputs.marker_files(ours) >= {"stats.json", "preview-train.png"}
+
+
+def test_a_parquet_export_that_cannot_fit_stops_before_pyarrow_runs_out(real_sample, tmp_path, monkeypatch, capsys):
+    """pyarrow aborts the process on a full disk; the free space is checked before each shard instead."""
+    arguments = ["--data-dir", str(real_sample), "--cache-dir", str(tmp_path / "c"), "--quiet", "--size", "64"]
+    assert main(["build", *arguments]) == 0
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real_usage(path)._replace(free=1000))
+    out = tmp_path / "exports" / "out"
+    code = main(["export", *arguments, "--output", str(out), "--format", "parquet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "does not fit" in err and str(out) in err and ".skin-cancer-partial" not in err
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_a_split_folder_linked_in_from_an_earlier_export_is_protected(deletions, tmp_path):
+    earlier = marked_output(tmp_path / "realparent")
+    (earlier / "TD").mkdir()
+    (earlier / "TD" / "ISIC_0000001.jpg").write_bytes(b"image")
+    (earlier / outputs.MARKER).write_text(outputs.marker_text("export", ["train.txt", "TD/ISIC_0000001.jpg"]))
+    data = tmp_path / "d2"
+    data.mkdir()
+    (data / "ISIC-2017_Training_Data").symlink_to(earlier / "TD")
+    with pytest.raises(UsageError, match="holds"):
+        outputs.check_output(earlier, overwrite=True, protected=[data])
+    assert (earlier / "TD" / "ISIC_0000001.jpg").read_bytes() == b"image"
