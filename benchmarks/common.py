@@ -7,7 +7,11 @@ import os
 import shutil
 from pathlib import Path
 
-from skin_cancer.layout import MASK_SUFFIX, SPLITS
+from skin_cancer.releases import ISIC2017
+
+SPLITS = ISIC2017.splits
+MASK_SUFFIX = ISIC2017.mask_suffix
+
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "isic-2017-mini" / "ISIC-2017"
 
