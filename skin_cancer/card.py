@@ -299,12 +299,12 @@ def release_values(release: Release) -> dict[str, str]:
     names = release.diagnosis_names
     split_list = [f"`{split.name}`" for split in release.splits]
     if names:
-        labels = f"together with the Part3 diagnosis ({_or([name.replace('_', ' ') for name in names])})"
+        labels = f", together with the Part3 diagnosis ({_or([name.replace('_', ' ') for name in names])})"
         labels += " and the age and sex metadata." if release.has_metadata else "."
         diagnosis = ", ".join(f"{index} = {name}" for index, name in enumerate(names))
         diagnosis += ", from the Part3 ground truth; null where none exists"
     else:
-        labels = f"{release.short_name} has no diagnosis labels and no patient metadata."
+        labels = f". {release.short_name} has no diagnosis labels and no patient metadata."
         diagnosis = f"always null: {release.short_name} has no diagnosis labels (no class names)"
     if release.has_metadata:
         personal = (
@@ -344,7 +344,7 @@ def overlap_markdown(release: Release) -> str:
     """One table: for each split of this release, how many of its images other release splits hold."""
     overlaps = split_overlaps(release)
     others = [key for split in overlaps.values() if split for key in split]
-    columns = list(dict.fromkeys(others))
+    columns = [key for key in dict.fromkeys(others) if not key.startswith(f"{release.name}/")]
     lines = [
         "| split | official pairs | " + " | ".join(f"in `{key}`" for key in columns) + " |",
         "|---|---|" + "---|" * len(columns),

@@ -21,15 +21,7 @@ from .pipeline import Build
 
 EXPORT_FORMATS = ("folders", "parquet")
 METADATA_FILE = "metadata.jsonl"
-METADATA_COLUMNS = (
-    "image_id",
-    "diagnosis",
-    "age_approximate",
-    "sex",
-    "original_width",
-    "original_height",
-    "also_in",
-)
+METADATA_COLUMNS = ("image_id", "diagnosis", "age_approximate", "sex", "original_width", "original_height")
 
 
 def export(build: Build, output: Path, export_format: str = "folders", overwrite: bool = False) -> list[Path]:
