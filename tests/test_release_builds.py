@@ -307,3 +307,82 @@ def test_releases_command_prints_counts_and_overlaps_without_data(capsys):
     assert "isic2016/test (379): 305 in isic2017/train" in out
     assert "121 in isic2018/train" in out and "1800 in isic2018/train" in out
     assert "Not checked (id lists not known): isic2018/valid, isic2018/test" in out
+
+
+# --- every command on every release ------------------------------------------------------------------
+
+
+@pytest.fixture
+def sample_dir(tmp_path, monkeypatch) -> Path:
+    from skin_cancer import sample
+
+    monkeypatch.setattr(sample, "default_sample_dir", lambda: tmp_path / "sample")
+    return tmp_path / "sample"
+
+
+@pytest.mark.parametrize("name", ["isic2016", "isic2018"])
+def test_stats_of_a_release_record_it_and_draw_every_chart(sample_dir, tmp_path, capsys, name):
+    import json
+
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "stats"
+    command = ["stats", "--sample", "--release", name, "--size", str(SIZE), "--cache-dir", str(tmp_path / "c")]
+    assert main([*command, "--output", str(out), "--quiet"]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["release"] == name and list(stats["splits"]) == list(RELEASES[name].split_names)
+    assert sorted(path.name for path in out.glob("*.png")) == sorted(
+        ["pairs_per_split.png", "diagnoses_per_split.png", "lesion_area.png", "original_sizes.png"]
+    )
+
+
+@pytest.mark.parametrize("name", ["isic2016", "isic2018"])
+def test_evaluate_ceiling_on_a_release(sample_dir, tmp_path, capsys, name):
+    split = RELEASES[name].splits[-1].name
+    command = ["evaluate", "--sample", "--release", name, "--ceiling", "--split", split, "--quiet"]
+    assert main([*command, "--cache-dir", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert "dice" in out.lower() or "jaccard" in out.lower()
+
+
+@pytest.mark.parametrize("name", ["isic2016", "isic2018"])
+def test_a_staged_release_loads_like_the_builder_and_its_card_names_the_release(builds, samples, tmp_path, name):
+    from skin_cancer import publish
+    from skin_cancer.overlap import split_overlaps
+    from skin_cancer.pipeline import prepare_dataset
+
+    release = RELEASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PartialSplitWarning)
+        build = prepare_dataset(str(samples[name]), cache_dir=str(tmp_path / "cache"), release=name)
+    staged = publish.stage(build, f"my-lab/{name}-512", tmp_path / "staged", "500MB", allow_partial=True)
+    loaded = load_dataset(str(staged.folder), "pad-512", cache_dir=str(tmp_path / "hub-cache"))
+    assert list(loaded) == list(release.split_names)
+    for split in loaded:
+        assert raw_rows(loaded[split]) == raw_rows(build.dataset[split])
+    card = (staged.folder / "README.md").read_text()
+    assert f"# {release.pretty_name} (partial)" in card and f"extended|{name[:4]}-{name[4:]}" in card
+    assert release.citation in card and "isic2017" not in card.split("## Overlap")[0].lower().replace("isic2017/", "")
+    for split_name, counts in split_overlaps(release).items():
+        row = next(line for line in card.splitlines() if line.startswith(f"| `{name}/{split_name}` |"))
+        if counts is None:
+            assert "not checked" in row
+        else:
+            assert all(f" {count} " in row for key, count in counts.items() if not key.startswith(name))
+    assert "`isic2018/valid`, `isic2018/test` is not checked" in card
+    assert "not confirmed" in card and "LICENSE.txt" in card  # neither licence is confirmed by ../shared
+
+
+def test_publishing_two_releases_into_one_repository_is_refused(builds, samples, tmp_path):
+    from skin_cancer import publish
+    from skin_cancer.errors import UsageError
+    from skin_cancer.options import BuildOptions
+    from skin_cancer.pipeline import prepare_dataset
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PartialSplitWarning)
+        first = prepare_dataset(str(samples["isic2017"]), cache_dir=str(tmp_path / "c"))
+        second = prepare_dataset(
+            str(samples["isic2018"]), BuildOptions(256), cache_dir=str(tmp_path / "c"), release="isic2018"
+        )
+    with pytest.raises(UsageError, match="one repository holds one release"):
+        publish.stage([first, second], "my-lab/mixed", tmp_path / "staged", "500MB", allow_partial=True)
