@@ -386,3 +386,10 @@ def test_publishing_two_releases_into_one_repository_is_refused(builds, samples,
         )
     with pytest.raises(UsageError, match="one repository holds one release"):
         publish.stage([first, second], "my-lab/mixed", tmp_path / "staged", "500MB", allow_partial=True)
+
+
+def test_the_readme_shows_the_overlap_table_the_code_computes():
+    from skin_cancer.overlap import render_overlap_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert render_overlap_table() in readme
