@@ -393,3 +393,36 @@ def test_the_readme_shows_the_overlap_table_the_code_computes():
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert render_overlap_table() in readme
+
+
+@pytest.mark.parametrize("name", ["isic2016", "isic2018"])
+def test_a_release_downloads_from_a_mirror_checked_where_a_checksum_is_known(
+    samples, builds, tmp_path, monkeypatch, name
+):
+    """The official files served by a local HTTP server (the ISIC bucket is unreachable here); ISIC 2018's
+    recorded checksums are replaced by those of the synthetic zips, ISIC 2016 has none to check."""
+    import functools
+    import http.server
+    import threading
+
+    from .test_builder_inputs import RangeRequestHandler, record_checksums
+
+    release = RELEASES[name]
+    www = zip_release(samples[name], release, tmp_path / "www")
+    if release.unchecked_downloads != tuple(download.file_name for download in release.downloads):
+        release = record_checksums(monkeypatch, release, www)
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(RangeRequestHandler, directory=str(www))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/"
+        downloaded = load_dataset("skin_cancer", name, cache_dir=str(tmp_path / "cache"), size=SIZE, base_url=base_url)
+        for split in builds[name]:
+            assert raw_rows(downloaded[split]) == raw_rows(builds[name][split])
+        if name == "isic2018":
+            record_checksums(monkeypatch, release, www, wrong=release.downloads[0].file_name)
+            with pytest.raises(DataError, match=f"{release.downloads[0].file_name}: the downloaded file"):
+                load_dataset("skin_cancer", name, cache_dir=str(tmp_path / "c2"), size=SIZE, base_url=base_url)
+    finally:
+        server.shutdown()
