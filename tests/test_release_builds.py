@@ -257,6 +257,44 @@ def test_real_pairs_in_a_layout_stream_and_build_in_two_processes_alike(real_lay
         assert raw_rows(streamed[split]) == expected
 
 
+# sha256 (first 16 hex digits) of the image and mask bytes of the 14 real pairs built at the defaults
+# (pad-512, JPEG) by main (cc2e91a) before releases were wired in, with Pillow 13.0.0 and numpy 2.4.6.
+BEFORE_RELEASES_TOOLS = ("13.0.0", "2.4.6")
+BEFORE_RELEASES_SHA256 = {
+    "ISIC_0001871": ("19eb643b20798fcc", "dcf1d935b90d1553"),
+    "ISIC_0007332": ("69aee0b462e45501", "fca9ffd65e68cf04"),
+    "ISIC_0009995": ("00257f62d80b7e26", "03bc82af42848df3"),
+    "ISIC_0012099": ("f2abe69c446f5276", "25451a90d50d2e87"),
+    "ISIC_0012210": ("14eb4d923bd916cb", "502ab3640535aebe"),
+    "ISIC_0012254": ("e3beec1187e0fe77", "0e3e5748739804d7"),
+    "ISIC_0012316": ("d29fe5aaed38a8c9", "a382f6b8fc76a98c"),
+    "ISIC_0012660": ("fa468240f8c3aa61", "0539cb8660bda370"),
+    "ISIC_0012927": ("a8ed367c0831443e", "8483c08e8afe2f12"),
+    "ISIC_0014162": ("7d29b1720ae2568d", "0406639fea2026ed"),
+    "ISIC_0014310": ("f1d14197e02d8575", "6b2c875fac81f99c"),
+    "ISIC_0014572": ("3b2bded9287ac614", "8b99a9b2372a701f"),
+    "ISIC_0014597": ("ec06a09d3aeda515", "b18f47f47c30a0aa"),
+    "ISIC_0014608": ("4b385f38d7d76bcb", "a94fa2e33fe6139a"),
+}
+
+
+def test_isic2017_output_is_byte_identical_to_before_releases(real_dataset):
+    import hashlib
+
+    import numpy
+    import PIL
+
+    if (PIL.__version__, numpy.__version__) != BEFORE_RELEASES_TOOLS:
+        pytest.skip(
+            f"the recorded bytes come from Pillow/numpy {BEFORE_RELEASES_TOOLS}; other versions may encode others"
+        )
+    got = {}
+    for split in real_dataset:
+        for image_id, row in raw_rows(real_dataset[split]).items():
+            got[image_id] = tuple(hashlib.sha256(row[column]).hexdigest()[:16] for column in ("image", "mask"))
+    assert got == BEFORE_RELEASES_SHA256
+
+
 def shipped_lists() -> dict[str, set[str]]:
     """The id lists read straight from the package folder, not through overlap.py."""
     folder = Path(skin_cancer.__file__).parent.joinpath(*IDS_FOLDER)
