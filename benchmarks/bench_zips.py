@@ -29,7 +29,11 @@ from common import DEFAULT_SOURCE, pair_paths, repeated_tree
 
 import skin_cancer
 from skin_cancer.fingerprint import input_fingerprint
-from skin_cancer.layout import MASK_SUFFIX, SPLITS
+from skin_cancer.releases import ISIC2017
+
+SPLITS = ISIC2017.splits
+MASK_SUFFIX = ISIC2017.mask_suffix
+
 
 # Files a finished build keeps beside its Arrow files; anything else is disk the build should not use.
 BOOKKEEPING = (".json", ".lock")

@@ -1,4 +1,4 @@
-"""ISIC-2017 skin-lesion segmentation as a square image/mask dataset for Hugging Face `datasets`.
+"""ISIC skin-lesion segmentation releases as square image/mask datasets for Hugging Face `datasets`.
 
 Importing this package registers the builder, so `load_dataset("skin_cancer", data_dir=...)` works.
 """

@@ -1,4 +1,4 @@
-"""Parsing the ISIC-2017 CSVs: Part3 diagnosis labels and the per-image metadata.
+"""Parsing the releases' CSVs: Part3 diagnosis labels (in each release's own form) and per-image metadata.
 
 Pure functions over CSV text, so they are tested on the official files without any images.
 """
@@ -11,7 +11,15 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from .layout import DIAGNOSIS_NAMES
+from .labels2016 import Labels2016Error, parse_benign_malignant
+from .releases import (
+    DEFAULT_RELEASE,
+    LABELS_2016_PART3_BENIGN_MALIGNANT,
+    LABELS_2017_PART3_FLAGS,
+    LABELS_NONE,
+    RELEASES,
+    Release,
+)
 
 LABEL_COLUMNS = ("image_id", "melanoma", "seborrheic_keratosis")
 METADATA_COLUMNS = ("image_id", "age_approximate", "sex")
@@ -32,15 +40,29 @@ class Metadata:
     sex: str | None
 
 
-def parse_diagnoses(text: str) -> dict[str, str]:
-    """image_id -> one of DIAGNOSIS_NAMES ("nevus" where both Part3 flags are 0)."""
+def parse_labels(release: Release, text: str) -> dict[str, str]:
+    """image_id -> one of release.diagnosis_names, read the way the release wrote its label CSV."""
+    if release.label_kind == LABELS_2017_PART3_FLAGS:
+        return parse_diagnoses(text, release.diagnosis_names)
+    if release.label_kind == LABELS_2016_PART3_BENIGN_MALIGNANT:
+        try:
+            return parse_benign_malignant(text, release.diagnosis_names)
+        except Labels2016Error as error:
+            raise AnnotationError(str(error)) from error
+    if release.label_kind == LABELS_NONE:
+        return {}
+    raise ValueError(f"{release.name}: unknown label kind {release.label_kind!r}")
+
+
+def parse_diagnoses(text: str, names: tuple[str, ...] = RELEASES[DEFAULT_RELEASE].diagnosis_names) -> dict[str, str]:
+    """image_id -> names[0] (nevus, where both Part3 flags are 0), names[1] (melanoma) or names[2] (keratosis)."""
     diagnoses: dict[str, str] = {}
     for line_number, row in _rows(text, LABEL_COLUMNS):
         melanoma = _flag(row["melanoma"], "melanoma", line_number)
         keratosis = _flag(row["seborrheic_keratosis"], "seborrheic_keratosis", line_number)
         if melanoma and keratosis:
             raise AnnotationError(f"line {line_number}: {row['image_id']} is marked both melanoma and keratosis")
-        diagnosis = DIAGNOSIS_NAMES[1] if melanoma else DIAGNOSIS_NAMES[2] if keratosis else DIAGNOSIS_NAMES[0]
+        diagnosis = names[1] if melanoma else names[2] if keratosis else names[0]
         diagnoses[_image_id(row, line_number, diagnoses)] = diagnosis
     return diagnoses
 

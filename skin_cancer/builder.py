@@ -1,13 +1,12 @@
 """The `datasets` builder: glue between discovery, annotations and the pixel transforms.
 
-Everything ISIC-specific is in `layout`, `discovery` and `annotations`; everything about pixels
-is in `transforms`. This module only tells `datasets` which splits exist, what the features
-are and how to turn one pair of files into one example.
+Everything ISIC-specific is in `releases` (one named configuration per release), `discovery` and
+`annotations`; everything about pixels is in `transforms`. This module only tells `datasets` which
+splits exist, what the features are and how to turn one pair of files into one example.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 import sys
@@ -21,17 +20,14 @@ from typing import Any, ClassVar
 import datasets
 from datasets.exceptions import DatasetGenerationError
 
-from . import about
-from .annotations import AnnotationError, Metadata, parse_diagnoses, parse_metadata
+from .annotations import AnnotationError, Metadata, parse_labels, parse_metadata
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
 from .errors import DataError, SkinCancerError, UsageError, find_skin_cancer_error
 from .fingerprint import CODE_HASH, cache_hash
-from .layout import DIAGNOSIS_NAMES, ISIC_BASE_URL, SPLITS, official_url, zip_name
+from .options import DEFAULTS, check_options
+from .overlap import also_in
+from .releases import DEFAULT_RELEASE, RELEASES, Release, checksum_problem, get_release
 from .transforms import (
-    IMAGE_FORMATS,
-    MAX_SIZE,
-    MIN_SIZE,
-    RESIZE_MODES,
     ImageDecodeError,
     MaskDecodeError,
     MaskSizeError,
@@ -48,18 +44,25 @@ BUILDER_VERSION = "2.0.0"
 _CORRUPT_HINT = "the file is truncated or corrupt: replace it"
 
 
+NO_CHECKS_HINT = (
+    'download it again with download_mode="force_redownload", or pass verification_mode="no_checks" '
+    "(command line: --no-verify) to skip the check"
+)
+
+
 class PartialSplitWarning(UserWarning):
-    """A split holds fewer pairs than the official ISIC-2017 release."""
+    """A split holds fewer pairs than the official release."""
 
 
 @dataclass
 class SkinCancerConfig(datasets.BuilderConfig):
-    """Options of the square dataset; every one of them changes the cache folder."""
+    """One release (the configuration's name) and the options of the square dataset; every option
+    changes the cache folder. The options' defaults and checks are those of options.BuildOptions."""
 
-    size: int = 512
-    resize_mode: str = "pad"
-    image_format: str = "jpeg"
-    base_url: str = ISIC_BASE_URL
+    size: int = DEFAULTS.size
+    resize_mode: str = DEFAULTS.resize_mode
+    image_format: str = DEFAULTS.image_format
+    base_url: str | None = None  # None: the release's official address
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -67,19 +70,15 @@ class SkinCancerConfig(datasets.BuilderConfig):
 
     def check(self) -> None:
         """`datasets` sets keyword options after construction, so the builder calls this again."""
-        if isinstance(self.size, bool) or not isinstance(self.size, int) or not MIN_SIZE <= self.size <= MAX_SIZE:
-            raise UsageError(f"size must be a whole number from {MIN_SIZE} to {MAX_SIZE}, not {self.size!r}")
-        if self.resize_mode not in RESIZE_MODES:
-            raise UsageError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, not {self.resize_mode!r}")
-        if self.image_format not in IMAGE_FORMATS:
-            raise UsageError(f"image_format must be one of {', '.join(IMAGE_FORMATS)}, not {self.image_format!r}")
+        get_release(self.name)
+        check_options(self.size, self.resize_mode, self.image_format)
+
+    @property
+    def release(self) -> Release:
+        return get_release(self.name)
 
 
-_OPTION_DEFAULTS = {
-    option.name: option.default
-    for option in dataclasses.fields(SkinCancerConfig)
-    if option.name in ("size", "resize_mode", "image_format", "base_url")
-}
+_OPTION_DEFAULTS = {**DEFAULTS.as_dict(), "base_url": None}
 
 
 @dataclass(frozen=True)
@@ -91,38 +90,45 @@ class ExampleSource:
     mask: Location
     diagnosis: str | None
     metadata: Metadata
+    also_in: tuple[str, ...] = ()
 
 
-def features() -> datasets.Features:
+def features(release: str | Release = DEFAULT_RELEASE) -> datasets.Features:
+    """The same columns for every release; a release without labels (ISIC 2018) has no class names and
+    null diagnoses, and one without metadata null ages and sexes, so code reads any release alike."""
+    release = get_release(release)
     return datasets.Features(
         {
             "image_id": datasets.Value("string"),
             "image": datasets.Image(mode="RGB"),
             # No forced mode: a forced "L" would turn the palette's class indices back into 0/255.
             "mask": datasets.Image(),
-            "diagnosis": datasets.ClassLabel(names=DIAGNOSIS_NAMES),
+            "diagnosis": datasets.ClassLabel(names=list(release.diagnosis_names)),
             "age_approximate": datasets.Value("int32"),
             "sex": datasets.Value("string"),
             "original_width": datasets.Value("int32"),
             "original_height": datasets.Value("int32"),
+            # Other release splits holding the same image id ("isic2018/train"), from the shipped id lists.
+            "also_in": datasets.List(datasets.Value("string")),
         }
     )
 
 
 class SkinCancer(datasets.GeneratorBasedBuilder):
-    """ISIC-2017 Task 1 as square image/mask pairs with labels and metadata."""
+    """An ISIC lesion-segmentation release (one configuration each) as square image/mask pairs."""
 
     VERSION = datasets.Version(BUILDER_VERSION)
     BUILDER_CONFIG_CLASS = SkinCancerConfig
     BUILDER_CONFIGS: ClassVar[list[SkinCancerConfig]] = [
-        SkinCancerConfig(name="default", version=datasets.Version(BUILDER_VERSION))
+        SkinCancerConfig(name=release.name, version=datasets.Version(BUILDER_VERSION), description=release.description)
+        for release in RELEASES.values()
     ]
-    DEFAULT_CONFIG_NAME = "default"
+    DEFAULT_CONFIG_NAME = DEFAULT_RELEASE
     DEFAULT_WRITER_BATCH_SIZE = 200
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if kwargs.get("data_files"):
-            raise UsageError("skin_cancer reads an ISIC-2017 tree: pass data_dir=..., not data_files")
+            raise UsageError("skin_cancer reads an ISIC release's folders or zips: pass data_dir=..., not data_files")
         kwargs.pop("data_files", None)
         kwargs.setdefault("dataset_name", DATASET_NAME)
         # The cache key: the code (load_dataset passes the same code hash as `hash`) and, for a
@@ -137,18 +143,24 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         super().__init__(*args, **kwargs)
         self.config.check()
         self.seconds_per_split: dict[str, float] = {}
+        self._verification_mode: datasets.VerificationMode | None = None
+
+    @property
+    def release(self) -> Release:
+        return self.config.release
 
     def is_prepared(self) -> bool:
         """True when this exact configuration is already in the cache."""
         return os.path.isfile(os.path.join(self.cache_dir, datasets.config.DATASET_INFO_FILENAME))
 
     def _info(self) -> datasets.DatasetInfo:
+        release = self.config.release
         return datasets.DatasetInfo(
-            description=about.DESCRIPTION,
-            features=features(),
-            homepage=about.HOMEPAGE,
-            citation=about.CITATION,
-            license=about.LICENSE,
+            description=release.description,
+            features=features(release),
+            homepage=release.homepage,
+            citation=release.citation,
+            license=release.license,
         )
 
     def download_and_prepare(self, *args: Any, **kwargs: Any) -> None:
@@ -160,23 +172,38 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                 raise
             raise found from error
 
+    def _download_and_prepare(self, dl_manager, verification_mode, **kwargs: Any) -> None:
+        # Kept for _download: `datasets` hands the mode only to this method.
+        self._verification_mode = verification_mode
+        super()._download_and_prepare(dl_manager, verification_mode, **kwargs)
+
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        sources = find_in_data_dir(self.config.data_dir) if self.config.data_dir else self._download(dl_manager)
+        release = self.config.release
+        if self.config.data_dir:
+            sources = find_in_data_dir(self.config.data_dir, release)
+        else:
+            sources = self._download(dl_manager, release)
         generators = []
         for source in sources:
-            _warn_if_partial(source)
+            _warn_if_partial(source, release)
             generators.append(
-                datasets.SplitGenerator(name=source.split.name, gen_kwargs={"examples": _example_sources(source)})
+                datasets.SplitGenerator(
+                    name=source.split.name, gen_kwargs={"examples": _example_sources(source, release)}
+                )
             )
         return generators
 
-    def _download(self, dl_manager: datasets.DownloadManager) -> list[SplitSource]:
+    def _download(self, dl_manager: datasets.DownloadManager, release: Release) -> list[SplitSource]:
         base_url = self.config.base_url
-        folders = [name for split in SPLITS for name in split.folders]
-        zip_paths = dl_manager.download({name: official_url(zip_name(name), base_url) for name in folders})
-        csv_names = [split.labels_csv for split in SPLITS]
-        csvs = dl_manager.download({name: official_url(name, base_url) for name in csv_names})
-        return find_in_downloads(zip_paths, csvs=csvs)
+        zips = release.zip_downloads
+        zip_paths = dl_manager.download({folder: release.url(zips[folder].file_name, base_url) for folder in zips})
+        csvs = dl_manager.download(
+            {item.file_name: release.url(item.file_name, base_url) for item in release.csv_downloads}
+        )
+        if self._verification_mode not in (None, datasets.VerificationMode.NO_CHECKS):
+            downloaded = {zips[folder].file_name: path for folder, path in zip_paths.items()}
+            _verify_downloads(release, {**downloaded, **csvs})
+        return find_in_downloads(zip_paths, csvs, release)
 
     def _prepare_split(self, split_generator: datasets.SplitGenerator, **kwargs: Any) -> None:
         started = time.perf_counter()
@@ -219,6 +246,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "sex": example.metadata.sex,
                     "original_width": pair.original_width,
                     "original_height": pair.original_height,
+                    "also_in": list(example.also_in),
                 },
             )
 
@@ -239,15 +267,34 @@ def _read_pair(example: ExampleSource) -> tuple[bytes, bytes]:
     return read_bytes(example.image), read_bytes(example.mask)
 
 
-def _example_sources(source: SplitSource) -> list[ExampleSource]:
-    diagnoses = _parse_csv(source.labels_csv, parse_diagnoses) if source.labels_csv else {}
+def _verify_downloads(release: Release, paths: dict[str, str]) -> None:
+    """Each downloaded file against the checksum recorded for it; files without one pass unchecked.
+
+    Only local files are checked: streaming reads over HTTP and downloads nothing."""
+    downloads = release.downloads_by_name
+    for file_name, path in paths.items():
+        if not os.path.isabs(path) or not os.path.isfile(path):
+            continue
+        problem = checksum_problem(downloads[file_name], path)
+        if problem is not None:
+            # checksum_problem starts with the file name, which DataError puts first already.
+            detail = problem.split(": ", 1)[1]
+            raise DataError(
+                file_name, f"the downloaded file ({path}) does not match its checksum: {detail}", NO_CHECKS_HINT
+            )
+
+
+def _example_sources(source: SplitSource, release: Release) -> list[ExampleSource]:
+    diagnoses = _parse_csv(source.labels_csv, lambda text: parse_labels(release, text)) if source.labels_csv else {}
     unrecognised_sex: Counter[str] = Counter()
     metadata = (
         _parse_csv(source.metadata_csv, lambda text: parse_metadata(text, unrecognised_sex))
         if source.metadata_csv
         else {}
     )
-    if source.labels_csv is None:
+    if source.split.labels_csv is None:
+        pass  # the release has no labels for this split: nothing is missing
+    elif source.labels_csv is None:
         warn_user(f"no {source.split.labels_csv} found for the {source.split.name} split: diagnosis will be null")
     else:
         _warn_if_unlabelled(source, source.labels_csv, diagnoses)
@@ -260,7 +307,12 @@ def _example_sources(source: SplitSource) -> list[ExampleSource]:
     unknown = Metadata(None, None)
     return [
         ExampleSource(
-            pair.image_id, pair.image, pair.mask, diagnoses.get(pair.image_id), metadata.get(pair.image_id, unknown)
+            pair.image_id,
+            pair.image,
+            pair.mask,
+            diagnoses.get(pair.image_id),
+            metadata.get(pair.image_id, unknown),
+            tuple(also_in(release, source.split.name, pair.image_id)),
         )
         for pair in source.pairs
     ]
@@ -281,13 +333,13 @@ def _warn_if_unlabelled(source: SplitSource, labels_csv: Location, diagnoses: di
     warn_user(message)
 
 
-def _warn_if_partial(source: SplitSource) -> None:
+def _warn_if_partial(source: SplitSource, release: Release) -> None:
     found, official = len(source.pairs), source.split.official_count
     if found < official:
         warn_user(
             PartialSplitWarning(
                 f"found {found} of {official} official {source.split.long_name} images "
-                f"({source.split.name} split); the dataset is partial"
+                f"({source.split.name} split of {release.short_name}); the dataset is partial"
             )
         )
 

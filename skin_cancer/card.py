@@ -17,12 +17,12 @@ from importlib import resources
 import datasets
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from . import about
 from .builder import BUILDER_VERSION
 from .compat import DatasetInfosDict, MetadataConfigs
 from .errors import SkinCancerError
-from .layout import SPLITS_BY_NAME
 from .options import BuildOptions
+from .overlap import split_key, split_overlaps, unknown_splits
+from .releases import DEFAULT_RELEASE, Release, get_release
 from .transforms import JPEG_QUALITY
 
 # The top-level dataset_card.md, shipped inside the package (skin_cancer/dataset_card.md links to it in a checkout).
@@ -43,8 +43,13 @@ REQUIRED_METADATA = (
 TASK_CATEGORIES = ("image-segmentation",)
 TASK_IDS = ("semantic-segmentation",)
 ANNOTATIONS_CREATORS = ("expert-generated",)
-# A resized derivative of the ISIC release: the Hub's form for "extends another dataset".
-SOURCE_DATASET = "extended|isic-2017"
+
+
+def source_dataset(release: Release) -> str:
+    """A resized derivative of the ISIC release: the Hub's form for "extends another dataset" (extended|isic-2017)."""
+    return f"extended|{release.name[:4]}-{release.name[4:]}"
+
+
 # Class indices of the masks; the transformers segmentation recipe reads this file from the repository.
 ID2LABEL = {"0": "background", "1": "lesion"}
 
@@ -140,8 +145,9 @@ class ExistingCard:
         return kept
 
 
-def pretty_name(partial: bool) -> str:
-    return "ISIC-2017 skin lesion segmentation" + (" (partial)" if partial else "")
+def pretty_name(partial: bool, release: Release | None = None) -> str:
+    release = release or get_release(DEFAULT_RELEASE)
+    return release.pretty_name + (" (partial)" if partial else "")
 
 
 def size_category(total: int) -> str:
@@ -173,23 +179,25 @@ def render_card(
     extra_configs: Sequence[ConfigFacts] = (),
     template: str | None = None,
     ceilings: dict[str, float] | None = None,
+    release: str | Release = DEFAULT_RELEASE,
 ) -> str:
     """The card for every configuration the repository will hold: the published ones first (the first is
-    the default), then those of an existing card that this upload keeps."""
+    the default), then those of an existing card that this upload keeps. One repository holds one release."""
+    release = get_release(release)
     new = [facts for facts, _ in published]
     replaced = {facts.name for facts in [*new, *extra_configs]}
     configs = [*new, *extra_configs, *(existing.kept(replaced) if existing else [])]
     default = new[0].name
     total = sum(split.pairs for split in new[0].splits)
     card_data = DatasetCardData(
-        license=about.LICENSE_ID,
+        license=release.license_id,
         task_categories=list(TASK_CATEGORIES),
         task_ids=list(TASK_IDS),
         annotations_creators=list(ANNOTATIONS_CREATORS),
         tags=TAGS,
         size_categories=[size_category(total)],
-        pretty_name=pretty_name(partial),
-        source_datasets=[SOURCE_DATASET],
+        pretty_name=pretty_name(partial, release),
+        source_datasets=[source_dataset(release)],
     )
     MetadataConfigs(
         {
@@ -198,7 +206,9 @@ def render_card(
         }
     ).to_dataset_card_data(card_data)
     DatasetInfosDict({facts.name: facts.info for facts in configs}).to_dataset_card_data(card_data)
-    values = _body_values(repo_id, published, configs, preview_path, partial, ceilings or {}, bool(extra_configs))
+    values = _body_values(
+        repo_id, published, configs, preview_path, partial, release, ceilings or {}, bool(extra_configs)
+    )
     body = string.Template(load_template() if template is None else template).substitute(values)
     return f"---\n{card_data.to_yaml()}\n---\n\n{body}"
 
@@ -266,6 +276,7 @@ def _body_values(
     configs: list[ConfigFacts],
     preview_path: str,
     partial: bool,
+    release: Release,
     ceilings: dict[str, float],
     native_masks: bool,
 ) -> dict[str, str]:
@@ -274,16 +285,17 @@ def _body_values(
     partial_limitation = ""
     if partial:
         counts = ", ".join(
-            f"{split.name} {split.pairs} of {SPLITS_BY_NAME[split.name].official_count}"
+            f"{split.name} {split.pairs} of {release.split(split.name).official_count}"
             for split in default_facts.splits
         )
         partial_notice = (
-            f"> **Partial dataset.** This repository holds only part of ISIC-2017 ({counts} pairs). "
+            f"> **Partial dataset.** This repository holds only part of {release.short_name} ({counts} pairs). "
             "Do not compare results on it with results on the full dataset.\n"
         )
         partial_limitation = f"- This is a partial copy: {counts} pairs.\n"
     return {
-        "pretty_name": pretty_name(partial),
+        **release_values(release),
+        "pretty_name": pretty_name(partial, release),
         "partial_notice": partial_notice,
         "partial_limitation": partial_limitation,
         "size": str(default_options.size),
@@ -292,7 +304,7 @@ def _body_values(
         "default_config": default_facts.name,
         "split_names": ", ".join(f"`{split.name}`" for split in default_facts.splits),
         "configs_table": configs_table(configs, default_facts.name),
-        "split_table": split_table(default_facts.splits),
+        "split_table": split_table(default_facts.splits, release),
         "variants_made": "\n".join(
             _variant_line(options, ceilings.get(options.config_name)) for _, options in published
         ),
@@ -300,8 +312,78 @@ def _body_values(
         "id2label": json.dumps(ID2LABEL),
         "builder_version": BUILDER_VERSION,
         "jpeg_quality": str(JPEG_QUALITY),
-        "citation": about.CITATION,
+        "citation": release.citation,
     }
+
+
+def release_values(release: Release) -> dict[str, str]:
+    """The card's sentences that depend on the release, all from the release table."""
+    names = release.diagnosis_names
+    split_list = [f"`{split.name}`" for split in release.splits]
+    if names:
+        labels = f", together with the Part3 diagnosis ({_or([name.replace('_', ' ') for name in names])})"
+        labels += " and the age and sex metadata." if release.has_metadata else "."
+        diagnosis = ", ".join(f"{index} = {name}" for index, name in enumerate(names))
+        diagnosis += ", from the Part3 ground truth; null where none exists"
+    else:
+        labels = f". {release.short_name} has no diagnosis labels and no patient metadata."
+        diagnosis = f"always null: {release.short_name} has no diagnosis labels (no class names)"
+    if release.has_metadata:
+        personal = (
+            "The data record an approximate age and the sex of each patient where known; they hold no names "
+            "and no other identifiers"
+        )
+    else:
+        personal = "The data hold no age, sex, names or other identifiers of the patients"
+    return {
+        "release_name": release.name,
+        "short_name": release.short_name,
+        "homepage": release.homepage,
+        "labels_sentence": labels,
+        "diagnosis_meaning": diagnosis,
+        "personal_data": personal,
+        "split_sentence": f"The splits are {_and(split_list)}"
+        + (" (`valid`, not `validation`)" if "valid" in release.split_names else ""),
+        "splits_made": ", ".join(
+            f"`{split.name}` = {split.data_folder} / {split.mask_folder}" for split in release.splits
+        ),
+        "license_text": license_text(release),
+        "overlap_table": overlap_markdown(release),
+        "unknown_splits": ", ".join(f"`{key}`" for key in unknown_splits()) or "none",
+    }
+
+
+def license_text(release: Release) -> str:
+    if release.license_confirmed:
+        return f"published under {release.license}."
+    return (
+        f"believed to be {release.license}, but this is not confirmed: some catalogues give other terms. "
+        f"Check the LICENSE.txt in the official zips (and {release.data_page}) before you reuse or republish."
+    )
+
+
+def overlap_markdown(release: Release) -> str:
+    """One table: for each split of this release, how many of its images other release splits hold."""
+    overlaps = split_overlaps(release)
+    others = [key for split in overlaps.values() if split for key in split]
+    columns = [key for key in dict.fromkeys(others) if not key.startswith(f"{release.name}/")]
+    lines = [
+        "| split | official pairs | " + " | ".join(f"in `{key}`" for key in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+    ]
+    for split in release.splits:
+        counts = overlaps[split.name]
+        cells = ["not checked" for _ in columns] if counts is None else [str(counts[key]) for key in columns]
+        lines.append(f"| `{split_key(release, split.name)}` | {split.official_count} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _variant_line(options: BuildOptions, ceiling: float | None) -> str:
@@ -331,7 +413,8 @@ def configs_table(configs: list[ConfigFacts], default: str) -> str:
     return "\n".join(lines)
 
 
-def split_table(splits: list[SplitFacts]) -> str:
+def split_table(splits: list[SplitFacts], release: str | Release = DEFAULT_RELEASE) -> str:
+    release = get_release(release)
     names = list(next(iter(splits)).diagnoses)
     lines = [
         "| split | pairs | official pairs | " + " | ".join(names) + " |",
@@ -339,5 +422,5 @@ def split_table(splits: list[SplitFacts]) -> str:
     ]
     for split in splits:
         counts = " | ".join(str(split.diagnoses[name]) for name in names)
-        lines.append(f"| {split.name} | {split.pairs} | {SPLITS_BY_NAME[split.name].official_count} | {counts} |")
+        lines.append(f"| {split.name} | {split.pairs} | {release.split(split.name).official_count} | {counts} |")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from .errors import UsageError, find_skin_cancer_error
 from .export import EXPORT_FORMATS
 from .options import DEFAULTS, BuildOptions
 from .pipeline import Build, prepare_dataset, resolve_data_dir
+from .releases import DEFAULT_RELEASE, RELEASES, get_release
 from .sample import ensure_sample_tree
 from .summary import build_summary
 from .transforms import IMAGE_FORMATS, RESIZE_MODES
@@ -114,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(command=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
+    _command(
+        commands,
+        "releases",
+        "print every release's splits, official counts and shared images (no data needed)",
+        run_releases,
+    )
+
     build = _command(commands, "build", "prepare the dataset in the datasets cache and print a summary", run_build)
     add_dataset_options(build)
 
@@ -208,10 +216,25 @@ def shard_size(text: str) -> str:
 
 def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data-dir", help="folder with the ISIC-2017 folders or zips")
-    source.add_argument("--sample", action="store_true", help="use the built-in synthetic sample (no download)")
+    source.add_argument("--data-dir", help="folder with the release's folders or zips")
     source.add_argument(
-        "--download", action="store_true", help="download the official ISIC-2017 files (about 6 GB) into the cache"
+        "--sample", action="store_true", help="use the built-in synthetic sample of the release (no download)"
+    )
+    source.add_argument(
+        "--download",
+        action="store_true",
+        help="download the release's official files into the cache (checked against their recorded checksums)",
+    )
+    parser.add_argument(
+        "--release",
+        choices=list(RELEASES),
+        default=DEFAULT_RELEASE,
+        help="which ISIC segmentation release the data are (`skin-cancer releases` lists them)",
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="with --download: do not check the files' checksums (datasets' verification_mode=\"no_checks\")",
     )
     parser.add_argument("--size", type=int, default=DEFAULTS.size, help="side of the square output, in pixels")
     parser.add_argument(
@@ -252,14 +275,20 @@ def prepare(args: argparse.Namespace, options: BuildOptions | None = None) -> Bu
     if options is None:
         options = BuildOptions(size=args.size, resize_mode=args.resize_mode, image_format=args.image_format)
     return prepare_dataset(
-        source_dir(args), options, num_proc=args.num_proc, cache_dir=args.cache_dir, rebuild=args.rebuild
+        source_dir(args),
+        options,
+        num_proc=args.num_proc,
+        cache_dir=args.cache_dir,
+        rebuild=args.rebuild,
+        release=args.release,
+        verify=not args.no_verify,
     )
 
 
 def source_dir(args: argparse.Namespace) -> str | None:
     """The data folder the options name; None means download. Checked before any work."""
     if args.sample:
-        return str(ensure_sample_tree())
+        return str(ensure_sample_tree(release=get_release(args.release)))
     if args.download:
         return None
     return resolve_data_dir(args.data_dir)
@@ -291,6 +320,13 @@ def protected_folders(args: argparse.Namespace) -> list[str]:
     if data_dir is not None:
         folders.append(data_dir)
     return folders
+
+
+def run_releases(args: argparse.Namespace) -> int:
+    from .overlap import render_releases
+
+    print(render_releases())
+    return EXIT_OK
 
 
 def run_build(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Finding the ISIC-2017 files and pairing every image with its mask by image_id.
+"""Finding a release's files and pairing every image with its mask by image_id.
 
 Works the same on extracted folders, on folders nested one level deeper (as some extractors
 leave them), and inside the official zips, which are read where they lie with the standard
@@ -18,12 +18,16 @@ from dataclasses import dataclass
 from typing import IO
 
 from .errors import DataError
-from .layout import IMAGE_SUFFIXES, MASK_SUFFIX, SPLITS, OfficialSplit, zip_name
+from .releases import Release, Split, zip_name
 
-ISIC_DOWNLOAD_HINT = (
-    "download the six ISIC-2017 Task 1 folders (or their zips) from "
-    "https://challenge.isic-archive.com/data/#2017, or omit data_dir to let the builder download them"
-)
+
+def download_hint(release: Release) -> str:
+    return (
+        f"download the {len(release.folders)} {release.short_name} folders (or their zips) from "
+        f"{release.data_page}, or omit data_dir to let the builder download them"
+    )
+
+
 _ZIP_HINT = "the zip is truncated or corrupt: download it again"
 # zipfile's own errors for a damaged archive or member, and the ones zlib lets through.
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError)
@@ -47,7 +51,7 @@ class PairSource:
 
 @dataclass(frozen=True)
 class SplitSource:
-    split: OfficialSplit
+    split: Split
     pairs: list[PairSource]
     labels_csv: Location | None
     metadata_csv: Location | None
@@ -97,29 +101,29 @@ def _read_member(archive: zipfile.ZipFile, path: str, member: str) -> bytes:
     return data
 
 
-def find_in_data_dir(data_dir: str) -> list[SplitSource]:
-    """Sources of all three splits from a data_dir of folders and/or official zips."""
+def find_in_data_dir(data_dir: str, release: Release) -> list[SplitSource]:
+    """Sources of all the release's splits from a data_dir of folders and/or official zips."""
     data_dir = os.path.abspath(os.path.expanduser(data_dir))
     if not os.path.isdir(data_dir):
         problem = "is not a folder" if os.path.exists(data_dir) else "does not exist"
-        raise DataError(data_dir, f"the data_dir {problem}", ISIC_DOWNLOAD_HINT)
+        raise DataError(data_dir, f"the data_dir {problem}", download_hint(release))
     top = _DiskFolder(data_dir, data_dir)
-    folder_names = [name for split in SPLITS for name in split.folders]
+    folder_names = list(release.folders)
 
     roots: dict[str, _Folder] = {}
     zips: dict[str, str] = {}
     for name in folder_names:
-        found = locate_folder(top, name)
+        found = locate_folder(top, name, release)
         if found is not None:
             roots[name] = found
         elif os.path.isfile(os.path.join(data_dir, zip_name(name))):
             zips[name] = os.path.join(data_dir, zip_name(name))
     if not roots and not zips:
+        first = release.splits[0].data_folder
         raise DataError(
             data_dir,
-            "holds none of the ISIC-2017 folders or zips (expected e.g. ISIC-2017_Training_Data/ "
-            "or ISIC-2017_Training_Data.zip)",
-            ISIC_DOWNLOAD_HINT,
+            f"holds none of the {release.short_name} folders or zips (expected e.g. {first}/ or {zip_name(first)})",
+            download_hint(release),
         )
     missing = [name for name in folder_names if name not in roots and name not in zips]
     if missing:
@@ -127,68 +131,88 @@ def find_in_data_dir(data_dir: str) -> list[SplitSource]:
             os.path.join(data_dir, missing[0]),
             f"missing: neither the folder nor {zip_name(missing[0])} is here"
             + (f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""),
-            "every split needs its _Data and _Part1_GroundTruth folder",
+            f"every {release.short_name} split needs its image folder and its mask folder",
         )
-    roots.update(_zip_roots({name: (path, path) for name, path in zips.items()}))
-    return assemble(roots, csv_places=[top])
+    roots.update(_zip_roots({name: (path, path) for name, path in zips.items()}, release))
+    return assemble(roots, release, csv_places=[top])
 
 
-def find_in_downloads(zip_paths: dict[str, str], csvs: dict[str, str]) -> list[SplitSource]:
+def find_in_downloads(zip_paths: dict[str, str], csvs: dict[str, str], release: Release) -> list[SplitSource]:
     """Sources from the download manager's results: {folder: zip path or URL}, {CSV file name: path or URL}."""
-    roots = _zip_roots({name: (path, zip_name(name)) for name, path in zip_paths.items()})
+    roots = _zip_roots({name: (path, zip_name(name)) for name, path in zip_paths.items()}, release)
     known_csvs = {name: Location(path, name) for name, path in csvs.items()}
-    return assemble(roots, csv_places=[], known_csvs=known_csvs)
+    return assemble(roots, release, csv_places=[], known_csvs=known_csvs)
 
 
 def assemble(
-    roots: dict[str, _Folder], csv_places: list[_Folder], known_csvs: dict[str, Location] | None = None
+    roots: dict[str, _Folder],
+    release: Release,
+    csv_places: list[_Folder],
+    known_csvs: dict[str, Location] | None = None,
 ) -> list[SplitSource]:
     known_csvs = known_csvs or {}
     sources = []
-    for split in SPLITS:
+    for split in release.splits:
         data_root, mask_root = roots[split.data_folder], roots[split.mask_folder]
         places = [*csv_places, data_root, mask_root]
         sources.append(
             SplitSource(
                 split=split,
-                pairs=pair_files(data_root, mask_root),
-                labels_csv=known_csvs.get(split.labels_csv) or _first_file(places, split.labels_csv),
-                metadata_csv=known_csvs.get(split.metadata_csv) or _first_file(places, split.metadata_csv),
+                pairs=pair_files(data_root, mask_root, release),
+                labels_csv=_csv(split.labels_csv, places, known_csvs),
+                metadata_csv=_csv(split.metadata_csv, places, known_csvs),
             )
         )
     _check_disjoint(sources)
     return sources
 
 
-def locate_folder(container: _Folder, name: str) -> _Folder | None:
+def _csv(name: str | None, places: list[_Folder], known_csvs: dict[str, Location]) -> Location | None:
+    """A CSV the split has, where it was found; None where the split has none or it is absent."""
+    if name is None:
+        return None
+    return known_csvs.get(name) or _first_file(places, name)
+
+
+def locate_folder(container: _Folder, name: str, release: Release) -> _Folder | None:
     """container/name, or container/name/name when an extractor nested it."""
     outer = container.subfolder(name)
     if outer is None:
         return None
     inner = outer.subfolder(name)
-    if inner is not None and not _has_data_files(outer):
+    if inner is not None and not _has_data_files(outer, release):
         return inner
     return outer
 
 
-def pair_files(data_root: _Folder, mask_root: _Folder) -> list[PairSource]:
-    """Pairs sorted by image_id; superpixels, CSVs and stray files are ignored."""
+def pair_files(data_root: _Folder, mask_root: _Folder, release: Release) -> list[PairSource]:
+    """Pairs sorted by image_id; companion files (superpixels), CSVs, notices and stray files are ignored.
+
+    Mask names match case-insensitively (`_segmentation.png` and `_Segmentation.png` alike)."""
     image_files, mask_files = data_root.files(), mask_root.files()
     images: dict[str, Location] = {}
     for name in sorted(image_files):
-        if not name.lower().endswith(IMAGE_SUFFIXES):
+        if not release.is_image(name):
             continue
         image_id = _strip_suffix(name)
         if image_id in images:
             first = images[image_id].label.rsplit("/", 1)[-1]
             raise DataError(data_root.label, f"{image_id} has two image files: {first} and {name}", "keep one")
         images[image_id] = image_files[name]
-    masks = {name[: -len(MASK_SUFFIX)]: mask_files[name] for name in mask_files if name.endswith(MASK_SUFFIX)}
+    masks: dict[str, Location] = {}
+    for name in sorted(mask_files):
+        image_id = release.mask_image_id(name)
+        if image_id is None:
+            continue
+        if image_id in masks:
+            first = masks[image_id].label.rsplit("/", 1)[-1]
+            raise DataError(mask_root.label, f"{image_id} has two mask files: {first} and {name}", "keep one")
+        masks[image_id] = mask_files[name]
     for image_id in sorted(images.keys() - masks.keys()):
         raise DataError(
             images[image_id].label,
             "this image has no mask",
-            f"expected {mask_root.label}/{image_id}{MASK_SUFFIX}",
+            f"expected {mask_root.label}/{release.mask_name(image_id)}",
         )
     for image_id in sorted(masks.keys() - images.keys()):
         raise DataError(
@@ -253,7 +277,7 @@ class _ZipFolder(_Folder):
         return _ZipFolder(self.path, self.zip_label, self.members, prefix)
 
 
-def _zip_roots(zips: dict[str, tuple[str, str]]) -> dict[str, _Folder]:
+def _zip_roots(zips: dict[str, tuple[str, str]], release: Release) -> dict[str, _Folder]:
     """{folder name: (zip path or URL, its name in messages)} -> the folder inside each zip."""
     roots = {}
     for name, (path, label) in zips.items():
@@ -262,9 +286,11 @@ def _zip_roots(zips: dict[str, tuple[str, str]]) -> dict[str, _Folder]:
                 members = [member for member in archive.namelist() if _safe_member(member)]
         except (*_ZIP_ERRORS, OSError) as error:
             raise DataError(label, f"cannot be read as a zip: {error}", _ZIP_HINT) from error
-        found = locate_folder(_ZipFolder(path, label, members), name)
+        found = locate_folder(_ZipFolder(path, label, members), name, release)
         if found is None:
-            raise DataError(label, f"does not contain the folder {name}/", "is it the official ISIC-2017 zip?")
+            raise DataError(
+                label, f"does not contain the folder {name}/", f"is it the official {release.short_name} zip?"
+            )
         roots[name] = found
     return roots
 
@@ -364,8 +390,8 @@ def _first_file(places: list[_Folder], name: str) -> Location | None:
     return None
 
 
-def _has_data_files(folder: _Folder) -> bool:
-    return any(name.lower().endswith((*IMAGE_SUFFIXES, ".png")) for name in folder.files())
+def _has_data_files(folder: _Folder, release: Release) -> bool:
+    return any(name.lower().endswith((*release.image_suffixes, ".png")) for name in folder.files())
 
 
 def _strip_suffix(name: str) -> str:

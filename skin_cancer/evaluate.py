@@ -28,8 +28,8 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from .discovery import Location, read_bytes
 from .errors import DataError, UsageError
-from .layout import MASK_SUFFIX, SPLITS_BY_NAME
 from .metrics import METRIC_NAMES, Confusion, confusion, macro_average, scores
+from .releases import DEFAULT_RELEASE, Release, get_release
 from .transforms import RESIZE_MODES, Placement, encode_png, placement, prepare_mask
 
 if TYPE_CHECKING:
@@ -335,8 +335,12 @@ def _score_task(task: _Task) -> dict[str, Any]:
 
     if task.write_native:
         frame = window.full().astype(np.uint8) * np.uint8(255)
-        Image.fromarray(frame, mode="L").save(Path(task.write_native) / f"{task.image_id}{MASK_SUFFIX}")
+        Image.fromarray(frame, mode="L").save(Path(task.write_native) / f"{task.image_id}{WRITTEN_MASK_SUFFIX}")
     return row
+
+
+# Native masks written by --write-native are named as the ISIC scorer and the 2017/2018 ground truth name them.
+WRITTEN_MASK_SUFFIX = "_segmentation.png"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -384,7 +388,7 @@ def truth_from_build(build: Build, split: str) -> Truth:
         raise UsageError(f"--split must be one of {', '.join(build.dataset)}, not {split!r}")
     if not build.data_dir:
         raise UsageError("evaluating reads the native masks from the ISIC folders or zips: give --data-dir")
-    sources = find_in_data_dir(build.data_dir)
+    sources = find_in_data_dir(build.data_dir, build.release)
     (source,) = [source for source in sources if source.split.name == split]
     native = {pair.image_id: pair.mask for pair in source.pairs}
     rows = []
@@ -748,18 +752,21 @@ def load_truth(
     num_proc: int = 1,
     cache_dir: str | None = None,
     config: str | None = None,
+    release: str | Release = DEFAULT_RELEASE,
 ) -> Truth:
     if (data_dir is None) == (dataset is None):
         raise UsageError("give exactly one of data_dir (an ISIC tree) and dataset (a staged folder or Hub repo)")
     if dataset is not None:
         return truth_from_dataset(dataset, split, config, resize_mode, cache_dir)
-    if split not in SPLITS_BY_NAME:
-        raise UsageError(f"split must be one of {', '.join(SPLITS_BY_NAME)}, not {split!r}")
+    release = get_release(release)
+    if split not in release.split_names:
+        raise UsageError(f"split must be one of {', '.join(release.split_names)}, not {split!r}")
     from .options import BuildOptions
     from .pipeline import prepare_dataset
 
     options = BuildOptions(size=size, resize_mode=resize_mode or "pad", image_format=image_format)  # type: ignore[arg-type]
-    return truth_from_build(prepare_dataset(data_dir, options, num_proc=num_proc, cache_dir=cache_dir), split)
+    build = prepare_dataset(data_dir, options, num_proc=num_proc, cache_dir=cache_dir, release=release)
+    return truth_from_build(build, split)
 
 
 def evaluate(
@@ -777,6 +784,7 @@ def evaluate(
     write_native: str | os.PathLike | None = None,
     overwrite: bool = False,
     cache_dir: str | None = None,
+    release: str | Release = DEFAULT_RELEASE,
 ) -> EvaluationReport:
     """Score {image_id: prediction} at native resolution (and at the square size) with the ISIC metrics.
 
@@ -784,7 +792,7 @@ def evaluate(
     reused; with dataset (a staged folder or Hub repo) the configuration `config` (default: the
     card's default) is read, and its name (pad-512, ...) gives the resize mode.
     """
-    truth = load_truth(data_dir, dataset, split, resize_mode, size, image_format, num_proc, cache_dir, config)
+    truth = load_truth(data_dir, dataset, split, resize_mode, size, image_format, num_proc, cache_dir, config, release)
     return score(predictions, truth, num_proc, allow_missing, write_native, overwrite)
 
 

@@ -15,7 +15,7 @@ import tokenize
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
-from .layout import SPLITS, zip_name
+from .releases import RELEASES, zip_name
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable
@@ -56,12 +56,16 @@ def cache_hash(code: str, data_dir: str | None) -> str:
 
 
 def _listing(data_dir: str):
-    """One line per input file: relative name, size, mtime. Folders are walked, zips and CSVs stat'ed."""
-    folders = [name for split in SPLITS for name in split.folders]
+    """One line per input file: relative name, size, mtime. Folders are walked, zips and CSVs stat'ed.
+
+    Every release's names are listed (not only the one being built): a listing is cheap, and the key
+    then never depends on which release a caller passes."""
+    splits = [split for release in RELEASES.values() for split in release.splits]
+    folders = [name for split in splits for name in split.folders]
     names = {
         *folders,
         *(zip_name(name) for name in folders),
-        *(csv for split in SPLITS for csv in (split.labels_csv, split.metadata_csv)),
+        *(csv for split in splits for csv in (split.labels_csv, split.metadata_csv) if csv),
     }
     try:
         entries = list(os.scandir(data_dir))

@@ -11,6 +11,7 @@ import datasets
 
 from .builder import SkinCancer
 from .options import BuildOptions
+from .releases import DEFAULT_RELEASE, Release, get_release
 
 
 @dataclass
@@ -24,16 +25,20 @@ class Build:
     reused: bool
     seconds_per_split: dict[str, float] = field(default_factory=dict)
     cache_dir: str | None = None
+    release: Release = field(default_factory=lambda: get_release(DEFAULT_RELEASE))
 
     @property
     def load_line(self) -> str:
         """The line of Python that loads this exact build from the cache."""
+        config = "" if self.release.name == DEFAULT_RELEASE else f", {json.dumps(self.release.name)}"
         arguments = {} if self.data_dir is None else {"data_dir": self.data_dir}
         arguments.update(self.options.changed())
         if self.cache_dir:
             arguments["cache_dir"] = os.path.abspath(self.cache_dir)
         spelled = "".join(f", {key}={json.dumps(value)}" for key, value in arguments.items())
-        return f'import skin_cancer; from datasets import load_dataset; ds = load_dataset("skin_cancer"{spelled})'
+        return (
+            f'import skin_cancer; from datasets import load_dataset; ds = load_dataset("skin_cancer"{config}{spelled})'
+        )
 
     @property
     def protected_folders(self) -> list[Path]:
@@ -59,12 +64,25 @@ def prepare_dataset(
     num_proc: int = 1,
     cache_dir: str | None = None,
     rebuild: bool = False,
+    release: str | Release = DEFAULT_RELEASE,
+    verify: bool = True,
+    base_url: str | None = None,
 ) -> Build:
+    """`verify=False` skips the downloads' checksums (datasets' verification_mode="no_checks");
+    `base_url` downloads from a mirror instead of the release's official address."""
     options = options or BuildOptions()
+    release = get_release(release)
     data_dir = resolve_data_dir(data_dir)
-    builder = SkinCancer(data_dir=data_dir, cache_dir=cache_dir, **options.as_dict())
+    mirror = {} if base_url is None else {"base_url": base_url}
+    builder = SkinCancer(
+        config_name=release.name, data_dir=data_dir, cache_dir=cache_dir, **options.as_dict(), **mirror
+    )
     reused = builder.is_prepared() and not rebuild
     mode = datasets.DownloadMode.REUSE_CACHE_IF_EXISTS if rebuild else None  # downloads kept, dataset rebuilt
-    builder.download_and_prepare(num_proc=num_proc if num_proc > 1 else None, download_mode=mode)
+    builder.download_and_prepare(
+        num_proc=num_proc if num_proc > 1 else None,
+        download_mode=mode,
+        verification_mode=None if verify else datasets.VerificationMode.NO_CHECKS,
+    )
     seconds = dict(builder.seconds_per_split)
-    return Build(builder, builder.as_dataset(), data_dir, options, reused, seconds, cache_dir)
+    return Build(builder, builder.as_dataset(), data_dir, options, reused, seconds, cache_dir, release)

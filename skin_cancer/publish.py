@@ -16,7 +16,6 @@ from .card import ID2LABEL, ConfigFacts, ExistingCard, SplitFacts, config_facts,
 from .compat import convert_file_size_to_int
 from .errors import SkinCancerError, UsageError
 from .export import split_num_bytes, write_split_shards
-from .layout import SPLITS_BY_NAME
 from .outputs import MARKER, interruption_point, replacing
 from .pipeline import Build
 from .preview import sample_preview
@@ -54,14 +53,15 @@ def check_repo_id(repo_id: str) -> None:
 
 def check_complete(build: Build, allow_partial: bool) -> bool:
     """True when partial (and allowed); an error naming every short split otherwise."""
+    release = build.release
     short = [
-        f"{name} has {len(dataset)} of {SPLITS_BY_NAME[name].official_count} official pairs"
+        f"{name} has {len(dataset)} of {release.split(name).official_count} official pairs"
         for name, dataset in build.dataset.items()
-        if len(dataset) < SPLITS_BY_NAME[name].official_count
+        if len(dataset) < release.split(name).official_count
     ]
     if short and not allow_partial:
         raise PublishError(
-            f"refusing to publish a partial ISIC-2017 from {build.data_dir}: {'; '.join(short)} "
+            f"refusing to publish a partial {release.short_name} from {build.data_dir}: {'; '.join(short)} "
             "(pass --allow-partial to publish it anyway, marked as partial on the card)"
         )
     return bool(short)
@@ -86,6 +86,9 @@ def stage(
     names = [build.options.config_name for build in builds]
     if len(set(names)) != len(names):
         raise UsageError(f"the same variant was given twice: {', '.join(names)}")
+    releases = sorted({build.release.name for build in builds})
+    if len(releases) != 1:
+        raise UsageError(f"one repository holds one release, not {', '.join(releases)}: publish each to its own")
     partial = any([check_complete(build, allow_partial) for build in builds])
     convert_file_size_to_int(max_shard_size)  # a bad size fails here, before any work
     protected = [folder for build in builds for folder in build.protected_folders]
@@ -103,7 +106,9 @@ def stage(
         _preview(builds[0]).save(scratch / PREVIEW_PATH)
         (scratch / ID2LABEL_PATH).write_text(json.dumps(ID2LABEL, indent=2) + "\n")
         extra = [native] if native else []
-        content = render_card(repo_id, published, partial, PREVIEW_PATH, existing, extra, ceilings=ceilings)
+        content = render_card(
+            repo_id, published, partial, PREVIEW_PATH, existing, extra, ceilings=ceilings, release=builds[0].release
+        )
         validate_card(content, [facts for facts, _ in published] + extra)
         (scratch / "README.md").write_text(content)
     folder = folder.expanduser().resolve()
@@ -195,7 +200,7 @@ def read_remote(repo_id: str, token: str, revision: str | None = None, api: Any 
 def commit_message(builds: Build | Sequence[Build]) -> str:
     builds = [builds] if isinstance(builds, Build) else list(builds)
     names = ", ".join(build.options.config_name for build in builds)
-    return f"Upload ISIC-2017 {names}, skin_cancer builder {_version(builds[0])}"
+    return f"Upload {builds[0].release.short_name} {names}, skin_cancer builder {_version(builds[0])}"
 
 
 def resolve_token(explicit: str | None) -> str:

@@ -88,6 +88,7 @@ class Release:
     license: str
     license_id: str
     license_note: str  # where the licence fact comes from, and how sure it is
+    license_confirmed: bool = False  # True only where a source in ../shared states the licence
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -332,6 +333,7 @@ ISIC2017 = Release(
     license=f"CC-0 ({CC0_URL}); ISIC-2017 data by the International Skin Imaging Collaboration",
     license_id="cc0-1.0",
     license_note="CC-0, stated by ../shared/README.md for the ISIC-2017 challenge data",
+    license_confirmed=True,
 )
 
 # --- ISIC 2018 Task 1 ---------------------------------------------------------------------------

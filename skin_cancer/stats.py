@@ -74,6 +74,8 @@ def compute_stats(build: Build) -> dict[str, Any]:
             "bytes": build.builder.info.splits[split].num_bytes,
         }
     return {
+        "release": build.release.name,
+        "release_title": build.release.short_name,
         "builder_version": BUILDER_VERSION,
         "data_dir": build.data_dir,
         "options": build.options.as_dict(),
@@ -121,19 +123,23 @@ def write_charts(stats: dict[str, Any], output: Path) -> list[Path]:
     figure, axes = pyplot.subplots(figsize=(6, 4))
     bars = axes.bar(names, [splits[name]["pairs"] for name in names], color="#4C72B0")
     axes.bar_label(bars)
-    axes.set(title=f"ISIC-2017 image/mask pairs per split ({size}x{size})", xlabel="split", ylabel="pairs")
+    title = stats.get("release_title", "ISIC")
+    axes.set(title=f"{title} image/mask pairs per split ({size}x{size})", xlabel="split", ylabel="pairs")
     paths.append(_save(figure, output / CHART_FILES[0], pyplot))
 
     figure, axes = pyplot.subplots(figsize=(7, 4))
     diagnoses = [key for key in next(iter(splits.values()))["diagnoses"] if key != "no label"]
-    width = 0.8 / len(diagnoses)
+    if not diagnoses:  # a release without labels (ISIC 2018): say so instead of an empty chart
+        axes.text(0.5, 0.5, f"{title} has no diagnosis labels", ha="center", va="center", transform=axes.transAxes)
+    width = 0.8 / max(len(diagnoses), 1)
     for offset, diagnosis in enumerate(diagnoses):
         positions = [index + (offset - (len(diagnoses) - 1) / 2) * width for index in range(len(names))]
         bars = axes.bar(positions, [splits[name]["diagnoses"][diagnosis] for name in names], width, label=diagnosis)
         axes.bar_label(bars)
     axes.set_xticks(range(len(names)), names)
     axes.set(title="Diagnoses per split (Part3 ground truth)", xlabel="split", ylabel="images")
-    axes.legend()
+    if diagnoses:
+        axes.legend()
     paths.append(_save(figure, output / CHART_FILES[1], pyplot))
 
     figure, axes = pyplot.subplots(figsize=(7, 4))

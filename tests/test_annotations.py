@@ -7,7 +7,9 @@ import csv
 import pytest
 
 from skin_cancer.annotations import AnnotationError, Metadata, parse_diagnoses, parse_metadata
-from skin_cancer.layout import SPLITS
+from skin_cancer.releases import ISIC2017
+
+SPLITS = ISIC2017.splits
 
 
 @pytest.mark.parametrize("split", SPLITS, ids=lambda split: split.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.server
 import io
@@ -21,11 +22,13 @@ from PIL import Image
 
 import skin_cancer
 from skin_cancer.errors import DataError, find_skin_cancer_error
-from skin_cancer.layout import SPLITS
+from skin_cancer.releases import ISIC2017, RELEASES, Release, file_digest
 from skin_cancer.sample import jpeg_bytes, synthetic_pair
 
 from .conftest import prepared_files
 from .test_builder_real import raw_bytes
+
+SPLITS = ISIC2017.splits
 
 SYNTHETIC_COUNTS = {"train": 6, "valid": 2, "test": 2}
 ALL_FOLDERS = [name for split in SPLITS for name in split.folders]
@@ -108,10 +111,28 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
         return io.BytesIO(data[start : end + 1])
 
 
+def record_checksums(monkeypatch, release: Release, folder: Path, wrong: str | None = None) -> Release:
+    """Put the served files' digests into the release table as if ISIC had published them (the real
+    files are not available here); `wrong` names one file recorded with a wrong value instead."""
+    downloads = []
+    for download in release.downloads:
+        if download.checksum is not None:
+            actual = file_digest(folder / download.file_name, download.checksum.algorithm)
+            value = "0" * len(actual) if download.file_name == wrong else actual
+            download = dataclasses.replace(download, checksum=dataclasses.replace(download.checksum, value=value))
+        downloads.append(download)
+    patched = dataclasses.replace(release, downloads=tuple(downloads))
+    monkeypatch.setitem(RELEASES, release.name, patched)
+    return patched
+
+
 @pytest.fixture
-def isic_mirror(pristine_synthetic_tree, tmp_path):
-    """A local HTTP server standing in for isic-challenge-data.s3.amazonaws.com, which is unreachable here."""
+def isic_mirror(pristine_synthetic_tree, tmp_path, monkeypatch):
+    """A local HTTP server standing in for isic-challenge-data.s3.amazonaws.com, which is unreachable here.
+
+    The release table's checksums are replaced by those of the synthetic zips it serves."""
     zip_official_folders(pristine_synthetic_tree, tmp_path / "www" / "2017")
+    record_checksums(monkeypatch, ISIC2017, tmp_path / "www" / "2017")
     handler = functools.partial(RangeRequestHandler, directory=str(tmp_path / "www"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -127,13 +148,42 @@ def test_without_data_dir_the_official_files_are_downloaded(isic_mirror, folder_
     assert dataset["test"]["diagnosis"] == folder_build["test"]["diagnosis"]
 
 
-def test_default_download_urls_are_the_official_ones():
-    from skin_cancer.layout import ISIC_BASE_URL, official_url
+def test_a_download_with_a_wrong_checksum_stops_naming_file_and_values(isic_mirror, tmp_path, monkeypatch):
+    www = tmp_path / "www" / "2017"
+    patched = record_checksums(monkeypatch, ISIC2017, www, wrong="ISIC-2017_Validation_Data.zip")
+    actual = file_digest(www / "ISIC-2017_Validation_Data.zip", "md5")
+    with pytest.raises(DataError) as caught:
+        build(None, tmp_path / "cache", base_url=isic_mirror)
+    message = str(caught.value)
+    assert caught.value.path == "ISIC-2017_Validation_Data.zip" and "\n" not in message
+    assert f"md5 is {actual}, expected {'0' * 32}" in message
+    assert 'verification_mode="no_checks"' in message and "--no-verify" in message
+    assert patched.downloads_by_name["ISIC-2017_Validation_Data.zip"].checksum.value == "0" * 32
 
-    assert official_url("ISIC-2017_Training_Data.zip") == (
+
+def test_no_checks_skips_the_checksums(isic_mirror, folder_build, tmp_path, monkeypatch):
+    record_checksums(monkeypatch, ISIC2017, tmp_path / "www" / "2017", wrong="ISIC-2017_Training_Data.zip")
+    builder = skin_cancer.SkinCancer(cache_dir=str(tmp_path / "cache"), base_url=isic_mirror)
+    builder.download_and_prepare(verification_mode="no_checks")
+    dataset = builder.as_dataset()
+    assert raw_bytes(dataset["train"]) == raw_bytes(folder_build["train"])
+
+
+def test_the_command_line_no_verify_skips_the_checksums(isic_mirror, tmp_path, monkeypatch):
+    from skin_cancer.pipeline import prepare_dataset
+
+    record_checksums(monkeypatch, ISIC2017, tmp_path / "www" / "2017", wrong="ISIC-2017_Training_Data.zip")
+    with pytest.raises(DataError, match="does not match its checksum"):
+        prepare_dataset(None, cache_dir=str(tmp_path / "a"), base_url=isic_mirror)
+    build_ = prepare_dataset(None, cache_dir=str(tmp_path / "b"), base_url=isic_mirror, verify=False)
+    assert len(build_.dataset["train"]) == SYNTHETIC_COUNTS["train"]
+
+
+def test_default_download_urls_are_the_official_ones():
+    assert ISIC2017.url("ISIC-2017_Training_Data.zip") == (
         "https://isic-challenge-data.s3.amazonaws.com/2017/ISIC-2017_Training_Data.zip"
     )
-    assert skin_cancer.SkinCancerConfig(name="default").base_url == ISIC_BASE_URL
+    assert skin_cancer.SkinCancerConfig(name="isic2017").base_url is None  # None: the release's own address
 
 
 def test_grey_cmyk_and_rotated_jpegs_build_as_rgb(synthetic_tree, tmp_path):

@@ -11,9 +11,11 @@ from datasets import load_dataset
 from PIL import Image
 
 import skin_cancer
-from skin_cancer.layout import SPLITS
+from skin_cancer.releases import ISIC2017
 
 from .conftest import REAL_COUNTS
+
+SPLITS = ISIC2017.splits
 
 
 def test_exact_counts_per_split(real_dataset):
@@ -39,6 +41,7 @@ def test_schema(real_dataset):
         "sex",
         "original_width",
         "original_height",
+        "also_in",
     ]
     assert features["diagnosis"].names == ["nevus", "melanoma", "seborrheic_keratosis"]
     assert type(features["image"]).__name__ == type(features["mask"]).__name__ == "Image"

@@ -68,13 +68,25 @@ def test_sample_runs_end_to_end(tmp_path, monkeypatch, capsys):
     assert "train" in out and "seconds" in out
 
 
-def test_the_printed_load_line_reuses_the_build(real_sample, tmp_path, capsys):
-    assert main(["build", "--data-dir", str(real_sample), "--cache-dir", str(tmp_path), "--quiet"]) == 0
-    assert f'load_dataset("skin_cancer", data_dir="{real_sample}", cache_dir="{tmp_path}")' in capsys.readouterr().out
+@pytest.mark.parametrize("release", ["isic2017", "isic2018"])
+def test_the_printed_load_line_reuses_the_build(real_sample, tmp_path, capsys, release):
+    from skin_cancer.sample import copy_tree_as
+
+    data = real_sample if release == "isic2017" else copy_tree_as(real_sample, tmp_path / "data", release)
+    cache = tmp_path / "cache"
+    command = ["build", "--data-dir", str(data), "--cache-dir", str(cache), "--release", release, "--quiet"]
+    assert main(command) == 0
+    config = "" if release == "isic2017" else f', "{release}"'
+    line = next(line.strip() for line in capsys.readouterr().out.splitlines() if "load_dataset(" in line)
+    assert f'load_dataset("skin_cancer"{config}, data_dir="{data}", cache_dir="{cache}")' in line
     import datasets
 
-    builder = datasets.load_dataset_builder("skin_cancer", data_dir=str(real_sample), cache_dir=str(tmp_path))
+    names = () if release == "isic2017" else (release,)
+    builder = datasets.load_dataset_builder("skin_cancer", *names, data_dir=str(data), cache_dir=str(cache))
     assert builder.is_prepared(), "the line the command prints must load from the cache, not build again"
+    namespace: dict = {}
+    exec(line, namespace)  # the printed line itself, run as the user would
+    assert namespace["ds"]["train"].info.config_name == release
 
 
 def test_version_flag_and_help_name_the_version(capsys):

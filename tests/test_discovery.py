@@ -10,7 +10,9 @@ import pytest
 
 from skin_cancer.discovery import Location, find_in_data_dir, read_bytes
 from skin_cancer.errors import DataError
-from skin_cancer.layout import SPLITS
+from skin_cancer.releases import ISIC2017
+
+SPLITS = ISIC2017.splits
 
 
 def zip_folder(folder: Path, nested: bool = False) -> Path:
@@ -24,7 +26,7 @@ def zip_folder(folder: Path, nested: bool = False) -> Path:
 
 
 def test_real_sample_is_found_and_paired(real_sample):
-    sources = find_in_data_dir(str(real_sample))
+    sources = find_in_data_dir(str(real_sample), ISIC2017)
     assert [source.split.name for source in sources] == ["train", "valid", "test"]
     for source in sources:
         images = sorted(path.stem for path in (real_sample / source.split.data_folder).glob("*.jpg"))
@@ -37,7 +39,7 @@ def test_real_sample_is_found_and_paired(real_sample):
 
 
 def test_superpixels_and_csvs_are_not_images(synthetic_tree):
-    sources = find_in_data_dir(str(synthetic_tree))
+    sources = find_in_data_dir(str(synthetic_tree), ISIC2017)
     assert list(synthetic_tree.glob("*/*_superpixels.png"))
     for source in sources:
         assert all(pair.image.path.endswith(".jpg") for pair in source.pairs)
@@ -49,7 +51,7 @@ def test_folders_nested_one_level_deeper(synthetic_tree):
         outer.rename(synthetic_tree / "tmp")
         outer.mkdir()
         (synthetic_tree / "tmp").rename(outer / folder)
-    sources = find_in_data_dir(str(synthetic_tree))
+    sources = find_in_data_dir(str(synthetic_tree), ISIC2017)
     assert [len(source.pairs) for source in sources] == [6, 2, 2]
     assert sources[0].metadata_csv is not None
 
@@ -58,7 +60,7 @@ def test_folders_nested_one_level_deeper(synthetic_tree):
 def test_official_zips_are_read_without_extracting(synthetic_tree, nested):
     for folder in [name for split in SPLITS for name in split.folders]:
         zip_folder(synthetic_tree / folder, nested=nested)
-    sources = find_in_data_dir(str(synthetic_tree))
+    sources = find_in_data_dir(str(synthetic_tree), ISIC2017)
     assert [len(source.pairs) for source in sources] == [6, 2, 2]
     image = sources[0].pairs[0].image
     assert image.path == str(synthetic_tree / "ISIC-2017_Training_Data.zip")
@@ -71,30 +73,30 @@ def test_pairs_are_matched_by_id_not_by_order(synthetic_tree):
     masks = synthetic_tree / "ISIC-2017_Training_Part1_GroundTruth"
     (masks / "ISIC_9000006_segmentation.png").rename(masks / "ISIC_9000007_segmentation.png")
     with pytest.raises(DataError, match=r"ISIC_9000006\.jpg: this image has no mask"):
-        find_in_data_dir(str(synthetic_tree))
+        find_in_data_dir(str(synthetic_tree), ISIC2017)
 
 
 def test_mask_without_image_is_named(synthetic_tree):
     (synthetic_tree / "ISIC-2017_Validation_Data" / "ISIC_9000102.jpg").unlink()
     with pytest.raises(DataError, match=r"ISIC_9000102_segmentation\.png: this mask has no image"):
-        find_in_data_dir(str(synthetic_tree))
+        find_in_data_dir(str(synthetic_tree), ISIC2017)
 
 
 def test_missing_data_dir(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
-        find_in_data_dir(str(tmp_path / "nowhere"))
+        find_in_data_dir(str(tmp_path / "nowhere"), ISIC2017)
 
 
 def test_data_dir_without_isic_folders(tmp_path):
     (tmp_path / "holiday.jpg").write_bytes(b"x")
     with pytest.raises(DataError, match="holds none of the ISIC-2017 folders or zips"):
-        find_in_data_dir(str(tmp_path))
+        find_in_data_dir(str(tmp_path), ISIC2017)
 
 
 def test_missing_split_folder_is_named(synthetic_tree):
     shutil.rmtree(synthetic_tree / "ISIC-2017_Test_v2_Part1_GroundTruth")
     with pytest.raises(DataError, match="ISIC-2017_Test_v2_Part1_GroundTruth: missing"):
-        find_in_data_dir(str(synthetic_tree))
+        find_in_data_dir(str(synthetic_tree), ISIC2017)
 
 
 def test_empty_split_folder_is_named(synthetic_tree):
@@ -102,7 +104,7 @@ def test_empty_split_folder_is_named(synthetic_tree):
         for file in (synthetic_tree / folder).iterdir():
             file.unlink()
     with pytest.raises(DataError, match=r"ISIC-2017_Test_v2_Data: contains no \.jpg images"):
-        find_in_data_dir(str(synthetic_tree))
+        find_in_data_dir(str(synthetic_tree), ISIC2017)
 
 
 def test_same_image_in_two_splits_is_refused(synthetic_tree):
@@ -113,7 +115,7 @@ def test_same_image_in_two_splits_is_refused(synthetic_tree):
         synthetic_tree / "ISIC-2017_Validation_Part1_GroundTruth" / "ISIC_9000001_segmentation.png",
     )
     with pytest.raises(DataError, match="ISIC_9000001 is also in another split"):
-        find_in_data_dir(str(synthetic_tree))
+        find_in_data_dir(str(synthetic_tree), ISIC2017)
 
 
 def test_csvs_may_sit_inside_the_folders(synthetic_tree):
@@ -122,7 +124,7 @@ def test_csvs_may_sit_inside_the_folders(synthetic_tree):
     labels.rename(inside)
     metadata = synthetic_tree / "ISIC-2017_Training_Data" / "ISIC-2017_Training_Data_metadata.csv"
     metadata.rename(synthetic_tree / metadata.name)
-    train = find_in_data_dir(str(synthetic_tree))[0]
+    train = find_in_data_dir(str(synthetic_tree), ISIC2017)[0]
     assert train.labels_csv is not None and train.labels_csv.path == str(inside)
     assert train.metadata_csv is not None and train.metadata_csv.path == str(synthetic_tree / metadata.name)
 
@@ -142,16 +144,16 @@ def test_zip_litter_and_path_traversal_names_are_ignored(synthetic_tree):
             "ISIC-2017_Training_Data\\ISIC_9000995.jpg",
         ):
             bundle.writestr(name, b"not an image")
-    train = find_in_data_dir(str(synthetic_tree))[0]
+    train = find_in_data_dir(str(synthetic_tree), ISIC2017)[0]
     assert [pair.image_id for pair in train.pairs] == [f"ISIC_900000{n}" for n in range(1, 7)]
 
 
 def test_read_bytes_reads_files_and_zip_members(synthetic_tree):
     image = synthetic_tree / "ISIC-2017_Training_Data" / "ISIC_9000001.jpg"
     expected = image.read_bytes()
-    assert read_bytes(find_in_data_dir(str(synthetic_tree))[0].pairs[0].image) == expected
+    assert read_bytes(find_in_data_dir(str(synthetic_tree), ISIC2017)[0].pairs[0].image) == expected
     zip_folder(synthetic_tree / "ISIC-2017_Training_Data")
-    location = find_in_data_dir(str(synthetic_tree))[0].pairs[0].image
+    location = find_in_data_dir(str(synthetic_tree), ISIC2017)[0].pairs[0].image
     assert location.member == "ISIC-2017_Training_Data/ISIC_9000001.jpg"
     assert read_bytes(location) == expected
     with pytest.raises(DataError, match=r"nowhere\.jpg: cannot be read"):
@@ -163,7 +165,7 @@ def test_two_image_files_with_one_id_are_refused(synthetic_tree, suffix):
     data = synthetic_tree / "ISIC-2017_Validation_Data"
     shutil.copy(data / "ISIC_9000101.jpg", data / f"ISIC_9000101{suffix}")
     with pytest.raises(DataError, match=r"ISIC-2017_Validation_Data: ISIC_9000101 has two image files") as caught:
-        find_in_data_dir(str(synthetic_tree))
+        find_in_data_dir(str(synthetic_tree), ISIC2017)
     assert "ISIC_9000101.jpg" in str(caught.value) and f"ISIC_9000101{suffix}" in str(caught.value)
 
 
@@ -171,7 +173,7 @@ def test_a_truncated_zip_is_named(synthetic_tree):
     archive = zip_folder(synthetic_tree / "ISIC-2017_Test_v2_Data")
     archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     with pytest.raises(DataError, match=r"ISIC-2017_Test_v2_Data\.zip: cannot be read as a zip") as caught:
-        find_in_data_dir(str(synthetic_tree))
+        find_in_data_dir(str(synthetic_tree), ISIC2017)
     assert "\n" not in str(caught.value)
 
 

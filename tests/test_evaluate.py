@@ -24,8 +24,8 @@ from skin_cancer.evaluate import (
     score,
 )
 from skin_cancer.evaluate import evaluate as evaluate_function
-from skin_cancer.layout import SPLITS
 from skin_cancer.metrics import METRIC_NAMES, Confusion, confusion, scores
+from skin_cancer.releases import ISIC2017
 from skin_cancer.transforms import RESIZE_MODES, placement, prepare_mask
 
 official = pytest.importorskip(
@@ -33,6 +33,8 @@ official = pytest.importorskip(
 )
 from isic_challenge_scoring.load_image import ImagePair  # noqa: E402
 from isic_challenge_scoring.segmentation import SegmentationScore  # noqa: E402
+
+SPLITS = ISIC2017.splits
 
 KINDS = ("perfect", "dilated", "eroded", "shifted", "empty", "full")
 

@@ -16,7 +16,11 @@ from pathlib import Path
 import pytest
 
 from skin_cancer.cli import main
-from skin_cancer.layout import MASK_SUFFIX, SPLITS
+from skin_cancer.releases import ISIC2017
+
+SPLITS = ISIC2017.splits
+MASK_SUFFIX = ISIC2017.mask_suffix
+
 
 REPEATS = 6
 

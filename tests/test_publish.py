@@ -556,8 +556,9 @@ def test_staging_is_byte_identical_for_every_num_proc(real_sample, dry_run, tmp_
 
 
 def test_native_masks_are_the_original_isic_files_byte_for_byte(dry_run, real_sample, tmp_path):
-    from skin_cancer.layout import SPLITS
+    from skin_cancer.releases import RELEASES
 
+    SPLITS = RELEASES["isic2017"].splits
     loaded = load_dataset(str(dry_run), "native_masks", cache_dir=str(tmp_path))
     raw = {split: part.cast_column("mask", ImageFeature(decode=False)) for split, part in loaded.items()}
     for split in SPLITS:

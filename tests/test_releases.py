@@ -211,25 +211,6 @@ def test_citation_licence_and_homepage(release):
         assert "UNCERTAIN" in release.license_note
 
 
-def test_isic2017_keeps_the_layout_and_about_api():
-    """Until layout.py and about.py are replaced, the 2017 release must say exactly what they say."""
-    layout = pytest.importorskip("skin_cancer.layout")
-    about = pytest.importorskip("skin_cancer.about")
-    release = RELEASES["isic2017"]
-    assert len(release.splits) == len(layout.SPLITS)
-    for new, old in zip(release.splits, layout.SPLITS, strict=True):
-        for attribute in ("name", "official_count", "long_name", "data_folder", "mask_folder", "labels_csv"):
-            assert getattr(new, attribute) == getattr(old, attribute), attribute
-        assert new.metadata_csv == old.metadata_csv and new.folders == old.folders
-    assert list(release.diagnosis_names) == layout.DIAGNOSIS_NAMES
-    assert release.mask_suffix == layout.MASK_SUFFIX and release.image_suffixes == layout.IMAGE_SUFFIXES
-    assert release.base_url == layout.ISIC_BASE_URL
-    assert release.url("x.zip") == layout.official_url("x.zip")
-    assert release.citation == about.CITATION and release.homepage == about.HOMEPAGE
-    assert release.license == about.LICENSE and release.license_id == about.LICENSE_ID
-    assert release.description == about.DESCRIPTION
-
-
 # --- the ISIC 2016 Part3 labels -------------------------------------------------------------------
 
 

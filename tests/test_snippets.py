@@ -34,9 +34,19 @@ def missing_package(code: str) -> str | None:
     return None
 
 
+# The README's data folders, each replaced by the synthetic sample of its release.
+README_FOLDERS = {"/data/ISIC-2017": "isic2017", "/data/ISIC2018": "isic2018", "/data/ISBI2016": "isic2016"}
+
+
 @pytest.fixture(scope="module")
-def sample_tree(tmp_path_factory) -> Path:
-    return write_sample_tree(tmp_path_factory.mktemp("snippet-data"))
+def sample_trees(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("snippet-data")
+    return {folder: write_sample_tree(root / release, release=release) for folder, release in README_FOLDERS.items()}
+
+
+@pytest.fixture(scope="module")
+def sample_tree(sample_trees) -> Path:
+    return sample_trees["/data/ISIC-2017"]
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +79,10 @@ def test_the_readme_and_the_card_have_snippets():
 
 
 @pytest.mark.parametrize("index", range(len(README_BLOCKS)))
-def test_readme_snippet_runs(index, sample_tree, staged_repo, tmp_path, monkeypatch):
-    code = README_BLOCKS[index].replace('"/data/ISIC-2017"', repr(str(sample_tree)))
+def test_readme_snippet_runs(index, sample_trees, staged_repo, tmp_path, monkeypatch):
+    code = README_BLOCKS[index]
+    for folder, tree in sample_trees.items():
+        code = code.replace(f'"{folder}"', repr(str(tree)))
     code = REPO_ID.sub(repr(str(staged_repo)), code)
     run_snippet(code, tmp_path, monkeypatch)
 
