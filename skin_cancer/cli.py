@@ -13,6 +13,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .about import VERSION
 from .errors import UsageError, find_skin_cancer_error
@@ -298,6 +299,11 @@ def check_folders_up_front(args: argparse.Namespace, output: str | None = None) 
     """Folders that cannot work are refused before a build spends minutes."""
     if args.cache_dir is not None:
         _require_folder_or_new(args.cache_dir, "--cache-dir")
+        data_dir = getattr(args, "data_dir", None)
+        if data_dir and str(data_dir).strip():
+            cache, data = Path(args.cache_dir).expanduser().resolve(), Path(data_dir).expanduser().resolve()
+            if cache == data or data in cache.parents:
+                raise UsageError(f"--cache-dir {cache} is inside the data folder {data}: put the cache elsewhere")
     if output is not None:
         _require_folder_or_new(output, "--output")
 

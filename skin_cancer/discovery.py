@@ -24,7 +24,7 @@ from .releases import Release, Split, zip_name
 def download_hint(release: Release) -> str:
     return (
         f"download the {len(release.folders)} {release.short_name} folders (or their zips) from "
-        f"{release.data_page}, or omit data_dir to let the builder download them"
+        f"{release.data_page}, or omit data_dir (on the command line: --download) to let the builder download them"
     )
 
 
@@ -115,6 +115,7 @@ def find_in_data_dir(data_dir: str, release: Release) -> list[SplitSource]:
     for name in folder_names:
         found = locate_folder(top, name, release)
         if found is not None:
+            _check_agrees_with_its_zip(found, os.path.join(data_dir, zip_name(name)), name, release)
             roots[name] = found
         elif os.path.isfile(os.path.join(data_dir, zip_name(name))):
             zips[name] = os.path.join(data_dir, zip_name(name))
@@ -135,6 +136,21 @@ def find_in_data_dir(data_dir: str, release: Release) -> list[SplitSource]:
         )
     roots.update(_zip_roots({name: (path, path) for name, path in zips.items()}, release))
     return assemble(roots, release, csv_places=[top])
+
+
+def _check_agrees_with_its_zip(folder: _Folder, zip_path: str, name: str, release: Release) -> None:
+    """A folder beside its own zip is used only when it holds the same files: a partly extracted folder
+    (an interrupted unzip, a full disk) would otherwise silently give a smaller dataset."""
+    if not os.path.isfile(zip_path):
+        return
+    from_zip = _zip_roots({name: (zip_path, zip_path)}, release)[name]
+    in_folder, in_zip = set(folder.files()), set(from_zip.files())
+    if in_folder != in_zip:
+        raise DataError(
+            folder.label,
+            f"holds {len(in_folder)} files but {os.path.basename(zip_path)} beside it holds {len(in_zip)}",
+            "a partly extracted folder? remove the folder to read the zip, or the zip to use the folder",
+        )
 
 
 def find_in_downloads(zip_paths: dict[str, str], csvs: dict[str, str], release: Release) -> list[SplitSource]:

@@ -56,7 +56,8 @@ def cache_hash(code: str, data_dir: str | None) -> str:
 
 
 def _listing(data_dir: str):
-    """One line per input file: relative name, size, mtime. Folders are walked, zips and CSVs stat'ed.
+    """One line per input file: relative name, size, mtime, ctime, inode. Folders are walked, zips and CSVs
+    stat'ed.
 
     Every release's names are listed (not only the one being built): a listing is cheap, and the key
     then never depends on which release a caller passes."""
@@ -87,8 +88,14 @@ def _walk(path: str, relative: str):
         yield f"{relative}\tunreadable"
         return
     for entry in entries:
+        if entry.name.startswith("."):
+            continue  # discovery ignores hidden files too (.DS_Store, ._* AppleDouble files)
         name = f"{relative}/{entry.name}"
-        if entry.is_dir():
+        try:
+            is_folder = entry.is_dir(follow_symlinks=False)  # a link to `..` or `/` must not be walked
+        except OSError:
+            is_folder = False
+        if is_folder:
             yield from _walk(entry.path, name)
         else:
             yield _line(entry, name)
@@ -99,7 +106,8 @@ def _line(entry: os.DirEntry, relative: str) -> str:
         stat = entry.stat()  # follows symlinks: a changed target counts
     except OSError:
         return f"{relative}\tunreadable"
-    return f"{relative}\t{stat.st_size}\t{stat.st_mtime_ns}"
+    # ctime cannot be set back by hand (mtime can), and a replaced file gets a new inode.
+    return f"{relative}\t{stat.st_size}\t{stat.st_mtime_ns}\t{stat.st_ctime_ns}\t{stat.st_ino}"
 
 
 def _package_files(folder: Traversable, prefix: str):

@@ -10,6 +10,7 @@ from pathlib import Path
 import datasets
 
 from .builder import SkinCancer
+from .errors import DataError
 from .options import BuildOptions
 from .releases import DEFAULT_RELEASE, Release, get_release
 
@@ -85,4 +86,12 @@ def prepare_dataset(
         verification_mode=None if verify else datasets.VerificationMode.NO_CHECKS,
     )
     seconds = dict(builder.seconds_per_split)
-    return Build(builder, builder.as_dataset(), data_dir, options, reused, seconds, cache_dir, release)
+    try:
+        dataset = builder.as_dataset()
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(
+            builder.cache_dir,
+            f"the prepared dataset in the cache cannot be read ({' '.join(str(error).split())})",
+            'prepare it again: --rebuild, or download_mode="reuse_cache_if_exists" in Python',
+        ) from error
+    return Build(builder, dataset, data_dir, options, reused, seconds, cache_dir, release)

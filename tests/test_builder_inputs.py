@@ -520,3 +520,45 @@ def test_a_full_disk_or_file_size_limit_is_named(pristine_synthetic_tree, tmp_pa
     assert len(lines) == 1, result.stdout + result.stderr
     assert lines[0].startswith(f"DataError: {tmp_path / 'cache'}: cannot write the prepared dataset")
     assert "File too large" in lines[0]
+
+
+def test_an_edit_that_keeps_size_and_mtime_still_rebuilds(synthetic_tree, tmp_path):
+    """Restoring the modification time by hand (os.utime) must not hide a changed file."""
+    import os
+
+    from skin_cancer.fingerprint import input_fingerprint
+
+    before = input_fingerprint(str(synthetic_tree))
+    image = synthetic_tree / "ISIC-2017_Training_Data" / "ISIC_9000001.jpg"
+    status = image.stat()
+    data = bytearray(image.read_bytes())
+    data[-10] ^= 0xFF
+    image.write_bytes(bytes(data))
+    os.utime(image, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert image.stat().st_size == status.st_size and image.stat().st_mtime_ns == status.st_mtime_ns
+    assert input_fingerprint(str(synthetic_tree)) != before
+
+
+def test_the_fingerprint_ignores_hidden_files_and_never_follows_links_inside(synthetic_tree):
+    from skin_cancer.fingerprint import input_fingerprint
+
+    before = input_fingerprint(str(synthetic_tree))
+    training = synthetic_tree / "ISIC-2017_Training_Data"
+    (training / ".DS_Store").write_bytes(b"finder")
+    assert input_fingerprint(str(synthetic_tree)) == before, "discovery ignores hidden files, so must the key"
+    (training / "up").symlink_to("..")  # a loop: walking it would never end
+    assert input_fingerprint(str(synthetic_tree)) != before
+
+
+def test_a_partly_extracted_folder_beside_its_zip_is_named(synthetic_tree, tmp_path):
+    """An interrupted unzip leaves a folder with some of the files: it must not silently shrink the dataset."""
+    zipped = zip_official_folders(synthetic_tree, tmp_path / "zips")
+    partial = zipped / "ISIC-2017_Training_Data"
+    partial.mkdir()
+    shutil.copy(synthetic_tree / "ISIC-2017_Training_Data" / "ISIC_9000001.jpg", partial)
+    error = build_error(zipped, tmp_path / "cache")
+    assert "ISIC-2017_Training_Data" in error.path and "ISIC-2017_Training_Data.zip" in str(error)
+    complete = tmp_path / "complete"
+    shutil.copytree(zipped, complete, ignore=shutil.ignore_patterns("ISIC-2017_Training_Data"))
+    shutil.copytree(synthetic_tree / "ISIC-2017_Training_Data", complete / "ISIC-2017_Training_Data")
+    assert len(build(complete, tmp_path / "cache2")["train"]) == SYNTHETIC_COUNTS["train"], "a full copy is fine"

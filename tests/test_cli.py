@@ -198,3 +198,21 @@ def test_rebuild_prepares_again(synthetic_tree, tmp_path, capsys):
     assert main(argv) == 0 and "cached" not in capsys.readouterr().out
     assert main(argv) == 0 and "cached" in capsys.readouterr().out
     assert main([*argv, "--rebuild"]) == 0 and "cached" not in capsys.readouterr().out
+
+
+def test_a_damaged_cache_is_named_with_the_way_out(real_sample, tmp_path, capsys):
+    argv = ["build", "--data-dir", str(real_sample), "--cache-dir", str(tmp_path / "c"), "--quiet", "--size", "32"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    arrow = next((tmp_path / "c").rglob("*-train.arrow"))
+    arrow.write_bytes(arrow.read_bytes()[: arrow.stat().st_size // 3])
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "cannot be read" in err and "--rebuild" in err and "Traceback" not in err
+    assert main([*argv, "--rebuild"]) == 0
+
+
+def test_a_cache_inside_the_data_folder_is_refused(synthetic_tree, capsys):
+    cache = synthetic_tree / "ISIC-2017_Training_Data" / "cache"
+    assert main(["build", "--data-dir", str(synthetic_tree), "--cache-dir", str(cache), "--quiet"]) == 2
+    assert "inside the data folder" in capsys.readouterr().err and not cache.exists()
