@@ -158,7 +158,7 @@ def test_publish_script_from_a_checkout_with_a_non_editable_install(venv, user_f
         cwd=PROJECT_ROOT,
         env=env,
     )
-    assert "Staged 6 files" in out and (user_folder / "by-script" / "README.md").is_file()
+    assert "Staged 9 files" in out and (user_folder / "by-script" / "README.md").is_file()
 
 
 def _copy_package(destination: Path) -> Path:
