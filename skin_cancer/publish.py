@@ -168,7 +168,7 @@ class RemoteState:
 def read_remote(repo_id: str, token: str, revision: str | None = None, api: Any = None) -> RemoteState:
     """Read the current card and commit, so the upload keeps other variants and notices concurrent commits."""
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+    from huggingface_hub.utils import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
     api = api or HfApi()
 

@@ -48,11 +48,16 @@ def bound_workers() -> Iterator[None]:
         return pool
 
     bound_pool._skin_cancer = True  # type: ignore[attr-defined]
+    import multiprocess
+
+    original_manager = multiprocess.Manager  # datasets 4.0 starts its queue manager from here instead
     datasets.builder.Pool = bound_pool
+    multiprocess.Manager = lambda: _BoundContext(multiprocess.get_context(), parent).Manager()
     try:
         yield
     finally:
         datasets.builder.Pool = original
+        multiprocess.Manager = original_manager
 
 
 class _BoundContext:

@@ -189,7 +189,7 @@ class RecordingHubApi:
         return {"name": self.user, "orgs": [{"name": org} for org in self.orgs]}
 
     def repo_info(self, repo_id, **kwargs):
-        from huggingface_hub.errors import RepositoryNotFoundError
+        from huggingface_hub.utils import RepositoryNotFoundError
 
         self.calls.append(("repo_info", {"repo_id": repo_id, **kwargs}))
         if self.fail_with:
