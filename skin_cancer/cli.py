@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .about import VERSION
-from .errors import UsageError, find_skin_cancer_error
+from .errors import UsageError, find_in_chain, find_skin_cancer_error
 from .export import EXPORT_FORMATS
 from .options import DEFAULTS, BuildOptions
 from .pipeline import Build, prepare_dataset, resolve_data_dir
@@ -68,14 +68,7 @@ def _was_interrupted(error: BaseException) -> bool:
 
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return find_in_chain(error, kind) is not None
 
 
 def _terminate_like_interrupt():

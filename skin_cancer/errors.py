@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+E = TypeVar("E", bound=BaseException)
+
 
 class SkinCancerError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -28,13 +32,18 @@ class UsageError(SkinCancerError, ValueError):
     """The options given do not make sense together."""
 
 
-def find_skin_cancer_error(error: BaseException) -> SkinCancerError | None:
-    """Walk the cause chain: `datasets` wraps worker errors in its own exception types."""
+def find_in_chain(error: BaseException, kind: type[E]) -> E | None:
+    """The first exception of `kind` along the cause chain: `datasets` wraps worker errors in its own
+    types, and its pool turns a Ctrl-C into a TimeoutError on the way out."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, SkinCancerError):
+        if isinstance(current, kind):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def find_skin_cancer_error(error: BaseException) -> SkinCancerError | None:
+    return find_in_chain(error, SkinCancerError)
