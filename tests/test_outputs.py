@@ -195,6 +195,7 @@ def test_remove_tree_refuses_anything_it_did_not_create(deletions, tmp_path):
 def test_ctrl_c_while_a_native_writer_runs_is_held_until_a_safe_point(deletions, tmp_path):
     """A real SIGINT arrives in the middle of a write; the write finishes, then the export unwinds cleanly."""
     finished = []
+    previous = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt), outputs.replacing(tmp_path / "out", "export", False) as scratch:
         os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C does while pyarrow is inside its writer
         (scratch / "shard-0.parquet").write_text("complete")
@@ -203,7 +204,7 @@ def test_ctrl_c_while_a_native_writer_runs_is_held_until_a_safe_point(deletions,
         finished.append("shard 1")
     assert finished == ["shard 0"]
     assert list(tmp_path.iterdir()) == []
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is previous, "the caller's own handler is back"
 
 
 @pytest.mark.parametrize("flag", ["--output", "--cache-dir"])
