@@ -116,12 +116,18 @@ class ConfigFacts:
     data_files: list[dict[str, str]]
 
 
+# What skin_cancer 1.x published: one configuration named "default", shards in data/.
+LEGACY_CONFIG = "default"
+LEGACY_SHARDS = "data/*.parquet"
+
+
 @dataclass(frozen=True)
 class ExistingCard:
     """What a repository's current card says, so that a new upload keeps the variants it does not replace."""
 
     configs: dict[str, dict]
     infos: dict[str, datasets.DatasetInfo]
+    source_datasets: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, content: str) -> ExistingCard:
@@ -129,12 +135,18 @@ class ExistingCard:
         return cls(
             dict(MetadataConfigs.from_dataset_card_data(card.data)),
             dict(DatasetInfosDict.from_dataset_card_data(card.data)),
+            tuple(card.data.to_dict().get("source_datasets") or ()),
         )
+
+    @property
+    def legacy(self) -> bool:
+        """A repository published by skin_cancer 1.x: one `default` configuration in data/, {0, 255} masks."""
+        return LEGACY_CONFIG in self.configs
 
     def kept(self, replaced: set[str]) -> list[ConfigFacts]:
         kept = []
         for name, config in self.configs.items():
-            if name in replaced or name not in self.infos:
+            if name in replaced or name == LEGACY_CONFIG or name not in self.infos:
                 continue
             info = self.infos[name]
             splits = [
@@ -190,7 +202,8 @@ def render_card(
     default = new[0].name
     total = sum(split.pairs for split in new[0].splits)
     card_data = DatasetCardData(
-        license=release.license_id,
+        # The Hub's `unknown` where nothing here confirms the licence; the body says what is believed.
+        license=release.license_id if release.license_confirmed else "unknown",
         task_categories=list(TASK_CATEGORIES),
         task_ids=list(TASK_IDS),
         annotations_creators=list(ANNOTATIONS_CREATORS),

@@ -89,6 +89,9 @@ def _values_from_image_bytes(data: bytes, name: str) -> tuple[np.ndarray, float]
             return _values_from_pil(image, name)
     except DataError:
         raise
+    except Image.UnidentifiedImageError:
+        problem = "the file is empty" if not data else "not a recognised image format"
+        raise DataError(name, f"cannot be decoded as an image: {problem}") from None
     except Exception as error:  # Pillow raises many types for broken files
         raise DataError(name, f"cannot be decoded as an image: {error}") from None
 
@@ -680,7 +683,11 @@ def _run(tasks: Sequence[_Task], num_proc: int) -> list[dict[str, Any]]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     chunk = max(1, min(16, len(tasks) // (4 * num_proc)))
-    with context.Pool(min(num_proc, len(tasks))) as pool:
+    # init_worker: the workers leave Ctrl-C to this process, end on the pool's SIGTERM even when forked
+    # while an output holds the signals (write_native), and die with this process.
+    from .workers import init_worker
+
+    with context.Pool(min(num_proc, len(tasks)), initializer=init_worker, initargs=(os.getpid(),)) as pool:
         return list(pool.imap(_score_task, tasks, chunksize=chunk))
 
 

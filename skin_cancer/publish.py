@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .card import ID2LABEL, ConfigFacts, ExistingCard, SplitFacts, config_facts, render_card, validate_card
+from .card import (
+    ID2LABEL,
+    LEGACY_SHARDS,
+    ConfigFacts,
+    ExistingCard,
+    SplitFacts,
+    config_facts,
+    render_card,
+    source_dataset,
+    validate_card,
+)
 from .compat import convert_file_size_to_int
 from .errors import SkinCancerError, UsageError
 from .export import split_num_bytes, write_split_shards
@@ -38,6 +48,8 @@ class StagedRepo:
     files: list[str]
     partial: bool
     configs: list[str] = field(default_factory=lambda: ["pad-512"])
+    # Shards of a skin_cancer 1.x upload (one "default" configuration in data/), replaced by this one.
+    legacy_patterns: list[str] = field(default_factory=list)
 
 
 def check_repo_id(repo_id: str) -> None:
@@ -92,6 +104,8 @@ def stage(
     partial = any([check_complete(build, allow_partial) for build in builds])
     convert_file_size_to_int(max_shard_size)  # a bad size fails here, before any work
     protected = [folder for build in builds for folder in build.protected_folders]
+    if existing is not None:
+        _check_mergeable(existing, builds[0])
     with replacing(folder, "staged Hub repository", overwrite, protected) as scratch:
         published = []
         for build in builds:
@@ -115,7 +129,31 @@ def stage(
     files = sorted(
         str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file() and path.name != MARKER
     )
-    return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS] if native else []))
+    legacy = [LEGACY_SHARDS] if existing is not None and existing.legacy else []
+    return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS] if native else []), legacy)
+
+
+def _check_mergeable(existing: ExistingCard, build: Build) -> None:
+    """One repository holds one release, and every variant in it holds the same pairs."""
+    source = source_dataset(build.release)
+    extended = [name for name in existing.source_datasets if name.startswith("extended|")]  # 1.x said "original"
+    if extended and source not in extended:
+        raise PublishError(
+            f"the repository holds {', '.join(extended)}, not {source}: publish each release to its own repository"
+        )
+    counts = {split: len(dataset) for split, dataset in build.dataset.items()}
+    for facts in existing.kept({build.options.config_name, NATIVE_MASKS}):
+        theirs = {split.name: split.pairs for split in facts.splits}
+        if theirs != counts:
+            raise PublishError(
+                f"the repository's configuration {facts.name} holds {_counts(theirs)} pairs but this build holds "
+                f"{_counts(counts)}: every variant of a repository must come from the same data; publish them all "
+                "again from this data with --variant, or use another repository"
+            )
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return "/".join(str(count) for count in counts.values())
 
 
 def _stage_native_masks(build: Build, root: Path) -> ConfigFacts | None:
@@ -262,7 +300,7 @@ def upload(
             create_pr=create_pr,
             commit_message=message,
             # Only the shards of the variants published now are replaced; other variants' shards stay.
-            delete_patterns=[f"{name}/*.parquet" for name in staged.configs],
+            delete_patterns=[f"{name}/*.parquet" for name in staged.configs] + staged.legacy_patterns,
             parent_commit=parent_commit,
             ignore_patterns=[MARKER],  # the marker says "ours" on the local disk only
             token=token,

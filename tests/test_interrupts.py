@@ -150,3 +150,16 @@ def test_a_closed_pipe_is_not_a_traceback(real_sample, tmp_path):
     shell = " ".join(f"'{part}'" for part in command) + " | true"  # the reader is gone before the first line
     result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=False)
     assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+
+
+def test_write_native_with_two_processes_finishes_every_time(real_sample, tmp_path):
+    """Workers forked while an output holds Ctrl-C must still end when the pool stops them (it hung before)."""
+    arguments = ["--data-dir", str(real_sample), "--split", "train", "--size", "64", "--quiet"]
+    arguments += ["--cache-dir", str(tmp_path / "cache"), "--ceiling", "--num-proc", "2"]
+    for attempt in range(4):
+        command = [sys.executable, "-m", "skin_cancer", "evaluate", *arguments]
+        result = subprocess.run(
+            [*command, "--write-native", str(tmp_path / f"native-{attempt}")], capture_output=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert len(list((tmp_path / f"native-{attempt}").glob("*.png"))) == 8

@@ -8,6 +8,7 @@ import importlib
 import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -581,3 +582,56 @@ def test_the_card_states_the_resolution_ceiling_of_each_variant(dry_run, real_bu
     assert 0.9 < expected < 1.0
     assert f"score a mean Jaccard of {expected:.4f} on the test split" in body
     assert "`native_masks` configuration" in body
+
+
+def test_a_repository_of_another_release_is_refused(real_build, tmp_path):
+    from skin_cancer.sample import write_sample_tree
+
+    tree = write_sample_tree(tmp_path / "sample2018", release="isic2018")
+    other = prepare_dataset(str(tree), cache_dir=str(tmp_path / "c"), release="isic2018")
+    existing = publish.ExistingCard.parse((_staged(real_build, tmp_path / "first") / "README.md").read_text())
+    with pytest.raises(publish.PublishError, match="publish each release to its own repository"):
+        publish.stage(other, REPO_ID, tmp_path / "second", "500MB", allow_partial=True, existing=existing)
+    assert not (tmp_path / "second").exists()
+
+
+def test_a_variant_built_from_other_pairs_is_refused(real_build, real_sample, tmp_path):
+    from skin_cancer.options import BuildOptions
+
+    existing = publish.ExistingCard.parse((_staged(real_build, tmp_path / "first") / "README.md").read_text())
+    smaller = tmp_path / "smaller"
+    shutil.copytree(real_sample, smaller)
+    for image in sorted((smaller / "ISIC-2017_Training_Data").glob("*.jpg"))[:2]:
+        image.unlink()
+        (smaller / "ISIC-2017_Training_Part1_GroundTruth" / f"{image.stem}_segmentation.png").unlink()
+    build = prepare_dataset(str(smaller), BuildOptions(64, "stretch"), cache_dir=str(tmp_path / "c"))
+    with pytest.raises(publish.PublishError, match="holds 8/3/3 pairs but this build holds 6/3/3"):
+        publish.stage(build, REPO_ID, tmp_path / "second", "500MB", allow_partial=True, existing=existing)
+
+
+def test_a_repository_published_by_version_1_is_upgraded_in_one_commit(real_build, dry_run, tmp_path):
+    """1.x published one "default" configuration in data/ with {0, 255} masks: it is replaced, not merged."""
+    import datasets
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    card_data = DatasetCardData(license="cc0-1.0", source_datasets=["original"])
+    files = [{"split": split, "path": f"data/{split}-*.parquet"} for split in REAL_COUNTS]
+    MetadataConfigs({"default": {"data_files": files}}).to_dataset_card_data(card_data)
+    info = datasets.DatasetInfo(
+        splits=datasets.SplitDict({s: datasets.SplitInfo(s, 1, n) for s, n in REAL_COUNTS.items()})
+    )
+    datasets.info.DatasetInfosDict({"default": info}).to_dataset_card_data(card_data)
+    old_card = str(DatasetCard(f"---\n{card_data.to_yaml()}\n---\n\n# old\n"))
+    api = RecordingHubApi(files={"README.md": old_card.encode(), "data/train-00000-of-00001.parquet": b"old"})
+    remote = publish.read_remote(REPO_ID, SECRET, api=api)
+    staged = publish.stage(real_build, REPO_ID, tmp_path / "s", "500MB", allow_partial=True, existing=remote.card)
+    publish.upload(staged, REPO_ID, SECRET, "m", api=api, parent_commit=remote.commit)
+    assert "data/train-00000-of-00001.parquet" not in api.files
+    configs = card_metadata_text(api.files["README.md"].decode())["configs"]
+    assert "default" not in {config["config_name"] for config in configs}
+
+
+def _staged(build, folder):
+    publish.stage(build, REPO_ID, folder, "500MB", allow_partial=True)
+    return folder
