@@ -23,7 +23,7 @@ REQUIRE_SHARED = "SKIN_CANCER_REQUIRE_SHARED"
 def _require(path: Path) -> Path:
     if not path.is_dir():
         reason = (
-            f"needs the real ISIC-2017 sample in {path}, absent here: it comes from the sibling folder "
+            f"needs the shared ISIC data in {path}, absent here: it comes from the sibling folder "
             f"../shared of this checkout (see ../shared/README.md)"
         )
         if os.environ.get(REQUIRE_SHARED) == "1":
@@ -40,6 +40,12 @@ def real_sample() -> Path:
 @pytest.fixture(scope="session")
 def reference_csvs() -> Path:
     return _require(REFERENCE_CSVS)
+
+
+@pytest.fixture(scope="session")
+def shared_releases() -> Path:
+    """../shared/isic-releases: the facts and id lists the release table and the shipped lists come from."""
+    return _require(SHARED / "isic-releases")
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,9 @@ import pytest
 from skin_cancer import overlap
 from skin_cancer.releases import RELEASES
 
-from .conftest import PROJECT_ROOT, SHARED
+from .conftest import PROJECT_ROOT
 
 SHIPPED = PROJECT_ROOT / "skin_cancer" / "data" / "ids"
-SHARED_LISTS = SHARED / "isic-releases"
 KNOWN = [(release, split) for release in RELEASES.values() for split in release.splits if split.ids_file]
 
 
@@ -24,9 +23,9 @@ def _direct(file_name: str) -> set[str]:
 
 
 @pytest.mark.parametrize(("release", "split"), KNOWN, ids=lambda value: getattr(value, "name", None))
-def test_each_shipped_list_is_the_shared_one_and_has_the_official_count(release, split):
+def test_each_shipped_list_is_the_shared_one_and_has_the_official_count(release, split, shared_releases):
     shipped = (SHIPPED / split.ids_file).read_bytes()
-    assert shipped == (SHARED_LISTS / split.ids_file).read_bytes(), "the shipped copy differs from ../shared"
+    assert shipped == (shared_releases / split.ids_file).read_bytes(), "the shipped copy differs from ../shared"
     ids = overlap.read_id_list(split.ids_file)
     assert len(ids) == len(set(ids)) == split.official_count
     assert ids == sorted(ids)

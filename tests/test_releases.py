@@ -26,9 +26,6 @@ from skin_cancer.releases import (
     get_release,
 )
 
-from .conftest import SHARED
-
-RELEASES_README = SHARED / "isic-releases" / "README.md"
 ALL = list(RELEASES.values())
 
 # The one declarative table the release tests run over: what the issue and ../shared say about each release.
@@ -90,10 +87,8 @@ SAMPLE_2017_SHA256 = {
 
 
 @pytest.fixture(scope="module")
-def releases_readme() -> str:
-    if not RELEASES_README.is_file():
-        pytest.fail(f"{RELEASES_README} is missing: the release facts are checked against it")
-    return RELEASES_README.read_text()
+def releases_readme(shared_releases) -> str:
+    return (shared_releases / "README.md").read_text()
 
 
 def test_the_table_holds_the_three_releases_and_2017_is_the_default():
