@@ -27,6 +27,7 @@ from .fingerprint import CODE_HASH, cache_hash
 from .options import DEFAULTS, check_options
 from .overlap import also_in
 from .releases import DEFAULT_RELEASE, RELEASES, Release, checksum_problem, get_release
+from .schema import features
 from .transforms import (
     ImageDecodeError,
     MaskDecodeError,
@@ -91,27 +92,6 @@ class ExampleSource:
     diagnosis: str | None
     metadata: Metadata
     also_in: tuple[str, ...] = ()
-
-
-def features(release: str | Release = DEFAULT_RELEASE) -> datasets.Features:
-    """The same columns for every release; a release without labels (ISIC 2018) has no class names and
-    null diagnoses, and one without metadata null ages and sexes, so code reads any release alike."""
-    release = get_release(release)
-    return datasets.Features(
-        {
-            "image_id": datasets.Value("string"),
-            "image": datasets.Image(mode="RGB"),
-            # No forced mode: a forced "L" would turn the palette's class indices back into 0/255.
-            "mask": datasets.Image(),
-            "diagnosis": datasets.ClassLabel(names=list(release.diagnosis_names)),
-            "age_approximate": datasets.Value("int32"),
-            "sex": datasets.Value("string"),
-            "original_width": datasets.Value("int32"),
-            "original_height": datasets.Value("int32"),
-            # Other release splits holding the same image id ("isic2018/train"), from the shipped id lists.
-            "also_in": datasets.List(datasets.Value("string")),
-        }
-    )
 
 
 class SkinCancer(datasets.GeneratorBasedBuilder):

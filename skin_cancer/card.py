@@ -23,6 +23,7 @@ from .errors import SkinCancerError
 from .options import BuildOptions
 from .overlap import split_key, split_overlaps, unknown_splits
 from .releases import DEFAULT_RELEASE, Release, get_release
+from .schema import markdown_table
 from .transforms import JPEG_QUALITY
 
 # The top-level dataset_card.md, shipped inside the package (skin_cancer/dataset_card.md links to it in a checkout).
@@ -318,6 +319,7 @@ def _body_values(
         "split_names": ", ".join(f"`{split.name}`" for split in default_facts.splits),
         "configs_table": configs_table(configs, default_facts.name),
         "split_table": split_table(default_facts.splits, release),
+        "schema_table": markdown_table(release),
         "variants_made": "\n".join(
             _variant_line(options, ceilings.get(options.config_name)) for _, options in published
         ),

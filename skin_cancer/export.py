@@ -18,12 +18,13 @@ from .compat import convert_file_size_to_int, tqdm
 from .errors import UsageError
 from .outputs import MARKER, interruption_point, replacing, require_free_space
 from .pipeline import Build
+from .schema import folder_export_columns
 
 EXPORT_FORMATS = ("folders", "parquet")
 # Parquet of already-encoded images is about the size of the Arrow data; this covers its metadata.
 SPACE_MARGIN = 16 * 2**20
 METADATA_FILE = "metadata.jsonl"
-METADATA_COLUMNS = ("image_id", "diagnosis", "age_approximate", "sex", "original_width", "original_height")
+METADATA_COLUMNS = folder_export_columns()
 
 
 def export(build: Build, output: Path, export_format: str = "folders", overwrite: bool = False) -> list[Path]:

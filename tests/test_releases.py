@@ -12,6 +12,7 @@ import PIL
 import pytest
 from PIL import Image
 
+import skin_cancer
 from skin_cancer import sample
 from skin_cancer.errors import UsageError
 from skin_cancer.labels2016 import Labels2016Error, parse_benign_malignant
@@ -359,3 +360,19 @@ def test_real_pairs_copied_into_each_layout_stay_byte_identical(real_sample, tmp
     expected_splits = {"isic2016": {"train": 11, "test": 3}}.get(release.name, {"train": 8, "valid": 3, "test": 3})
     assert {name: list(copied.values()).count(name) for name in set(copied.values())} == expected_splits
     assert not list(top.rglob("*.csv"))
+
+
+def test_the_schema_is_declared_once(tmp_path):
+    """The builder's features, the export's columns, the card and the README all read skin_cancer/schema.py."""
+    import datasets as hf
+
+    from skin_cancer import export, schema
+
+    for name in RELEASES:
+        built = skin_cancer.SkinCancer(config_name=name, cache_dir=str(tmp_path)).info.features
+        assert built == schema.features(name) and list(built) == [column.name for column in schema.COLUMNS]
+    assert tuple(c.name for c in schema.COLUMNS if c.in_folder_export) == export.METADATA_COLUMNS
+    assert isinstance(schema.features()["also_in"], hf.List)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert schema.markdown_table("isic2017") in readme, "README's schema table must be schema.markdown_table()"
+    assert "always null: ISIC 2018 records no age" in schema.markdown_table("isic2018")

@@ -1,0 +1,103 @@
+"""The dataset's columns, declared once: the builder's features, the folder export's metadata columns, the
+card's schema table and the README's all come from this table, so a new column is one edit here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import datasets
+
+from .releases import DEFAULT_RELEASE, Release, get_release
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    feature: Callable[[Release], datasets.features.features.FeatureType]
+    type_name: str
+    meaning: Callable[[Release], str]
+    # Written to the folder export's metadata.jsonl (the image and mask are files there; `also_in` is left
+    # out because `imagefolder` infers an empty list's type per split and then cannot join the splits).
+    in_folder_export: bool = True
+
+
+def _diagnosis(release: Release) -> str:
+    if not release.diagnosis_names:
+        return f"always null: {release.short_name} has no diagnosis labels (no class names)"
+    names = ", ".join(f"{index} = {name}" for index, name in enumerate(release.diagnosis_names))
+    return f"{names}, from the split's label CSV; null where it has no row"
+
+
+def _patient(meaning: str, noun: str) -> Callable[[Release], str]:
+    return lambda release: meaning if release.has_metadata else f"always null: {release.short_name} records no {noun}"
+
+
+def _also_in(release: Release) -> str:
+    example = "isic2017/train" if release.name == "isic2018" else "isic2018/train"
+    return f"the other ISIC release splits holding the same image id, e.g. `{example}`; empty when none"
+
+
+def _string() -> datasets.Value:
+    return datasets.Value("string")
+
+
+def _int32() -> datasets.Value:
+    return datasets.Value("int32")
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("image_id", lambda r: _string(), "string", lambda r: "the ISIC image id, e.g. `ISIC_0000000`; the key"),
+    Column(
+        "image",
+        lambda r: datasets.Image(mode="RGB"),
+        "Image",
+        lambda r: "RGB, square (`size` x `size`), JPEG quality 95 or lossless PNG",
+        in_folder_export=False,
+    ),
+    Column(
+        # No forced mode: a forced "L" would turn the palette's class indices back into 0/255.
+        "mask",
+        lambda r: datasets.Image(),
+        "Image",
+        lambda r: (
+            "palette PNG of class indices, 0 = background, 1 = lesion (shown black and white), aligned "
+            'with `image`; `convert("L")` gives {0, 255}'
+        ),
+        in_folder_export=False,
+    ),
+    Column("diagnosis", lambda r: datasets.ClassLabel(names=list(r.diagnosis_names)), "ClassLabel", _diagnosis),
+    Column(
+        "age_approximate", lambda r: _int32(), "int32", _patient("approximate age in years; null where unknown", "age")
+    ),
+    Column("sex", lambda r: _string(), "string", _patient("`male` or `female`; null where unknown", "sex")),
+    Column(
+        "original_width", lambda r: _int32(), "int32", lambda r: "width of the source image (after EXIF orientation)"
+    ),
+    Column(
+        "original_height", lambda r: _int32(), "int32", lambda r: "height of the source image (after EXIF orientation)"
+    ),
+    Column(
+        "also_in",
+        lambda r: datasets.List(_string()),
+        "list of strings",
+        _also_in,
+        in_folder_export=False,
+    ),
+)
+
+
+def features(release: str | Release = DEFAULT_RELEASE) -> datasets.Features:
+    release = get_release(release)
+    return datasets.Features({column.name: column.feature(release) for column in COLUMNS})
+
+
+def folder_export_columns() -> tuple[str, ...]:
+    return tuple(column.name for column in COLUMNS if column.in_folder_export)
+
+
+def markdown_table(release: str | Release = DEFAULT_RELEASE) -> str:
+    release = get_release(release)
+    lines = ["| column | type | meaning |", "|---|---|---|"]
+    lines += [f"| `{column.name}` | {column.type_name} | {column.meaning(release)} |" for column in COLUMNS]
+    return "\n".join(lines)
