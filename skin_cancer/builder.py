@@ -7,7 +7,6 @@ splits exist, what the features are and how to turn one pair of files into one e
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ from datasets.exceptions import DatasetGenerationError
 
 from .annotations import AnnotationError, Metadata, parse_labels, parse_metadata
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
-from .errors import DataError, SkinCancerError, UsageError, find_skin_cancer_error
+from .errors import DataError, SkinCancerError, UsageError, causes, find_skin_cancer_error, is_disk_full
 from .fingerprint import CODE_HASH, cache_hash
 from .options import DEFAULTS, check_options
 from .overlap import also_in
@@ -336,18 +335,14 @@ def warn_user(message: str | Warning) -> None:
 
 def _disk_error(error: BaseException, cache_root: str) -> DataError | None:
     """A full disk or a file-size limit while writing the cache, named in one line."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-            return DataError(
-                cache_root,
-                f"cannot write the prepared dataset into this cache folder: {current}",
-                "free some disk space, raise the file-size limit, or choose another cache_dir",
-            )
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    full = next((cause for cause in causes(error) if is_disk_full(cause)), None)
+    if full is None:
+        return None
+    return DataError(
+        cache_root,
+        f"cannot write the prepared dataset into this cache folder: {full}",
+        "free some disk space, raise the file-size limit, or choose another cache_dir",
+    )
 
 
 def _parse_csv(location: Location, parse):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
 from typing import TypeVar
 
 E = TypeVar("E", bound=BaseException)
@@ -32,17 +34,25 @@ class UsageError(SkinCancerError, ValueError):
     """The options given do not make sense together."""
 
 
-def find_in_chain(error: BaseException, kind: type[E]) -> E | None:
-    """The first exception of `kind` along the cause chain: `datasets` wraps worker errors in its own
-    types, and its pool turns a Ctrl-C into a TimeoutError on the way out."""
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and its causes: `datasets` wraps worker errors in its own types, and its pool turns a
+    Ctrl-C into a TimeoutError on the way out."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return current
+        yield current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return None
+
+
+def find_in_chain(error: BaseException, kind: type[E]) -> E | None:
+    """The first exception of `kind` along the cause chain."""
+    return next((cause for cause in causes(error) if isinstance(cause, kind)), None)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """No space left, a file-size limit or a quota: the disk, not the data."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def find_skin_cancer_error(error: BaseException) -> SkinCancerError | None:

@@ -12,7 +12,6 @@ retired folders this module named itself.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import secrets
@@ -24,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .errors import DataError, UsageError
+from .errors import DataError, UsageError, is_disk_full
 
 MARKER = ".skin-cancer-output.json"
 _SCRATCH_TAG = ".skin-cancer-partial-"
@@ -153,7 +152,7 @@ def replacing(output: Path, kind: str, overwrite: bool, protected: Iterable[Path
                 written = [str(path.relative_to(scratch)) for path in scratch.rglob("*") if path.is_file()]
                 (scratch / MARKER).write_text(marker_text(kind, written))
             except DiskFullError as error:
-                raise DiskFullError(target, error.problem.removeprefix("the output does not fit: ")) from error
+                raise DiskFullError(target, error.cause) from error  # named by the output, not the scratch folder
             except OSError as error:
                 if is_disk_full(error):
                     raise DiskFullError(target, error) from error
@@ -348,19 +347,17 @@ def interruption_point() -> None:
         raise Interrupted()
 
 
-def is_disk_full(error: BaseException) -> bool:
-    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-
-
 class DiskFullError(DataError):
     """The output did not fit; the old output (if any) is untouched and nothing half-written is left."""
 
     def __init__(self, target: Path | str, error: OSError | str) -> None:
-        cause = error if isinstance(error, str) else (error.strerror or str(error))
-        super().__init__(str(target), f"the output does not fit: {cause}", "free some space or choose another disk")
+        self.cause = error if isinstance(error, str) else (error.strerror or str(error))
+        super().__init__(
+            str(target), f"the output does not fit: {self.cause}", "free some space or choose another disk"
+        )
 
     def __reduce__(self):
-        return (type(self), (self.path, self.problem))
+        return (type(self), (self.path, self.cause))
 
 
 def require_free_space(folder: Path, needed: int, target: Path | str) -> None:

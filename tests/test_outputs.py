@@ -383,3 +383,11 @@ def test_a_split_folder_linked_in_from_an_earlier_export_is_protected(deletions,
     with pytest.raises(UsageError, match="holds"):
         outputs.check_output(earlier, overwrite=True, protected=[data])
     assert (earlier / "TD" / "ISIC_0000001.jpg").read_bytes() == b"image"
+
+
+def test_a_disk_full_error_survives_the_trip_back_from_a_worker():
+    import pickle
+
+    error = outputs.DiskFullError("/data/out", "about 9 MB needed, 1 MB free")
+    again = pickle.loads(pickle.dumps(error))
+    assert str(again) == str(error) and str(again).count("does not fit") == 1
