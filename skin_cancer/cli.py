@@ -20,6 +20,7 @@ from .errors import UsageError, find_in_chain, find_skin_cancer_error
 from .export import EXPORT_FORMATS
 from .options import DEFAULTS, BuildOptions
 from .pipeline import Build, prepare_dataset, resolve_data_dir
+from .pipeline import protected_folders as pipeline_protected_folders
 from .releases import DEFAULT_RELEASE, RELEASES, get_release
 from .sample import ensure_sample_tree
 from .summary import build_summary
@@ -288,7 +289,7 @@ def source_dir(args: argparse.Namespace) -> str | None:
     return resolve_data_dir(args.data_dir)
 
 
-def check_folders_up_front(args: argparse.Namespace, output: str | None = None) -> None:
+def check_folders_up_front(args: argparse.Namespace) -> None:
     """Folders that cannot work are refused before a build spends minutes."""
     if args.cache_dir is not None:
         _require_folder_or_new(args.cache_dir, "--cache-dir")
@@ -297,13 +298,9 @@ def check_folders_up_front(args: argparse.Namespace, output: str | None = None) 
             cache, data = Path(args.cache_dir).expanduser().resolve(), Path(data_dir).expanduser().resolve()
             if cache == data or data in cache.parents:
                 raise UsageError(f"--cache-dir {cache} is inside the data folder {data}: put the cache elsewhere")
-    if output is not None:
-        _require_folder_or_new(output, "--output")
 
 
 def _require_folder_or_new(path: str, flag: str) -> None:
-    from pathlib import Path
-
     if not str(path).strip():
         raise UsageError(f"{flag} is empty: give a folder")
     resolved = Path(path).expanduser()
@@ -311,14 +308,9 @@ def _require_folder_or_new(path: str, flag: str) -> None:
         raise UsageError(f"{flag} {resolved} is a file, not a folder")
 
 
-def protected_folders(args: argparse.Namespace) -> list[str]:
-    import datasets
-
-    folders = [args.cache_dir or datasets.config.HF_DATASETS_CACHE]
-    data_dir = source_dir(args)
-    if data_dir is not None:
-        folders.append(data_dir)
-    return folders
+def protected_folders(args: argparse.Namespace) -> list[Path]:
+    """Build.protected_folders, known before the build."""
+    return pipeline_protected_folders(source_dir(args), args.cache_dir)
 
 
 def run_releases(args: argparse.Namespace) -> int:
@@ -385,10 +377,10 @@ def run_stats(args: argparse.Namespace) -> int:
 
     require_matplotlib()  # fail before any work if the charts cannot be drawn
     check_folders_up_front(args)
-    names = ["stats.json", *CHART_FILES]
-    check_file_output(args.output, names, protected_folders(args))
+    names, protected = ["stats.json", *CHART_FILES], protected_folders(args)
+    check_file_output(args.output, names, protected)
     stats = compute_stats(prepare(args))
-    with placing_files(args.output, "statistics", names, protected_folders(args)) as scratch:
+    with placing_files(args.output, "statistics", names, protected) as scratch:
         (scratch / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
         charts = write_charts(stats, scratch)
     output = Path(args.output).expanduser().resolve()
@@ -406,11 +398,11 @@ def run_preview(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise UsageError(f"--n must be at least 1, not {args.n}")
     check_folders_up_front(args)
-    name = f"preview-{args.split}.png"
-    check_file_output(args.output, [name], protected_folders(args))
+    name, protected = f"preview-{args.split}.png", protected_folders(args)
+    check_file_output(args.output, [name], protected)
     build = prepare(args)
     grid = sample_preview(build, args.split, args.n, args.seed)
-    with placing_files(args.output, "preview", [name], protected_folders(args)) as scratch:
+    with placing_files(args.output, "preview", [name], protected) as scratch:
         grid.save(scratch / name)
     path = Path(args.output).expanduser().resolve() / name
     print(f"Wrote {path} ({grid.width}x{grid.height}): images, masks and mask outlines of {args.split}")

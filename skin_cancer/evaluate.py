@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from .discovery import Location, read_bytes
 from .errors import DataError, UsageError
 from .metrics import METRIC_NAMES, Confusion, confusion, macro_average, scores
+from .preview import outline
 from .releases import DEFAULT_RELEASE, Release, get_release
 from .transforms import RESIZE_MODES, Placement, encode_png, placement, prepare_mask
 
@@ -627,11 +628,6 @@ class EvaluationReport:
 # Drawing the worst images
 
 
-def _border(mask: Image.Image, width: int) -> Image.Image:
-    binary = mask.convert("L").point(lambda value: 255 if value else 0)
-    return ImageChops.subtract(binary, binary.filter(ImageFilter.MinFilter(2 * width + 1)))
-
-
 def _square_prediction_image(prediction: Prediction, row: TruthRow, truth: Truth) -> Image.Image:
     values, threshold = _values(prediction, row.image_id)
     binary = ((values > threshold).astype(np.uint8)) * np.uint8(255)
@@ -664,8 +660,8 @@ def worst_grid(
         row = by_id[image_id]
         image = truth.dataset[index[image_id]]["image"].convert("RGB")
         line = max(1, image.width // 160)
-        image.paste(TRUTH_COLOUR, mask=_border(Image.open(io.BytesIO(row.square_mask)), line))
-        image.paste(PREDICTION_COLOUR, mask=_border(_square_prediction_image(predictions[image_id], row, truth), line))
+        image.paste(TRUTH_COLOUR, mask=outline(Image.open(io.BytesIO(row.square_mask)), line))
+        image.paste(PREDICTION_COLOUR, mask=outline(_square_prediction_image(predictions[image_id], row, truth), line))
         left = margin + column * (tile + margin)
         draw.text((left, 18), f"{image_id} J={scored['jaccard']:.3f}", fill="black")
         grid.paste(image.resize((tile, tile)), (left, header))

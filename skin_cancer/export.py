@@ -16,7 +16,7 @@ import datasets
 
 from .compat import convert_file_size_to_int, tqdm
 from .errors import UsageError
-from .outputs import MARKER, interruption_point, replacing, require_free_space
+from .outputs import interruption_point, replacing, require_free_space, written_files
 from .pipeline import Build
 from .schema import folder_export_columns
 
@@ -37,8 +37,7 @@ def export(build: Build, output: Path, export_format: str = "folders", overwrite
         raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {export_format!r}")
     with replacing(output, "export", overwrite, build.protected_folders) as scratch:
         writers[export_format](build, scratch)
-    target = output.expanduser().resolve()
-    return sorted(path.relative_to(target) for path in target.rglob("*") if path.is_file() and path.name != MARKER)
+    return [Path(name) for name in written_files(output.expanduser().resolve())]
 
 
 def write_folders(build: Build, root: Path) -> None:

@@ -51,6 +51,11 @@ def marker_files(folder: Path) -> set[str] | None:
     return set(files)
 
 
+def written_files(folder: Path) -> list[str]:
+    """What the last command wrote into `folder`, as its marker lists it (the marker itself left out)."""
+    return sorted(marker_files(folder) or ())
+
+
 def has_marker(folder: Path) -> bool:
     return marker_files(folder) is not None
 

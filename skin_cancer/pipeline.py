@@ -43,9 +43,13 @@ class Build:
 
     @property
     def protected_folders(self) -> list[Path]:
-        """Folders no output may replace or contain: the input data and the cache."""
-        cache = Path(self.cache_dir or datasets.config.HF_DATASETS_CACHE)
-        return [cache] if self.data_dir is None else [Path(self.data_dir), cache]
+        return protected_folders(self.data_dir, self.cache_dir)
+
+
+def protected_folders(data_dir: str | None, cache_dir: str | None) -> list[Path]:
+    """Folders no output may replace or contain: the input data and the cache."""
+    cache = Path(cache_dir or datasets.config.HF_DATASETS_CACHE)
+    return [cache] if data_dir is None else [Path(data_dir), cache]
 
 
 def resolve_data_dir(data_dir: str | None) -> str | None:

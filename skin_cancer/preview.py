@@ -18,13 +18,16 @@ OUTLINE_COLOUR = (0, 255, 0)
 ROW_TITLES = ("image", "mask", "outline on image")
 
 
-def outline_overlay(image: Image.Image, mask: Image.Image, width: int = 2) -> Image.Image:
-    """The image with the lesion border (mask minus its erosion) painted in a bright colour."""
+def outline(mask: Image.Image, width: int = 2) -> Image.Image:
+    """The lesion's border as an L image: the mask (any non-zero value) minus its erosion."""
     binary = mask.convert("L").point(lambda value: 255 if value else 0)
-    eroded = binary.filter(ImageFilter.MinFilter(2 * width + 1))
-    border = ImageChops.subtract(binary, eroded)
+    return ImageChops.subtract(binary, binary.filter(ImageFilter.MinFilter(2 * width + 1)))
+
+
+def outline_overlay(image: Image.Image, mask: Image.Image, width: int = 2) -> Image.Image:
+    """The image with the lesion border painted in a bright colour."""
     overlay = image.convert("RGB").copy()
-    overlay.paste(OUTLINE_COLOUR, mask=border)
+    overlay.paste(OUTLINE_COLOUR, mask=outline(mask, width))
     return overlay
 
 

@@ -26,7 +26,7 @@ from .card import (
 from .compat import convert_file_size_to_int
 from .errors import SkinCancerError, UsageError
 from .export import split_num_bytes, write_split_shards
-from .outputs import MARKER, interruption_point, replacing
+from .outputs import MARKER, interruption_point, replacing, written_files
 from .pipeline import Build
 from .preview import sample_preview
 from .summary import diagnosis_counts
@@ -126,9 +126,7 @@ def stage(
         validate_card(content, [facts for facts, _ in published] + extra)
         (scratch / "README.md").write_text(content)
     folder = folder.expanduser().resolve()
-    files = sorted(
-        str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file() and path.name != MARKER
-    )
+    files = written_files(folder)
     legacy = [LEGACY_SHARDS] if existing is not None and existing.legacy else []
     return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS] if native else []), legacy)
 
