@@ -12,6 +12,7 @@ import importlib.resources
 from dataclasses import dataclass
 
 from .releases import RELEASES, Release, get_release
+from .summary import format_table
 
 IDS_PACKAGE = "skin_cancer"
 IDS_FOLDER = ("data", "ids")
@@ -119,7 +120,7 @@ def render_overlap_table(table: OverlapTable | None = None) -> str:
         [row, *(f"({table.sizes[row]})" if row == column else table.count(row, column) for column in table.splits)]
         for row in table.splits
     ]
-    return _format_table(header, rows)
+    return format_table(header, rows, names_left=True)
 
 
 def render_releases() -> str:
@@ -140,7 +141,7 @@ def render_releases() -> str:
                     "yes" if key in table.sizes else "not known",
                 ]
             )
-        lines.append(_format_table(["split", "official", "images", "masks", "id list"], rows))
+        lines.append(format_table(["split", "official", "images", "masks", "id list"], rows, names_left=True))
         lines.append("")
     lines.append("Images shared between release splits (diagonal: ids in the list):")
     lines.append(render_overlap_table(table))
@@ -168,16 +169,3 @@ def _release_of(key: str) -> str:
 
 def _share(count: int, total: int) -> str:
     return "<1%" if 0 < count < total / 100 else f"{count / total:.0%}"
-
-
-def _format_table(header: list[object], rows: list[list[object]]) -> str:
-    # Not summary.format_table: summary imports the builder, which will import this module.
-    # Like summary.format_table, but the first column (the names) is aligned left.
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    return "\n".join(
-        "  ".join(
-            str(cell).ljust(width) if index == 0 else str(cell).rjust(width)
-            for index, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ).rstrip()
-        for line in [header, *rows]
-    )

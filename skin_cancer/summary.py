@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from .pipeline import Build
+if TYPE_CHECKING:  # summary is imported by the builder's own modules (overlap): no import of the builder here
+    from .pipeline import Build
 
 
 def diagnosis_counts(labels: Sequence[int | None], names: Sequence[str]) -> dict[str, int]:
@@ -17,10 +19,15 @@ def diagnosis_counts(labels: Sequence[int | None], names: Sequence[str]) -> dict
     return counts
 
 
-def format_table(header: Sequence[object], rows: Sequence[Sequence[object]]) -> str:
+def format_table(header: Sequence[object], rows: Sequence[Sequence[object]], names_left: bool = False) -> str:
+    """Columns right-aligned (numbers); with `names_left` the first column, the row names, aligned left."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     return "\n".join(
-        "  ".join(str(cell).rjust(width) for cell, width in zip(line, widths, strict=True)) for line in [header, *rows]
+        "  ".join(
+            str(cell).ljust(width) if names_left and index == 0 else str(cell).rjust(width)
+            for index, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in [header, *rows]
     )
 
 
