@@ -51,8 +51,10 @@ def source_dataset(release: Release) -> str:
     return f"extended|{release.name[:4]}-{release.name[4:]}"
 
 
-# Class indices of the masks; the transformers segmentation recipe reads this file from the repository.
-ID2LABEL = {"0": "background", "1": "lesion"}
+def id2label(release: Release) -> dict[str, str]:
+    """The masks' class indices and names, from the release; `transformers`' recipe reads id2label.json."""
+    return {str(index): name for index, name in enumerate(release.segmentation_names)}
+
 
 RESIZE_EXPLANATIONS = {
     "pad": "each image was padded to a centred square, filled with the colour found at (w-80, h-80), "
@@ -324,7 +326,7 @@ def _body_values(
             _variant_line(options, ceilings.get(options.config_name)) for _, options in published
         ),
         "native_masks_section": NATIVE_MASKS_TEXT if native_masks else NO_NATIVE_MASKS_TEXT,
-        "id2label": json.dumps(ID2LABEL),
+        "id2label": json.dumps(id2label(release)),
         "builder_version": BUILDER_VERSION,
         "jpeg_quality": str(JPEG_QUALITY),
         "citation": release.citation,

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from .card import (
-    ID2LABEL,
     LEGACY_SHARDS,
     ConfigFacts,
     ExistingCard,
     SplitFacts,
     config_facts,
+    id2label,
     render_card,
     source_dataset,
     validate_card,
@@ -118,7 +118,7 @@ def stage(
         ceilings = {build.options.config_name: resolution_ceiling(build) for build in builds} if native else {}
         (scratch / PREVIEW_PATH).parent.mkdir(parents=True)
         _preview(builds[0]).save(scratch / PREVIEW_PATH)
-        (scratch / ID2LABEL_PATH).write_text(json.dumps(ID2LABEL, indent=2) + "\n")
+        (scratch / ID2LABEL_PATH).write_text(json.dumps(id2label(builds[0].release), indent=2) + "\n")
         extra = [native] if native else []
         content = render_card(
             repo_id, published, partial, PREVIEW_PATH, existing, extra, ceilings=ceilings, release=builds[0].release

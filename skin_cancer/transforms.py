@@ -345,8 +345,8 @@ def encode_image(image: Image.Image, image_format: ImageFormat) -> bytes:
     raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, not {image_format!r}")
 
 
-# Class indices of the stored masks, as PASCAL VOC stores them; the palette shows them black and white.
-MASK_CLASSES = ("background", "lesion")
+# Class indices of the stored masks (named in releases.SEGMENTATION_NAMES), as PASCAL VOC stores them;
+# the palette shows them black and white.
 MASK_PALETTE = [0, 0, 0, 255, 255, 255]
 
 
