@@ -296,7 +296,7 @@ def _body_values(
     ceilings: dict[str, float],
     native_masks: bool,
 ) -> dict[str, str]:
-    default_facts, default_options = published[0]
+    default_facts = published[0][0]
     partial_notice = ""
     partial_limitation = ""
     if partial:
@@ -314,7 +314,6 @@ def _body_values(
         "pretty_name": pretty_name(partial, release),
         "partial_notice": partial_notice,
         "partial_limitation": partial_limitation,
-        "size": str(default_options.size),
         "preview_path": preview_path,
         "repo_id": repo_id,
         "default_config": default_facts.name,
@@ -340,11 +339,8 @@ def release_values(release: Release) -> dict[str, str]:
     if names:
         labels = f", together with the Part3 diagnosis ({_or([name.replace('_', ' ') for name in names])})"
         labels += " and the age and sex metadata." if release.has_metadata else "."
-        diagnosis = ", ".join(f"{index} = {name}" for index, name in enumerate(names))
-        diagnosis += ", from the Part3 ground truth; null where none exists"
     else:
         labels = f". {release.short_name} has no diagnosis labels and no patient metadata."
-        diagnosis = f"always null: {release.short_name} has no diagnosis labels (no class names)"
     if release.has_metadata:
         personal = (
             "The data record an approximate age and the sex of each patient where known; they hold no names "
@@ -357,7 +353,6 @@ def release_values(release: Release) -> dict[str, str]:
         "short_name": release.short_name,
         "homepage": release.homepage,
         "labels_sentence": labels,
-        "diagnosis_meaning": diagnosis,
         "personal_data": personal,
         "split_sentence": f"The splits are {_and(split_list)}"
         + (" (`valid`, not `validation`)" if "valid" in release.split_names else ""),
