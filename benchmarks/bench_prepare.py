@@ -25,8 +25,8 @@ from common import DEFAULT_SOURCE, pair_paths, repeated_tree
 from PIL import Image
 
 import skin_cancer
+from skin_cancer.dataset.transforms import decode_request, placement
 from skin_cancer.releases import DEFAULT_RELEASE, RELEASES
-from skin_cancer.transforms import decode_request, placement
 
 
 def decode_floor(pairs: list[tuple[str, Path, Path]], size: int) -> float:

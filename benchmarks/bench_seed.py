@@ -25,8 +25,8 @@ from common import DEFAULT_SOURCE, pair_paths, repeated_tree
 from PIL import Image
 
 import skin_cancer
-from skin_cancer.export import export
-from skin_cancer.pipeline import prepare_dataset
+from skin_cancer.tools.export import export
+from skin_cancer.tools.pipeline import prepare_dataset
 
 
 def non_binary_share(folder: Path) -> tuple[float, int]:

@@ -28,7 +28,7 @@ import datasets
 from common import DEFAULT_SOURCE, pair_paths, repeated_tree
 
 import skin_cancer
-from skin_cancer.fingerprint import input_fingerprint
+from skin_cancer.dataset.fingerprint import input_fingerprint
 from skin_cancer.releases import ISIC2017
 
 SPLITS = ISIC2017.splits

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import warnings
 
-from .builder import BUILDER_VERSION, PartialSplitWarning, SkinCancer, SkinCancerConfig
+from .dataset.builder import BUILDER_VERSION, PartialSplitWarning, SkinCancer, SkinCancerConfig
+from .dataset.registration import RegistrationError, register
 from .errors import DataError, SkinCancerError, UsageError
 from .evaluate import EvaluationReport, evaluate, to_original
-from .registration import RegistrationError, register
 
 try:
     register()

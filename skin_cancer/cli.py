@@ -16,15 +16,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .about import VERSION
+from .dataset.transforms import IMAGE_FORMATS, RESIZE_MODES
 from .errors import UsageError, find_in_chain, find_skin_cancer_error
-from .export import EXPORT_FORMATS
 from .options import DEFAULTS, BuildOptions
-from .pipeline import Build, prepare_dataset, resolve_data_dir
-from .pipeline import protected_folders as pipeline_protected_folders
 from .releases import DEFAULT_RELEASE, RELEASES, get_release
-from .sample import ensure_sample_tree
-from .summary import build_summary
-from .transforms import IMAGE_FORMATS, RESIZE_MODES
+from .tools.export import EXPORT_FORMATS
+from .tools.pipeline import Build, prepare_dataset, resolve_data_dir
+from .tools.pipeline import protected_folders as pipeline_protected_folders
+from .tools.sample import ensure_sample_tree
+from .tools.summary import build_summary
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -196,7 +196,7 @@ MIN_SHARD_SIZE = "100KB"
 
 def shard_size(text: str) -> str:
     """argparse type: a size such as 500MB, refused before any build when it cannot work."""
-    from .compat import convert_file_size_to_int
+    from .dataset.compat import convert_file_size_to_int
 
     try:
         size = convert_file_size_to_int(text.strip())
@@ -314,7 +314,7 @@ def protected_folders(args: argparse.Namespace) -> list[Path]:
 
 
 def run_releases(args: argparse.Namespace) -> int:
-    from .overlap import render_releases
+    from .dataset.overlap import render_releases
 
     print(render_releases())
     return EXIT_OK
@@ -333,7 +333,7 @@ def run_build(args: argparse.Namespace) -> int:
 def _configure_output(quiet: bool) -> None:
     import datasets
 
-    from .builder import PartialSplitWarning
+    from .dataset.builder import PartialSplitWarning
 
     if quiet:
         import huggingface_hub.utils
@@ -350,8 +350,8 @@ def _configure_output(quiet: bool) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .export import export
-    from .outputs import check_output
+    from .tools.export import export
+    from .tools.outputs import check_output
 
     check_folders_up_front(args)
     output = check_output(args.output, args.overwrite, protected_folders(args))
@@ -372,8 +372,8 @@ def run_stats(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from .outputs import check_file_output, placing_files
-    from .stats import CHART_FILES, compute_stats, require_matplotlib, stats_table, write_charts
+    from .tools.outputs import check_file_output, placing_files
+    from .tools.stats import CHART_FILES, compute_stats, require_matplotlib, stats_table, write_charts
 
     require_matplotlib()  # fail before any work if the charts cannot be drawn
     check_folders_up_front(args)
@@ -392,8 +392,8 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_preview(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .outputs import check_file_output, placing_files
-    from .preview import sample_preview
+    from .tools.outputs import check_file_output, placing_files
+    from .tools.preview import sample_preview
 
     if args.n < 1:
         raise UsageError(f"--n must be at least 1, not {args.n}")
@@ -413,8 +413,8 @@ def run_publish(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from . import card, publish
-    from .outputs import check_output
+    from .hub import card, publish
+    from .tools.outputs import check_output
 
     publish.check_repo_id(args.repo_id)
     card.load_template()  # a broken installation fails now, not after the build
@@ -464,7 +464,7 @@ def _variants(args: argparse.Namespace) -> list[BuildOptions]:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import REPORT_FILES, ceiling_predictions, collect_predictions, load_truth, score, truth_from_build
-    from .outputs import check_file_output, check_output, placing_files
+    from .tools.outputs import check_file_output, check_output, placing_files
 
     if (args.predictions is None) == (not args.ceiling):
         raise UsageError("give --predictions FOLDER, or --ceiling to score the dataset's own square masks")

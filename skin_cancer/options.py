@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from .dataset.transforms import IMAGE_FORMATS, MAX_SIZE, MIN_SIZE, RESIZE_MODES, ImageFormat, ResizeMode
 from .errors import UsageError
-from .transforms import IMAGE_FORMATS, MAX_SIZE, MIN_SIZE, RESIZE_MODES, ImageFormat, ResizeMode
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import skin_cancer
-from skin_cancer.sample import write_sample_tree
+from skin_cancer.tools.sample import write_sample_tree
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from skin_cancer.annotations import AnnotationError, Metadata, parse_diagnoses, parse_metadata
+from skin_cancer.dataset.annotations import AnnotationError, Metadata, parse_diagnoses, parse_metadata
 from skin_cancer.releases import ISIC2017
 
 SPLITS = ISIC2017.splits

@@ -23,7 +23,7 @@ from PIL import Image
 import skin_cancer
 from skin_cancer.errors import DataError, find_skin_cancer_error
 from skin_cancer.releases import ISIC2017, RELEASES, Release, file_digest
-from skin_cancer.sample import jpeg_bytes, synthetic_pair
+from skin_cancer.tools.sample import jpeg_bytes, synthetic_pair
 
 from .conftest import prepared_files
 from .test_builder_real import raw_bytes
@@ -170,7 +170,7 @@ def test_no_checks_skips_the_checksums(isic_mirror, folder_build, tmp_path, monk
 
 
 def test_the_command_line_no_verify_skips_the_checksums(isic_mirror, tmp_path, monkeypatch):
-    from skin_cancer.pipeline import prepare_dataset
+    from skin_cancer.tools.pipeline import prepare_dataset
 
     record_checksums(monkeypatch, ISIC2017, tmp_path / "www" / "2017", wrong="ISIC-2017_Training_Data.zip")
     with pytest.raises(DataError, match="does not match its checksum"):
@@ -372,7 +372,7 @@ def test_unchanged_inputs_reuse_the_cache_without_reading_a_file(synthetic_tree,
     def no_reading(location):
         raise AssertionError(f"an unchanged build read {location.label}")
 
-    monkeypatch.setattr("skin_cancer.builder.read_bytes", no_reading)
+    monkeypatch.setattr("skin_cancer.dataset.builder.read_bytes", no_reading)
     again = skin_cancer.SkinCancer(data_dir=str(synthetic_tree), cache_dir=str(tmp_path / "cache"))
     assert again.is_prepared()
     again.download_and_prepare()
@@ -421,7 +421,7 @@ def test_a_changed_input_is_rebuilt(synthetic_tree, tmp_path, change):
 
 
 def test_downloads_keep_the_code_hash_only():
-    from skin_cancer.fingerprint import CODE_HASH
+    from skin_cancer.dataset.fingerprint import CODE_HASH
 
     assert skin_cancer.SkinCancer(base_url="http://127.0.0.1:9/").hash == CODE_HASH
 
@@ -526,7 +526,7 @@ def test_an_edit_that_keeps_size_and_mtime_still_rebuilds(synthetic_tree, tmp_pa
     """Restoring the modification time by hand (os.utime) must not hide a changed file."""
     import os
 
-    from skin_cancer.fingerprint import input_fingerprint
+    from skin_cancer.dataset.fingerprint import input_fingerprint
 
     before = input_fingerprint(str(synthetic_tree))
     image = synthetic_tree / "ISIC-2017_Training_Data" / "ISIC_9000001.jpg"
@@ -540,7 +540,7 @@ def test_an_edit_that_keeps_size_and_mtime_still_rebuilds(synthetic_tree, tmp_pa
 
 
 def test_the_fingerprint_ignores_hidden_files_and_never_follows_links_inside(synthetic_tree):
-    from skin_cancer.fingerprint import input_fingerprint
+    from skin_cancer.dataset.fingerprint import input_fingerprint
 
     before = input_fingerprint(str(synthetic_tree))
     training = synthetic_tree / "ISIC-2017_Training_Data"

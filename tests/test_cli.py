@@ -58,7 +58,7 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_sample_runs_end_to_end(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
-    from skin_cancer import sample
+    from skin_cancer.tools import sample
 
     monkeypatch.setattr(sample, "default_sample_dir", lambda: tmp_path / "sample")
     code = main(["build", "--sample", "--cache-dir", str(tmp_path / "cache"), "--quiet"])
@@ -70,7 +70,7 @@ def test_sample_runs_end_to_end(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("release", ["isic2017", "isic2018"])
 def test_the_printed_load_line_reuses_the_build(real_sample, tmp_path, capsys, release):
-    from skin_cancer.sample import copy_tree_as
+    from skin_cancer.tools.sample import copy_tree_as
 
     data = real_sample if release == "isic2017" else copy_tree_as(real_sample, tmp_path / "data", release)
     cache = tmp_path / "cache"
@@ -180,7 +180,7 @@ def test_the_load_line_names_the_same_cache_folder_in_every_mode(mode, synthetic
 
     import skin_cancer
     from skin_cancer.options import BuildOptions
-    from skin_cancer.pipeline import Build
+    from skin_cancer.tools.pipeline import Build
 
     options = BuildOptions(size=64, resize_mode="stretch") if mode == "options" else BuildOptions()
     data_dir = None if mode == "download" else str(synthetic_tree)

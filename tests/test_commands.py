@@ -10,9 +10,9 @@ import pytest
 from datasets import load_dataset
 from PIL import Image
 
-from skin_cancer import export as export_module
 from skin_cancer.cli import main
-from skin_cancer.pipeline import prepare_dataset
+from skin_cancer.tools import export as export_module
+from skin_cancer.tools.pipeline import prepare_dataset
 
 from .conftest import REAL_COUNTS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from skin_cancer.discovery import Location, find_in_data_dir, read_bytes
+from skin_cancer.dataset.discovery import Location, find_in_data_dir, read_bytes
 from skin_cancer.errors import DataError
 from skin_cancer.releases import ISIC2017
 

@@ -17,6 +17,7 @@ from PIL import Image
 
 from skin_cancer import DataError, to_original
 from skin_cancer.cli import main
+from skin_cancer.dataset.transforms import RESIZE_MODES, placement, prepare_mask
 from skin_cancer.evaluate import (
     ceiling_predictions,
     collect_predictions,
@@ -24,9 +25,8 @@ from skin_cancer.evaluate import (
     score,
 )
 from skin_cancer.evaluate import evaluate as evaluate_function
-from skin_cancer.metrics import METRIC_NAMES, Confusion, confusion, scores
+from skin_cancer.evaluate.metrics import METRIC_NAMES, Confusion, confusion, scores
 from skin_cancer.releases import ISIC2017
-from skin_cancer.transforms import RESIZE_MODES, placement, prepare_mask
 
 official = pytest.importorskip(
     "isic_challenge_scoring", reason="isic-challenge-scoring (dev extra) is not installed: no official reference"
@@ -257,7 +257,7 @@ def test_mapping_back_inverts_the_builder_geometry(mode):
 
 
 def _prepare(truth: np.ndarray, mode: str) -> bytes:
-    from skin_cancer.transforms import encode_png
+    from skin_cancer.dataset.transforms import encode_png
 
     return prepare_mask(encode_png(Image.fromarray(truth.astype(np.uint8) * 255)), truth.shape[::-1], 128, mode)
 

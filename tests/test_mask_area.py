@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from skin_cancer.sample import png_bytes
-from skin_cancer.transforms import placement, prepare_mask
+from skin_cancer.dataset.transforms import placement, prepare_mask
+from skin_cancer.tools.sample import png_bytes
 
 MODES = ("pad", "stretch", "center_crop")
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from skin_cancer import outputs
 from skin_cancer.cli import main
 from skin_cancer.errors import UsageError
+from skin_cancer.tools import outputs
 
 
 @pytest.fixture

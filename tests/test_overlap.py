@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from skin_cancer import overlap
+from skin_cancer.dataset import overlap
 from skin_cancer.releases import RELEASES
 
 from .conftest import PROJECT_ROOT

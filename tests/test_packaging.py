@@ -110,7 +110,7 @@ def test_wheel_holds_the_card_template_and_the_licence(dist):
 def test_template_loads_from_a_zip_import(dist, tmp_path):
     """A wheel is a zip: on sys.path, importlib.resources must still find the template inside it."""
     (wheel,) = dist.glob("*.whl")
-    code = "import skin_cancer.card as c; print(c.__file__); print(len(c.load_template()))"
+    code = "import skin_cancer.hub.card as c; print(c.__file__); print(len(c.load_template()))"
     out = run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(wheel)})
     location, length = out.split()
     assert location.startswith(str(wheel)) and int(length) == len((PROJECT_ROOT / "dataset_card.md").read_text())

@@ -21,10 +21,10 @@ from datasets import load_dataset
 from PIL import Image
 
 import skin_cancer
-from skin_cancer import publish
 from skin_cancer.cli import main
 from skin_cancer.errors import UsageError
-from skin_cancer.pipeline import prepare_dataset
+from skin_cancer.hub import publish
+from skin_cancer.tools.pipeline import prepare_dataset
 
 from .conftest import REAL_COUNTS
 
@@ -515,7 +515,7 @@ def test_a_commit_made_meanwhile_stops_the_upload(dry_run, real_build, tmp_path)
 
 
 def test_card_metadata_breaking_the_hub_rules_is_refused():
-    from skin_cancer.card import CardError, check_hub_rules
+    from skin_cancer.hub.card import CardError, check_hub_rules
 
     good = {
         "license": "cc0-1.0",
@@ -585,7 +585,7 @@ def test_the_card_states_the_resolution_ceiling_of_each_variant(dry_run, real_bu
 
 
 def test_a_repository_of_another_release_is_refused(real_build, tmp_path):
-    from skin_cancer.sample import write_sample_tree
+    from skin_cancer.tools.sample import write_sample_tree
 
     tree = write_sample_tree(tmp_path / "sample2018", release="isic2018")
     other = prepare_dataset(str(tree), cache_dir=str(tmp_path / "c"), release="isic2018")

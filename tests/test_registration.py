@@ -21,15 +21,15 @@ import pytest
 from datasets import load_dataset
 
 import skin_cancer
-from skin_cancer import compat
-from skin_cancer.fingerprint import CODE_HASH
-from skin_cancer.registration import RegistrationError, register
+from skin_cancer.dataset import compat
+from skin_cancer.dataset.fingerprint import CODE_HASH
+from skin_cancer.dataset.registration import RegistrationError, register
 
 from .conftest import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "skin_cancer"
 # Modules still importing datasets internals directly: each is owned by another branch and switches to
-# skin_cancer.compat at merge. Empty this set then (the test below fails until it matches the source).
+# skin_cancer.dataset.compat at merge. Empty this set then (the test below fails until it matches the source).
 AWAITING_SWITCH: set[str] = set()
 INTERNAL_IMPORT = re.compile(r"^\s*from (datasets\.(?:utils\.[\w.]+|info)) import (.+)$", re.MULTILINE)
 
@@ -83,7 +83,7 @@ def test_the_code_hash_covers_every_module_and_ignores_comments(tmp_path, monkey
     import shutil
     import sys
 
-    from skin_cancer.fingerprint import code_hash
+    from skin_cancer.dataset.fingerprint import code_hash
 
     package = tmp_path / "pkg_copy"
     shutil.copytree(Path(skin_cancer.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
@@ -152,7 +152,7 @@ def test_a_missing_internal_is_one_registration_error(name, monkeypatch):
     with pytest.raises(RegistrationError, match=re.escape(f"{compat.INTERNALS[name]}.{name}")) as caught:
         register()
     assert "skin_cancer is tested with" in str(caught.value)
-    stand_in = compat._load(name)  # what `from skin_cancer.compat import ...` binds on such a release
+    stand_in = compat._load(name)  # what `from skin_cancer.dataset.compat import ...` binds on such a release
     with pytest.raises(RegistrationError, match=re.escape(f"has no {compat.INTERNALS[name]}.{name}")):
         stand_in("500MB")
 
@@ -164,7 +164,7 @@ def test_every_datasets_internal_goes_through_compat():
         for module, names in INTERNAL_IMPORT.findall(path.read_text()):
             direct.setdefault(path.name, []).extend(f"{module}.{name.strip()}" for name in names.split(","))
     direct.pop("compat.py", None)
-    assert set(direct) == AWAITING_SWITCH, f"import these through skin_cancer.compat instead: {direct}"
+    assert set(direct) == AWAITING_SWITCH, f"import these through skin_cancer.dataset.compat instead: {direct}"
     declared = {f"{module}.{name}" for name, module in compat.INTERNALS.items()}
     used = {name for names in direct.values() for name in names}
     assert used <= declared, f"add to compat.INTERNALS: {sorted(used - declared)}"

@@ -14,13 +14,13 @@ import pytest
 from datasets import load_dataset
 
 import skin_cancer
-from skin_cancer.builder import PartialSplitWarning, features
 from skin_cancer.cli import main
+from skin_cancer.dataset.builder import PartialSplitWarning, features
+from skin_cancer.dataset.overlap import IDS_FOLDER, split_key
+from skin_cancer.dataset.transforms import prepare_pair
 from skin_cancer.errors import DataError, find_skin_cancer_error
-from skin_cancer.overlap import IDS_FOLDER, split_key
 from skin_cancer.releases import RELEASES, Release
-from skin_cancer.sample import SAMPLE_PAIRS, copy_tree_as, write_sample_tree
-from skin_cancer.transforms import prepare_pair
+from skin_cancer.tools.sample import SAMPLE_PAIRS, copy_tree_as, write_sample_tree
 
 from .conftest import prepared_files
 
@@ -331,7 +331,7 @@ def test_the_leak_free_filter_recipe(real_layouts):
 
 
 def test_build_sample_release_2018_from_the_command_line(tmp_path, capsys, monkeypatch):
-    from skin_cancer import sample
+    from skin_cancer.tools import sample
 
     monkeypatch.setattr(sample, "default_sample_dir", lambda: tmp_path / "sample")
     command = ["build", "--sample", "--release", "isic2018", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
@@ -359,7 +359,7 @@ def test_releases_command_prints_counts_and_overlaps_without_data(capsys):
 
 @pytest.fixture
 def sample_dir(tmp_path, monkeypatch) -> Path:
-    from skin_cancer import sample
+    from skin_cancer.tools import sample
 
     monkeypatch.setattr(sample, "default_sample_dir", lambda: tmp_path / "sample")
     return tmp_path / "sample"
@@ -391,9 +391,9 @@ def test_evaluate_ceiling_on_a_release(sample_dir, tmp_path, capsys, name):
 
 @pytest.mark.parametrize("name", ["isic2016", "isic2018"])
 def test_a_staged_release_loads_like_the_builder_and_its_card_names_the_release(builds, samples, tmp_path, name):
-    from skin_cancer import publish
-    from skin_cancer.overlap import split_overlaps
-    from skin_cancer.pipeline import prepare_dataset
+    from skin_cancer.dataset.overlap import split_overlaps
+    from skin_cancer.hub import publish
+    from skin_cancer.tools.pipeline import prepare_dataset
 
     release = RELEASES[name]
     with warnings.catch_warnings():
@@ -418,10 +418,10 @@ def test_a_staged_release_loads_like_the_builder_and_its_card_names_the_release(
 
 
 def test_publishing_two_releases_into_one_repository_is_refused(builds, samples, tmp_path):
-    from skin_cancer import publish
     from skin_cancer.errors import UsageError
+    from skin_cancer.hub import publish
     from skin_cancer.options import BuildOptions
-    from skin_cancer.pipeline import prepare_dataset
+    from skin_cancer.tools.pipeline import prepare_dataset
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PartialSplitWarning)
@@ -434,7 +434,7 @@ def test_publishing_two_releases_into_one_repository_is_refused(builds, samples,
 
 
 def test_the_readme_shows_the_overlap_table_the_code_computes():
-    from skin_cancer.overlap import render_overlap_table
+    from skin_cancer.dataset.overlap import render_overlap_table
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert render_overlap_table() in readme

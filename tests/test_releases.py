@@ -13,9 +13,8 @@ import pytest
 from PIL import Image
 
 import skin_cancer
-from skin_cancer import sample
+from skin_cancer.dataset.labels2016 import Labels2016Error, parse_benign_malignant
 from skin_cancer.errors import UsageError
-from skin_cancer.labels2016 import Labels2016Error, parse_benign_malignant
 from skin_cancer.releases import (
     DEFAULT_RELEASE,
     LABEL_KINDS,
@@ -26,6 +25,7 @@ from skin_cancer.releases import (
     checksum_problem,
     get_release,
 )
+from skin_cancer.tools import sample
 
 ALL = list(RELEASES.values())
 
@@ -303,7 +303,7 @@ def test_2016_sample_labels_use_both_spellings_and_parse_back(tmp_path):
 
 
 def test_2017_sample_labels_parse_back(tmp_path):
-    annotations = pytest.importorskip("skin_cancer.annotations")
+    annotations = pytest.importorskip("skin_cancer.dataset.annotations")
     release = RELEASES["isic2017"]
     top = sample.write_sample_tree(tmp_path)
     for split in release.splits:
@@ -366,7 +366,8 @@ def test_the_schema_is_declared_once(tmp_path):
     """The builder's features, the export's columns, the card and the README all read skin_cancer/schema.py."""
     import datasets as hf
 
-    from skin_cancer import export, schema
+    from skin_cancer import schema
+    from skin_cancer.tools import export
 
     for name in RELEASES:
         built = skin_cancer.SkinCancer(config_name=name, cache_dir=str(tmp_path)).info.features

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from skin_cancer import publish
-from skin_cancer.pipeline import prepare_dataset
-from skin_cancer.sample import write_sample_tree
+from skin_cancer.hub import publish
+from skin_cancer.tools.pipeline import prepare_dataset
+from skin_cancer.tools.sample import write_sample_tree
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from skin_cancer import transforms
-from skin_cancer.sample import jpeg_bytes, png_bytes, synthetic_pair
-from skin_cancer.transforms import (
+from skin_cancer.dataset import transforms
+from skin_cancer.dataset.transforms import (
     ImageDecodeError,
     MaskDecodeError,
     MaskSizeError,
@@ -22,6 +21,7 @@ from skin_cancer.transforms import (
     prepare_mask,
     prepare_pair,
 )
+from skin_cancer.tools.sample import jpeg_bytes, png_bytes, synthetic_pair
 
 
 def decode(data: bytes) -> np.ndarray:

@@ -26,17 +26,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .discovery import Location, read_bytes
-from .errors import DataError, UsageError
+from ..dataset.discovery import Location, read_bytes
+from ..dataset.transforms import RESIZE_MODES, Placement, encode_png, placement, prepare_mask
+from ..errors import DataError, UsageError
+from ..releases import DEFAULT_RELEASE, Release, get_release
+from ..tools.preview import outline
 from .metrics import METRIC_NAMES, Confusion, confusion, macro_average, scores
-from .preview import outline
-from .releases import DEFAULT_RELEASE, Release, get_release
-from .transforms import RESIZE_MODES, Placement, encode_png, placement, prepare_mask
 
 if TYPE_CHECKING:
     import datasets
 
-    from .pipeline import Build
+    from ..tools.pipeline import Build
 
 Prediction = np.ndarray | Image.Image | str | os.PathLike | bytes
 
@@ -386,7 +386,7 @@ def _square_rows(dataset: datasets.Dataset) -> list[tuple[str, int, int, bytes]]
 
 def truth_from_build(build: Build, split: str) -> Truth:
     """Square masks from a prepared build; native masks from its ISIC tree, found as the builder finds them."""
-    from .discovery import find_in_data_dir
+    from ..dataset.discovery import find_in_data_dir
 
     if split not in build.dataset:
         raise UsageError(f"--split must be one of {', '.join(build.dataset)}, not {split!r}")
@@ -463,7 +463,7 @@ def _load_card(source: str):
 
 
 def _choose_config(source: str, card, config: str | None) -> str:
-    from .compat import MetadataConfigs
+    from ..dataset.compat import MetadataConfigs
 
     configs = MetadataConfigs.from_dataset_card_data(card.data) if card is not None else MetadataConfigs()
     square = [name for name in configs if name != NATIVE_CONFIG]
@@ -481,7 +481,7 @@ def _choose_config(source: str, card, config: str | None) -> str:
 
 def _config_resize_mode(config: str, card) -> str | None:
     """From the configuration's name (pad-512, ...), else from the card's `resize_mode=...` line."""
-    from .options import BuildOptions
+    from ..options import BuildOptions
 
     try:
         return BuildOptions.from_config_name(config).resize_mode
@@ -681,7 +681,7 @@ def _run(tasks: Sequence[_Task], num_proc: int) -> list[dict[str, Any]]:
     chunk = max(1, min(16, len(tasks) // (4 * num_proc)))
     # init_worker: the workers leave Ctrl-C to this process, end on the pool's SIGTERM even when forked
     # while an output holds the signals (write_native), and die with this process.
-    from .workers import init_worker
+    from ..dataset.workers import init_worker
 
     with context.Pool(min(num_proc, len(tasks)), initializer=init_worker, initargs=(os.getpid(),)) as pool:
         return list(pool.imap(_score_task, tasks, chunksize=chunk))
@@ -712,7 +712,7 @@ def score(
     missing = _check_ids(predictions, truth, allow_missing)
     if write_native is None:
         return _score(predictions, truth, num_proc, missing, None)
-    from .outputs import replacing
+    from ..tools.outputs import replacing
 
     protected = [Path(truth.source)] if Path(truth.source).exists() else []
     protected += sorted({Path(p).parent for p in predictions.values() if isinstance(p, (str, os.PathLike))})
@@ -764,8 +764,8 @@ def load_truth(
     release = get_release(release)
     if split not in release.split_names:
         raise UsageError(f"split must be one of {', '.join(release.split_names)}, not {split!r}")
-    from .options import BuildOptions
-    from .pipeline import prepare_dataset
+    from ..options import BuildOptions
+    from ..tools.pipeline import prepare_dataset
 
     options = BuildOptions(size=size, resize_mode=resize_mode or "pad", image_format=image_format)  # type: ignore[arg-type]
     build = prepare_dataset(data_dir, options, num_proc=num_proc, cache_dir=cache_dir, release=release)

@@ -11,8 +11,8 @@ import functools
 import importlib.resources
 from dataclasses import dataclass
 
-from .releases import RELEASES, Release, get_release
-from .summary import format_table
+from ..releases import RELEASES, Release, get_release
+from ..tools.summary import format_table
 
 IDS_PACKAGE = "skin_cancer"
 IDS_FOLDER = ("data", "ids")

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..dataset.compat import convert_file_size_to_int
+from ..errors import SkinCancerError, UsageError
+from ..tools.export import split_num_bytes, write_split_shards
+from ..tools.outputs import MARKER, interruption_point, replacing, written_files
+from ..tools.pipeline import Build
+from ..tools.preview import sample_preview
+from ..tools.summary import diagnosis_counts
 from .card import (
     LEGACY_SHARDS,
     ConfigFacts,
@@ -23,13 +30,6 @@ from .card import (
     source_dataset,
     validate_card,
 )
-from .compat import convert_file_size_to_int
-from .errors import SkinCancerError, UsageError
-from .export import split_num_bytes, write_split_shards
-from .outputs import MARKER, interruption_point, replacing, written_files
-from .pipeline import Build
-from .preview import sample_preview
-from .summary import diagnosis_counts
 
 PREVIEW_PATH = "assets/preview.png"
 NATIVE_MASKS = "native_masks"
@@ -159,8 +159,8 @@ def _stage_native_masks(build: Build, root: Path) -> ConfigFacts | None:
     `skin-cancer evaluate --dataset` can score at native resolution from the repository alone."""
     import datasets
 
-    from .discovery import read_bytes
-    from .evaluate import truth_from_build
+    from ..dataset.discovery import read_bytes
+    from ..evaluate import truth_from_build
 
     if build.data_dir is None:
         return None  # a download build: the masks stay in the download cache (the card says so)
@@ -187,7 +187,7 @@ def _stage_native_masks(build: Build, root: Path) -> ConfigFacts | None:
 def resolution_ceiling(build: Build, split: str = "test") -> float:
     """Mean Jaccard of the build's own square masks mapped back to native size: the best any model
     trained at this size can score on `split`."""
-    from .evaluate import ceiling_predictions, score, truth_from_build
+    from ..evaluate import ceiling_predictions, score, truth_from_build
 
     truth = truth_from_build(build, split)
     return float(score(ceiling_predictions(truth), truth).summary["native"]["jaccard"])

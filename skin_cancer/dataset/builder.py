@@ -19,14 +19,14 @@ from typing import Any, ClassVar
 import datasets
 from datasets.exceptions import DatasetGenerationError
 
+from ..errors import DataError, SkinCancerError, UsageError, causes, find_skin_cancer_error, is_disk_full
+from ..options import DEFAULTS, check_options
+from ..releases import DEFAULT_RELEASE, RELEASES, Release, checksum_problem, get_release
+from ..schema import features
 from .annotations import AnnotationError, Metadata, parse_labels, parse_metadata
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
-from .errors import DataError, SkinCancerError, UsageError, causes, find_skin_cancer_error, is_disk_full
 from .fingerprint import CODE_HASH, cache_hash
-from .options import DEFAULTS, check_options
 from .overlap import also_in
-from .releases import DEFAULT_RELEASE, RELEASES, Release, checksum_problem, get_release
-from .schema import features
 from .transforms import (
     ImageDecodeError,
     MaskDecodeError,

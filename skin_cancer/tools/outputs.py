@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .errors import DataError, UsageError, is_disk_full
+from ..errors import DataError, UsageError, is_disk_full
 
 MARKER = ".skin-cancer-output.json"
 _SCRATCH_TAG = ".skin-cancer-partial-"
@@ -31,7 +31,7 @@ _RETIRED_TAG = ".skin-cancer-retired-"
 
 
 def marker_text(kind: str, files: Iterable[str] = ()) -> str:
-    from .about import VERSION
+    from ..about import VERSION
 
     record = {"written_by": "skin-cancer", "kind": kind, "version": VERSION, "files": sorted(files)}
     return json.dumps(record, indent=2) + "\n"

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .releases import (
+from ..releases import (
     DEFAULT_RELEASE,
     LABELS_2016_PART3_BENIGN_MALIGNANT,
     LABELS_2017_PART3_FLAGS,

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import datasets
 
-from .compat import convert_file_size_to_int, tqdm
-from .errors import UsageError
+from ..dataset.compat import convert_file_size_to_int, tqdm
+from ..errors import UsageError
+from ..schema import folder_export_columns
 from .outputs import interruption_point, replacing, require_free_space, written_files
 from .pipeline import Build
-from .schema import folder_export_columns
 
 EXPORT_FORMATS = ("folders", "parquet")
 # Parquet of already-encoded images is about the size of the Arrow data; this covers its metadata.

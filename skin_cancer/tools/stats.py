@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .builder import BUILDER_VERSION
-from .compat import tqdm
-from .errors import UsageError
+from ..dataset.builder import BUILDER_VERSION
+from ..dataset.compat import tqdm
+from ..dataset.transforms import placement
+from ..errors import UsageError
 from .pipeline import Build
 from .summary import diagnosis_counts, format_table
-from .transforms import placement
 
 CHART_FILES = ("pairs_per_split.png", "diagnoses_per_split.png", "lesion_area.png", "original_sizes.png")
 

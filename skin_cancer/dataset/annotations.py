@@ -11,8 +11,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from .labels2016 import Labels2016Error, parse_benign_malignant
-from .releases import (
+from ..releases import (
     DEFAULT_RELEASE,
     LABELS_2016_PART3_BENIGN_MALIGNANT,
     LABELS_2017_PART3_FLAGS,
@@ -20,6 +19,7 @@ from .releases import (
     RELEASES,
     Release,
 )
+from .labels2016 import Labels2016Error, parse_benign_malignant
 
 LABEL_COLUMNS = ("image_id", "melanoma", "seborrheic_keratosis")
 METADATA_COLUMNS = ("image_id", "age_approximate", "sex")

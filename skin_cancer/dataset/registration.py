@@ -18,7 +18,7 @@ from .builder import DATASET_NAME
 from .compat import RegistrationError
 from .fingerprint import CODE_HASH as SOURCE_HASH
 
-BUILDER_MODULE = "skin_cancer.builder"
+BUILDER_MODULE = "skin_cancer.dataset.builder"
 
 
 def register() -> None:

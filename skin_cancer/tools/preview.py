@@ -58,7 +58,7 @@ def preview_grid(
 def sample_preview(build: Build, split: str, count: int, seed: int | None) -> Image.Image:
     """A grid of `count` pairs of a split: the first ones, or a seeded random choice."""
     if split not in build.dataset:
-        from .errors import UsageError
+        from ..errors import UsageError
 
         raise UsageError(f"--split must be one of {', '.join(build.dataset)}, not {split!r}")
     dataset = build.dataset[split]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import datasets
 
-from .builder import SkinCancer
-from .errors import DataError
-from .options import BuildOptions
-from .releases import DEFAULT_RELEASE, Release, get_release
+from ..dataset.builder import SkinCancer
+from ..errors import DataError
+from ..options import BuildOptions
+from ..releases import DEFAULT_RELEASE, Release, get_release
 
 
 @dataclass
@@ -57,7 +57,7 @@ def resolve_data_dir(data_dir: str | None) -> str | None:
     if data_dir is None:
         return None
     if not str(data_dir).strip():
-        from .errors import UsageError
+        from ..errors import UsageError
 
         raise UsageError("the data folder is empty (an unset variable?): give --data-dir DIR, or --download")
     return os.path.abspath(os.path.expanduser(data_dir))

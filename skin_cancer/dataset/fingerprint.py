@@ -15,7 +15,7 @@ import tokenize
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
-from .releases import RELEASES, zip_name
+from ..releases import RELEASES, zip_name
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable

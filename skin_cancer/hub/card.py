@@ -17,14 +17,14 @@ from importlib import resources
 import datasets
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from .builder import BUILDER_VERSION
-from .compat import DatasetInfosDict, MetadataConfigs
-from .errors import SkinCancerError
-from .options import BuildOptions
-from .overlap import split_key, split_overlaps, unknown_splits
-from .releases import DEFAULT_RELEASE, Release, get_release
-from .schema import markdown_table
-from .transforms import JPEG_QUALITY
+from ..dataset.builder import BUILDER_VERSION
+from ..dataset.compat import DatasetInfosDict, MetadataConfigs
+from ..dataset.overlap import split_key, split_overlaps, unknown_splits
+from ..dataset.transforms import JPEG_QUALITY
+from ..errors import SkinCancerError
+from ..options import BuildOptions
+from ..releases import DEFAULT_RELEASE, Release, get_release
+from ..schema import markdown_table
 
 # The top-level dataset_card.md, shipped inside the package (skin_cancer/dataset_card.md links to it in a checkout).
 TEMPLATE = "dataset_card.md"
@@ -83,7 +83,7 @@ class CardError(SkinCancerError):
 
 def load_template() -> str:
     """The card template's text, read through importlib.resources (a wheel, a zip or a checkout alike)."""
-    resource = resources.files(__package__) / TEMPLATE
+    resource = resources.files("skin_cancer") / TEMPLATE
     try:
         text = resource.read_text(encoding="utf-8")
     except OSError as error:
@@ -260,7 +260,7 @@ def check_hub_rules(metadata: dict) -> None:
     below are the copies `datasets` ships of the Hub's lists (size categories, annotation creators,
     task categories), plus the Hub's documented formats for licence and source datasets.
     """
-    from .compat import known_task_ids
+    from ..dataset.compat import known_task_ids
 
     resources = importlib.resources.files("datasets.utils.resources")
     allowed_sizes = json.loads((resources / "size_categories.json").read_text())

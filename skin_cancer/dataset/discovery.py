@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
 
-from .errors import DataError
-from .releases import Release, Split, zip_name
+from ..errors import DataError
+from ..releases import Release, Split, zip_name
 
 
 def download_hint(release: Release) -> str:
