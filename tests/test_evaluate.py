@@ -505,7 +505,7 @@ def test_dataset_folder_without_native_masks_says_what_is_missing(staged_without
 def test_resize_mode_of_an_unnamed_configuration_comes_from_the_card(tmp_path):
     from huggingface_hub import DatasetCard
 
-    from skin_cancer.evaluate import _config_resize_mode
+    from skin_cancer.evaluate.truth import _config_resize_mode
 
     assert _config_resize_mode("center_crop-256", None) == "center_crop"
     card = DatasetCard("---\nlicense: cc0-1.0\n---\n\n- Geometry: `resize_mode=center_crop`: ...\n")

@@ -1,0 +1,155 @@
+"""The evaluation report: per-image rows, macro averages, the printed table, the files it writes and worst.png."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..dataset.transforms import encode_png, prepare_mask
+from ..tools.preview import outline
+from .metrics import METRIC_NAMES, macro_average
+
+if TYPE_CHECKING:
+    pass
+
+from .predictions import Prediction, read_values
+from .truth import Truth, TruthRow
+
+WORST_COUNT = 10
+TRUTH_COLOUR, PREDICTION_COLOUR = (0, 255, 0), (255, 0, 255)
+
+REPORT_FILES = ("per_image.csv", "summary.json", "summary.md", "worst.png")
+
+# ----------------------------------------------------------------------------------------------
+# The report
+
+
+@dataclass
+class EvaluationReport:
+    """Per-image rows and their macro averages, at native resolution and at the square size."""
+
+    split: str
+    resize_mode: str
+    size: int
+    source: str
+    per_image: list[dict[str, Any]]
+    missing: list[str] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        square_rows = [row for row in self.per_image if row["square_jaccard"] is not None]
+        return {
+            "note": self.first_line,
+            "split": self.split,
+            "resize_mode": self.resize_mode,
+            "size": self.size,
+            "images": len(self.per_image),
+            "images_in_split": self.total,
+            "missing": len(self.missing),
+            "native": macro_average(self.per_image),
+            "square": macro_average(square_rows, prefix="square_"),
+            "square_images": len(square_rows),
+        }
+
+    @property
+    def first_line(self) -> str:
+        scored = f"{len(self.per_image)} of {self.total} {self.split} images"
+        if self.missing:
+            return (
+                f"PARTIAL: scored only {scored} ({len(self.missing)} without a prediction, allow_missing); "
+                "not comparable with scores on the whole split"
+            )
+        return f"Scored all {scored} (built {self.size}x{self.size}, resize_mode {self.resize_mode}) from {self.source}"
+
+    def table(self) -> str:
+        summary = self.summary
+        lines = [
+            self.first_line,
+            "",
+            f"| metric (macro average) | native resolution | square {self.size}x{self.size} |",
+            "|---|---|---|",
+        ]
+        for name in METRIC_NAMES:
+            native, square = summary["native"][name], summary["square"][name]
+            square_text = "n/a" if square is None else f"{square:.4f}"
+            lines.append(f"| {name} | {native:.4f} | {square_text} |")
+        if summary["square_images"] < summary["images"]:
+            lines.append("")
+            lines.append(
+                f"Square column: {summary['square_images']} of {summary['images']} images "
+                "(predictions given at native size have no square score)."
+            )
+        return "\n".join(lines)
+
+    def write(
+        self, folder: str | os.PathLike, predictions: Mapping[str, Prediction] | None = None, truth: Truth | None = None
+    ) -> list[Path]:
+        """per_image.csv, summary.json, summary.md, and worst.png when the truth and predictions are given."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [folder / name for name in REPORT_FILES[:3]]
+        with open(written[0], "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(self.per_image[0]))
+            writer.writeheader()
+            writer.writerows(self.per_image)
+        written[1].write_text(json.dumps(self.summary, indent=2) + "\n")
+        written[2].write_text(self.table() + "\n")
+        if predictions is not None and truth is not None:
+            path = folder / "worst.png"
+            worst_grid(self, predictions, truth).save(path)
+            written.append(path)
+        return written
+
+
+# ----------------------------------------------------------------------------------------------
+# Drawing the worst images
+
+
+def _square_prediction_image(prediction: Prediction, row: TruthRow, truth: Truth) -> Image.Image:
+    values, threshold = read_values(prediction, row.image_id)
+    binary = ((values > threshold).astype(np.uint8)) * np.uint8(255)
+    if values.shape == (truth.size, truth.size):
+        return Image.fromarray(binary, mode="L")
+    # Given at native size: draw it through the builder's own mask geometry.
+    square = prepare_mask(
+        encode_png(Image.fromarray(binary, mode="L")), (row.width, row.height), truth.size, truth.resize_mode
+    )  # type: ignore[arg-type]
+    return Image.open(io.BytesIO(square))
+
+
+def worst_grid(
+    report: EvaluationReport,
+    predictions: Mapping[str, Prediction],
+    truth: Truth,
+    count: int = WORST_COUNT,
+    tile: int = 224,
+) -> Image.Image:
+    """The lowest-Jaccard images: truth outline in green, prediction outline in magenta, on the square image."""
+    worst = sorted(report.per_image, key=lambda row: (row["jaccard"], row["image_id"]))[:count]
+    by_id = {row.image_id: row for row in truth.rows}
+    index = {image_id: position for position, image_id in enumerate(truth.ids)}
+    margin, header = 6, 34
+    grid = Image.new("RGB", (margin + len(worst) * (tile + margin), header + tile + margin), "white")
+    draw = ImageDraw.Draw(grid)
+    draw.text((margin, 2), "green: truth   magenta: prediction   (native Jaccard)", fill="black")
+    for column, scored in enumerate(worst):
+        image_id = scored["image_id"]
+        row = by_id[image_id]
+        image = truth.dataset[index[image_id]]["image"].convert("RGB")
+        line = max(1, image.width // 160)
+        image.paste(TRUTH_COLOUR, mask=outline(Image.open(io.BytesIO(row.square_mask)), line))
+        image.paste(PREDICTION_COLOUR, mask=outline(_square_prediction_image(predictions[image_id], row, truth), line))
+        left = margin + column * (tile + margin)
+        draw.text((left, 18), f"{image_id} J={scored['jaccard']:.3f}", fill="black")
+        grid.paste(image.resize((tile, tile)), (left, header))
+    return grid
