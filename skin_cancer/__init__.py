@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import warnings
 
-from .dataset.builder import BUILDER_VERSION, PartialSplitWarning, SkinCancer, SkinCancerConfig
-from .dataset.registration import RegistrationError, register
-from .errors import DataError, SkinCancerError, UsageError
+from .dataset.builder import BUILDER_VERSION, SkinCancer, SkinCancerConfig
+from .dataset.registration import register
+from .errors import DataError, PartialSplitWarning, RegistrationError, SkinCancerError, UsageError
 from .evaluate import EvaluationReport, evaluate, to_original
 
 try:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .about import VERSION
 from .dataset.transforms import IMAGE_FORMATS, RESIZE_MODES
-from .errors import UsageError, find_in_chain, find_skin_cancer_error
+from .errors import PartialSplitWarning, UsageError, find_in_chain, find_skin_cancer_error
 from .options import DEFAULTS, BuildOptions
 from .releases import DEFAULT_RELEASE, RELEASES, get_release
 from .tools.export import EXPORT_FORMATS
@@ -332,8 +332,6 @@ def run_build(args: argparse.Namespace) -> int:
 
 def _configure_output(quiet: bool) -> None:
     import datasets
-
-    from .dataset.builder import PartialSplitWarning
 
     if quiet:
         import huggingface_hub.utils

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from skin_cancer.cli import main
-from skin_cancer.errors import UsageError
+from skin_cancer.errors import DiskFullError, UsageError
 from skin_cancer.tools import outputs
 
 
@@ -317,11 +317,11 @@ def test_an_unwritable_destination_is_refused_before_any_work(deletions, tmp_pat
 def test_a_full_disk_is_one_named_error_and_the_old_output_stays(deletions, tmp_path):
     folder = marked_output(tmp_path / "out")
     before = snapshot(folder)
-    with pytest.raises(outputs.DiskFullError, match="does not fit"), outputs.replacing(folder, "export", True):
+    with pytest.raises(DiskFullError, match="does not fit"), outputs.replacing(folder, "export", True):
         raise OSError(errno.ENOSPC, "No space left on device")
     assert snapshot(folder) == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
-    with pytest.raises(outputs.DiskFullError, match="MB needed"):
+    with pytest.raises(DiskFullError, match="MB needed"):
         outputs.require_free_space(tmp_path, 10**18, folder)
 
 
@@ -388,6 +388,6 @@ def test_a_split_folder_linked_in_from_an_earlier_export_is_protected(deletions,
 def test_a_disk_full_error_survives_the_trip_back_from_a_worker():
     import pickle
 
-    error = outputs.DiskFullError("/data/out", "about 9 MB needed, 1 MB free")
+    error = DiskFullError("/data/out", "about 9 MB needed, 1 MB free")
     again = pickle.loads(pickle.dumps(error))
     assert str(again) == str(error) and str(again).count("does not fit") == 1

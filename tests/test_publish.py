@@ -22,7 +22,7 @@ from PIL import Image
 
 import skin_cancer
 from skin_cancer.cli import main
-from skin_cancer.errors import UsageError
+from skin_cancer.errors import CardError, PublishError, UsageError
 from skin_cancer.hub import publish
 from skin_cancer.tools.pipeline import prepare_dataset
 
@@ -128,7 +128,7 @@ def test_card_body_tables_citation_and_partial_notice(dry_run, real_build):
 
 
 def test_without_allow_partial_the_counts_stop_it(real_build, tmp_path):
-    with pytest.raises(publish.PublishError, match="train has 8 of 2000 official pairs"):
+    with pytest.raises(PublishError, match="train has 8 of 2000 official pairs"):
         publish.stage(real_build, REPO_ID, tmp_path / "out", "500MB", allow_partial=False)
     assert not (tmp_path / "out").exists()
 
@@ -356,7 +356,7 @@ def upload_with(api, tmp_path: Path) -> None:
 def test_hub_http_errors_are_one_clear_line_with_the_cause_kept(status, message, tmp_path):
     hub_message = {500: "Internal Error - try later", 400: "Bad request: the commit is too large"}.get(status, "no")
     error = hub_http_error(status, hub_message)
-    with pytest.raises(publish.PublishError, match=message) as caught:
+    with pytest.raises(PublishError, match=message) as caught:
         upload_with(RecordingHubApi(fail_with=error), tmp_path)
     assert SECRET not in str(caught.value) and "\n" not in str(caught.value)
     assert caught.value.__cause__ is error, "--debug shows the Hub's own error as the cause"
@@ -364,7 +364,7 @@ def test_hub_http_errors_are_one_clear_line_with_the_cause_kept(status, message,
 
 def test_network_errors_of_the_hub_client_are_recognised(tmp_path):
     error = hub_network_error()
-    with pytest.raises(publish.PublishError, match="cannot reach the Hugging Face Hub") as caught:
+    with pytest.raises(PublishError, match="cannot reach the Hugging Face Hub") as caught:
         upload_with(RecordingHubApi(fail_with=error), tmp_path)
     assert caught.value.__cause__ is error
 
@@ -372,7 +372,7 @@ def test_network_errors_of_the_hub_client_are_recognised(tmp_path):
 @pytest.mark.parametrize("kind", ["missing-file", "permission", "disk-full"])
 def test_local_file_errors_are_reported_as_local(kind, tmp_path):
     error = local_error(kind, tmp_path)
-    with pytest.raises(publish.PublishError, match="a local file error stopped the upload") as caught:
+    with pytest.raises(PublishError, match="a local file error stopped the upload") as caught:
         upload_with(RecordingHubApi(fail_with=error), tmp_path)
     message = str(caught.value)
     assert "reach the Hugging Face Hub" not in message and error.strerror in message and error.filename in message
@@ -381,7 +381,7 @@ def test_local_file_errors_are_reported_as_local(kind, tmp_path):
 
 def test_other_owner_is_named(tmp_path):
     api = RecordingHubApi(user="someone-else", orgs=("other-org",))
-    with pytest.raises(publish.PublishError, match="belongs to 'isic-lab', but this token is for 'someone-else'"):
+    with pytest.raises(PublishError, match="belongs to 'isic-lab', but this token is for 'someone-else'"):
         upload_with(api, tmp_path)
 
 
@@ -402,7 +402,7 @@ def test_command_prints_one_line_and_debug_shows_the_cause(tmp_path, monkeypatch
         "error: the Hub refused the request for isic-lab/isic-2017-512 (HTTP 500): Internal Error - try later"
     ]
     assert SECRET not in err
-    with pytest.raises(publish.PublishError) as caught:
+    with pytest.raises(PublishError) as caught:
         main([*command, "--debug"])
     assert caught.value.__cause__ is error
 
@@ -509,13 +509,13 @@ def test_a_commit_made_meanwhile_stops_the_upload(dry_run, real_build, tmp_path)
     api.commits += 1  # someone else commits between our read and our upload
     staged = publish.stage(real_build, REPO_ID, tmp_path / "s", "500MB", allow_partial=True, existing=remote.card)
     before = dict(api.files)
-    with pytest.raises(publish.PublishError, match="someone else committed") as caught:
+    with pytest.raises(PublishError, match="someone else committed") as caught:
         publish.upload(staged, REPO_ID, SECRET, "m", api=api, parent_commit=remote.commit)
     assert "\n" not in str(caught.value) and api.files == before
 
 
 def test_card_metadata_breaking_the_hub_rules_is_refused():
-    from skin_cancer.hub.card import CardError, check_hub_rules
+    from skin_cancer.hub.card import check_hub_rules
 
     good = {
         "license": "cc0-1.0",
@@ -590,7 +590,7 @@ def test_a_repository_of_another_release_is_refused(real_build, tmp_path):
     tree = write_sample_tree(tmp_path / "sample2018", release="isic2018")
     other = prepare_dataset(str(tree), cache_dir=str(tmp_path / "c"), release="isic2018")
     existing = publish.ExistingCard.parse((_staged(real_build, tmp_path / "first") / "README.md").read_text())
-    with pytest.raises(publish.PublishError, match="publish each release to its own repository"):
+    with pytest.raises(PublishError, match="publish each release to its own repository"):
         publish.stage(other, REPO_ID, tmp_path / "second", "500MB", allow_partial=True, existing=existing)
     assert not (tmp_path / "second").exists()
 
@@ -605,7 +605,7 @@ def test_a_variant_built_from_other_pairs_is_refused(real_build, real_sample, tm
         image.unlink()
         (smaller / "ISIC-2017_Training_Part1_GroundTruth" / f"{image.stem}_segmentation.png").unlink()
     build = prepare_dataset(str(smaller), BuildOptions(64, "stretch"), cache_dir=str(tmp_path / "c"))
-    with pytest.raises(publish.PublishError, match="holds 8/3/3 pairs but this build holds 6/3/3"):
+    with pytest.raises(PublishError, match="holds 8/3/3 pairs but this build holds 6/3/3"):
         publish.stage(build, REPO_ID, tmp_path / "second", "500MB", allow_partial=True, existing=existing)
 
 

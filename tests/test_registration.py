@@ -23,7 +23,8 @@ from datasets import load_dataset
 import skin_cancer
 from skin_cancer.dataset import compat
 from skin_cancer.dataset.fingerprint import CODE_HASH
-from skin_cancer.dataset.registration import RegistrationError, register
+from skin_cancer.dataset.registration import register
+from skin_cancer.errors import RegistrationError
 
 from .conftest import PROJECT_ROOT
 

@@ -15,10 +15,10 @@ from datasets import load_dataset
 
 import skin_cancer
 from skin_cancer.cli import main
-from skin_cancer.dataset.builder import PartialSplitWarning, features
+from skin_cancer.dataset.builder import features
 from skin_cancer.dataset.overlap import IDS_FOLDER, split_key
 from skin_cancer.dataset.transforms import prepare_pair
-from skin_cancer.errors import DataError, find_skin_cancer_error
+from skin_cancer.errors import DataError, PartialSplitWarning, find_skin_cancer_error
 from skin_cancer.releases import RELEASES, Release
 from skin_cancer.tools.sample import SAMPLE_PAIRS, copy_tree_as, write_sample_tree
 

@@ -19,7 +19,15 @@ from typing import Any, ClassVar
 import datasets
 from datasets.exceptions import DatasetGenerationError
 
-from ..errors import DataError, SkinCancerError, UsageError, causes, find_skin_cancer_error, is_disk_full
+from ..errors import (
+    DataError,
+    PartialSplitWarning,
+    SkinCancerError,
+    UsageError,
+    causes,
+    find_skin_cancer_error,
+    is_disk_full,
+)
 from ..options import DEFAULTS, check_options
 from ..releases import DEFAULT_RELEASE, RELEASES, Release, checksum_problem, get_release
 from ..schema import features
@@ -48,10 +56,6 @@ NO_CHECKS_HINT = (
     'download it again with download_mode="force_redownload", or pass verification_mode="no_checks" '
     "(command line: --no-verify) to skip the check"
 )
-
-
-class PartialSplitWarning(UserWarning):
-    """A split holds fewer pairs than the official release."""
 
 
 @dataclass

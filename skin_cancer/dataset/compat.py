@@ -12,6 +12,8 @@ import importlib
 from importlib import metadata
 from typing import Any
 
+from ..errors import RegistrationError
+
 # name -> the module of `datasets` it is taken from (all private API, none documented).
 INTERNALS = {
     "xopen": "datasets.utils.file_utils",
@@ -25,10 +27,6 @@ INTERNALS = {
     "tqdm": "datasets.utils.tqdm",
     "known_task_ids": "datasets.utils.metadata",
 }
-
-
-class RegistrationError(RuntimeError):
-    """This `datasets` release changed the private API that skin_cancer relies on."""
 
 
 def supported_datasets() -> str:

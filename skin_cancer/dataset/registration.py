@@ -13,9 +13,9 @@ import inspect
 
 import datasets
 
+from ..errors import RegistrationError
 from . import compat
 from .builder import DATASET_NAME
-from .compat import RegistrationError
 from .fingerprint import CODE_HASH as SOURCE_HASH
 
 BUILDER_MODULE = "skin_cancer.dataset.builder"

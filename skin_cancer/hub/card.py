@@ -21,7 +21,7 @@ from ..dataset.builder import BUILDER_VERSION
 from ..dataset.compat import DatasetInfosDict, MetadataConfigs
 from ..dataset.overlap import split_key, split_overlaps, unknown_splits
 from ..dataset.transforms import JPEG_QUALITY
-from ..errors import SkinCancerError
+from ..errors import CardError
 from ..options import BuildOptions
 from ..releases import DEFAULT_RELEASE, Release, get_release
 from ..schema import markdown_table
@@ -75,10 +75,6 @@ NO_NATIVE_MASKS_TEXT = (
     "This repository does not hold the native-size masks; score predictions at native resolution with "
     "`skin-cancer evaluate --data-dir` on the official ISIC files."
 )
-
-
-class CardError(SkinCancerError):
-    """The card template is missing, or the rendered card does not parse back into its metadata."""
 
 
 def load_template() -> str:

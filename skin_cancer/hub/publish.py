@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dataset.compat import convert_file_size_to_int
-from ..errors import SkinCancerError, UsageError
+from ..errors import PublishError, UsageError
 from ..tools.export import split_num_bytes, write_split_shards
 from ..tools.outputs import MARKER, interruption_point, replacing, written_files
 from ..tools.pipeline import Build
@@ -36,10 +36,6 @@ NATIVE_MASKS = "native_masks"
 ID2LABEL_PATH = "id2label.json"
 PREVIEW_PAIRS = 6
 TOKEN_HELP = "pass --token, set HF_TOKEN, or log in once with `hf auth login`"
-
-
-class PublishError(SkinCancerError):
-    """Publishing cannot go on; the message says why and what to do."""
 
 
 @dataclass(frozen=True)

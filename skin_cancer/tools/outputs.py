@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from ..errors import DataError, UsageError, is_disk_full
+from ..errors import DiskFullError, UsageError, is_disk_full
 
 MARKER = ".skin-cancer-output.json"
 _SCRATCH_TAG = ".skin-cancer-partial-"
@@ -350,19 +350,6 @@ def interruption_point() -> None:
     if _pending.is_set():
         _pending.clear()
         raise Interrupted()
-
-
-class DiskFullError(DataError):
-    """The output did not fit; the old output (if any) is untouched and nothing half-written is left."""
-
-    def __init__(self, target: Path | str, error: OSError | str) -> None:
-        self.cause = error if isinstance(error, str) else (error.strerror or str(error))
-        super().__init__(
-            str(target), f"the output does not fit: {self.cause}", "free some space or choose another disk"
-        )
-
-    def __reduce__(self):
-        return (type(self), (self.path, self.cause))
 
 
 def require_free_space(folder: Path, needed: int, target: Path | str) -> None:
