@@ -14,17 +14,17 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .about import VERSION
-from .dataset.transforms import IMAGE_FORMATS, RESIZE_MODES
 from .errors import PartialSplitWarning, UsageError, find_in_chain, find_skin_cancer_error
-from .options import DEFAULTS, BuildOptions
+from .options import DEFAULT_MAX_SHARD_SIZE, DEFAULTS, EXPORT_FORMATS, IMAGE_FORMATS, RESIZE_MODES, BuildOptions
 from .releases import DEFAULT_RELEASE, RELEASES, get_release
-from .tools.export import EXPORT_FORMATS
-from .tools.pipeline import Build, prepare_dataset, resolve_data_dir
-from .tools.pipeline import protected_folders as pipeline_protected_folders
-from .tools.sample import ensure_sample_tree
-from .tools.summary import build_summary
+
+# The parser imports nothing heavy (no `datasets`, numpy or Pillow), so `--help` and `--version` answer at
+# once (benchmarks/bench_startup.py); each command imports what it runs.
+if TYPE_CHECKING:
+    from .tools.pipeline import Build
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -152,7 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(without it: HF_TOKEN, then the saved login)",
     )
     publish.add_argument(
-        "--max-shard-size", type=shard_size, default="500MB", help=f"largest Parquet shard, at least {MIN_SHARD_SIZE}"
+        "--max-shard-size",
+        type=shard_size,
+        default=DEFAULT_MAX_SHARD_SIZE,
+        help=f"largest Parquet shard, at least {MIN_SHARD_SIZE}",
     )
     publish.add_argument("--dry-run", metavar="OUT", default=None, help="stage the repository into OUT and stop")
     publish.add_argument(
@@ -170,9 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = _command(
         commands, "evaluate", "score predictions at native resolution with the official ISIC metrics", run_evaluate
     )
-    add_dataset_options(evaluate)
+    source = add_dataset_options(evaluate)
     # A staged folder or Hub repo is a third source of ground truth, exclusive with --data-dir/--sample.
-    evaluate._mutually_exclusive_groups[0].add_argument(
+    source.add_argument(
         "--dataset", metavar="FOLDER_OR_REPO", help="a staged folder or Hub repo with a native_masks configuration"
     )
     evaluate.set_defaults(resize_mode=None)  # None: "pad" for --data-dir, the configuration's for --dataset
@@ -209,7 +212,8 @@ def shard_size(text: str) -> str:
     return text.strip()
 
 
-def add_dataset_options(parser: argparse.ArgumentParser) -> None:
+def add_dataset_options(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
+    """The options every command over a build takes; returns the group of data sources (exactly one)."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-dir", help="folder with the release's folders or zips")
     source.add_argument(
@@ -246,6 +250,7 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rebuild", action="store_true", help="prepare the dataset again even if the cache holds it already"
     )
+    return source
 
 
 def _add_output_flags(parser: argparse.ArgumentParser, default: object) -> None:
@@ -265,13 +270,12 @@ def _command(
 
 def prepare(args: argparse.Namespace, options: BuildOptions | None = None) -> Build:
     """Build (or reuse from the cache) the dataset that the command-line options describe."""
-    if args.num_proc < 1:
-        raise UsageError(f"--num-proc must be at least 1, not {args.num_proc}")
-    if options is None:
-        options = BuildOptions(size=args.size, resize_mode=args.resize_mode, image_format=args.image_format)
+    from .tools.pipeline import prepare_dataset
+
+    check_num_proc(args)
     return prepare_dataset(
         source_dir(args),
-        options,
+        options or options_from_args(args),
         num_proc=args.num_proc,
         cache_dir=args.cache_dir,
         rebuild=args.rebuild,
@@ -280,8 +284,22 @@ def prepare(args: argparse.Namespace, options: BuildOptions | None = None) -> Bu
     )
 
 
+def check_num_proc(args: argparse.Namespace) -> None:
+    """--num-proc is a count of processes: at least 1 (UsageError otherwise)."""
+    if args.num_proc < 1:
+        raise UsageError(f"--num-proc must be at least 1, not {args.num_proc}")
+
+
+def options_from_args(args: argparse.Namespace) -> BuildOptions:
+    """The build options that --size, --resize-mode and --image-format give (UsageError when invalid)."""
+    return BuildOptions(size=args.size, resize_mode=args.resize_mode, image_format=args.image_format)
+
+
 def source_dir(args: argparse.Namespace) -> str | None:
     """The data folder the options name; None means download. Checked before any work."""
+    from .tools.pipeline import resolve_data_dir
+    from .tools.sample import ensure_sample_tree
+
     if args.sample:
         return str(ensure_sample_tree(release=get_release(args.release)))
     if args.download:
@@ -310,17 +328,21 @@ def _require_folder_or_new(path: str, flag: str) -> None:
 
 def protected_folders(args: argparse.Namespace) -> list[Path]:
     """Build.protected_folders, known before the build."""
+    from .tools.pipeline import protected_folders as pipeline_protected_folders
+
     return pipeline_protected_folders(source_dir(args), args.cache_dir)
 
 
 def run_releases(args: argparse.Namespace) -> int:
-    from .dataset.overlap import render_releases
+    from .tools.summary import render_releases
 
     print(render_releases())
     return EXIT_OK
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from .tools.summary import build_summary
+
     check_folders_up_front(args)
     build = prepare(args)
     print(build_summary(build))
@@ -456,7 +478,7 @@ def run_publish(args: argparse.Namespace) -> int:
 def _variants(args: argparse.Namespace) -> list[BuildOptions]:
     """--variant SIZE:MODE[:FORMAT] as often as given; without it, the one variant of --size and friends."""
     if not args.variant:
-        return [BuildOptions(size=args.size, resize_mode=args.resize_mode, image_format=args.image_format)]
+        return [options_from_args(args)]
     return [BuildOptions.from_variant(text) for text in args.variant]
 
 
@@ -474,8 +496,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.config and not args.dataset:
         raise UsageError("--config names a configuration of --dataset; with --data-dir use --size and --resize-mode")
     if args.dataset:
-        if args.num_proc < 1:
-            raise UsageError(f"--num-proc must be at least 1, not {args.num_proc}")
+        check_num_proc(args)
         truth = load_truth(
             dataset=args.dataset,
             split=args.split,
@@ -484,7 +505,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             config=args.config,
         )
     else:
-        args.resize_mode = args.resize_mode or "pad"
+        args.resize_mode = args.resize_mode or DEFAULTS.resize_mode
         truth = truth_from_build(prepare(args), args.split)
     predictions = ceiling_predictions(truth) if args.ceiling else collect_predictions(args.predictions)
     report = score(predictions, truth, args.num_proc, args.allow_missing, args.write_native, args.overwrite)
@@ -498,4 +519,4 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-__all__ = ["Build", "add_dataset_options", "main", "prepare"]
+__all__ = ["add_dataset_options", "main", "prepare"]

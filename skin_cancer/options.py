@@ -1,22 +1,34 @@
-"""The build options, typed and validated once: the command line, the builder, the summary, the card and
-the printed load line all read their defaults from here."""
+"""The build options, typed and validated once: the command line, the builder, the transforms, the
+evaluation, the exporter, the publisher, the summary, the card and the printed load line all read their
+choices and defaults from here, and this module imports nothing heavy (`skin-cancer --help` reads it)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal, get_args
 
-from .dataset.transforms import IMAGE_FORMATS, MAX_SIZE, MIN_SIZE, RESIZE_MODES, ImageFormat, ResizeMode
 from .errors import UsageError
+
+ResizeMode = Literal["pad", "stretch", "center_crop"]
+ImageFormat = Literal["jpeg", "png"]
+RESIZE_MODES: tuple[str, ...] = get_args(ResizeMode)
+IMAGE_FORMATS: tuple[str, ...] = get_args(ImageFormat)
+MIN_SIZE, MAX_SIZE = 16, 4096  # pixels, the side of the square output
+EXPORT_FORMATS = ("folders", "parquet")
+# A configuration's name spells the image format only when it is not this one (`pad-512` vs `pad-512-png`).
+DEFAULT_IMAGE_FORMAT: ImageFormat = "jpeg"
+# The largest Parquet shard that `publish` and the Parquet export write (a size `datasets` understands).
+DEFAULT_MAX_SHARD_SIZE = "500MB"
 
 
 @dataclass(frozen=True)
 class BuildOptions:
     """What decides the pixels written, besides the input files."""
 
-    size: int = 512
+    size: int = 512  # pixels
     resize_mode: ResizeMode = "pad"
-    image_format: ImageFormat = "jpeg"
+    image_format: ImageFormat = DEFAULT_IMAGE_FORMAT
 
     def __post_init__(self) -> None:
         check_options(self.size, self.resize_mode, self.image_format)
@@ -30,20 +42,22 @@ class BuildOptions:
         }
 
     def as_dict(self) -> dict[str, object]:
+        """{"size": 512, "resize_mode": "pad", "image_format": "jpeg"}, in field order."""
         return dataclasses.asdict(self)
 
     @property
     def config_name(self) -> str:
         """The Hub configuration of this variant, e.g. `pad-512`, `center_crop-256`, `pad-512-png`."""
         name = f"{self.resize_mode}-{self.size}"
-        return name if self.image_format == "jpeg" else f"{name}-{self.image_format}"
+        return name if self.image_format == DEFAULT_IMAGE_FORMAT else f"{name}-{self.image_format}"
 
     @classmethod
     def from_config_name(cls, name: str) -> BuildOptions:
+        """The options of a Hub configuration name (`pad-512`, `pad-512-png`); UsageError for another name."""
         parts = name.split("-")
         if len(parts) not in (2, 3) or not parts[1].isdigit():
             raise UsageError(f"{name!r} is not a variant name such as pad-512 or center_crop-256")
-        return cls(int(parts[1]), parts[0], parts[2] if len(parts) == 3 else "jpeg")  # type: ignore[arg-type]
+        return cls(int(parts[1]), parts[0], parts[2] if len(parts) == 3 else DEFAULT_IMAGE_FORMAT)  # type: ignore[arg-type]
 
     @classmethod
     def from_variant(cls, text: str) -> BuildOptions:
@@ -51,10 +65,12 @@ class BuildOptions:
         parts = text.strip().split(":")
         if len(parts) not in (2, 3) or not parts[0].strip().isdigit():
             raise UsageError(f"--variant {text!r}: expected SIZE:RESIZE_MODE[:IMAGE_FORMAT], e.g. 512:pad")
-        return cls(int(parts[0]), parts[1].strip(), parts[2].strip() if len(parts) == 3 else "jpeg")  # type: ignore[arg-type]
+        image_format = parts[2].strip() if len(parts) == 3 else DEFAULT_IMAGE_FORMAT
+        return cls(int(parts[0]), parts[1].strip(), image_format)  # type: ignore[arg-type]
 
 
 def check_options(size: object, resize_mode: object, image_format: object) -> None:
+    """Raise UsageError naming the first option that is not one of its choices (size in pixels)."""
     # 512.0 and 256.0 alike are refused: a size is a whole number of pixels, and bool is not a number here.
     if isinstance(size, bool) or not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
         raise UsageError(f"size must be a whole number from {MIN_SIZE} to {MAX_SIZE}, not {size!r}")
@@ -65,3 +81,5 @@ def check_options(size: object, resize_mode: object, image_format: object) -> No
 
 
 DEFAULTS = BuildOptions()
+# The Hub configurations a published repository is taken to hold when nothing says otherwise.
+DEFAULT_CONFIGS = (DEFAULTS.config_name,)

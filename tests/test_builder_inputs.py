@@ -421,9 +421,9 @@ def test_a_changed_input_is_rebuilt(synthetic_tree, tmp_path, change):
 
 
 def test_downloads_keep_the_code_hash_only():
-    from skin_cancer.dataset.fingerprint import CODE_HASH
+    from skin_cancer.dataset.fingerprint import package_code_hash
 
-    assert skin_cancer.SkinCancer(base_url="http://127.0.0.1:9/").hash == CODE_HASH
+    assert skin_cancer.SkinCancer(base_url="http://127.0.0.1:9/").hash == package_code_hash()
 
 
 # --- Silent wrong answers and honest errors -----------------------------------------------------

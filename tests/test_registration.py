@@ -21,8 +21,9 @@ import pytest
 from datasets import load_dataset
 
 import skin_cancer
-from skin_cancer.dataset import compat
-from skin_cancer.dataset.fingerprint import CODE_HASH
+from skin_cancer.dataset import compat, workers
+from skin_cancer.dataset.builder import SkinCancer
+from skin_cancer.dataset.fingerprint import package_code_hash
 from skin_cancer.dataset.registration import register
 from skin_cancer.errors import RegistrationError
 
@@ -91,7 +92,7 @@ def test_the_code_hash_covers_every_module_and_ignores_comments(tmp_path, monkey
     monkeypatch.syspath_prepend(str(tmp_path))
     sys.modules.pop("pkg_copy", None)
     before = code_hash("pkg_copy")
-    assert before == CODE_HASH
+    assert before == package_code_hash()
     (package / "releases.py").write_text((package / "releases.py").read_text() + "\n# only a comment\n\n")
     assert code_hash("pkg_copy") == before
     (package / "new_release_table.py").write_text("NAMES = ['a']\n")
@@ -161,7 +162,7 @@ def test_a_missing_internal_is_one_registration_error(name, monkeypatch):
 def test_every_datasets_internal_goes_through_compat():
     """A new direct import of a private helper would escape the check above."""
     direct = {}
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         for module, names in INTERNAL_IMPORT.findall(path.read_text()):
             direct.setdefault(path.name, []).extend(f"{module}.{name.strip()}" for name in names.split(","))
     direct.pop("compat.py", None)
@@ -181,7 +182,7 @@ def test_import_survives_a_release_without_an_internal(name, tmp_path):
     """No ImportError at import time: a warning naming the internal, and the builder's own error on use."""
     if _awaiting(name):
         pytest.skip(f"{name} is still imported directly by a module in AWAITING_SWITCH (switched at merge)")
-    modules = sorted(info.name for info in pkgutil.iter_modules([str(PACKAGE)]) if info.name != "__main__")
+    modules = _all_modules()
     script = (
         "import importlib, warnings\n"
         f"m = importlib.import_module({compat.INTERNALS[name]!r})\n"
@@ -190,7 +191,7 @@ def test_import_survives_a_release_without_an_internal(name, tmp_path):
         "    warnings.simplefilter('always')\n"
         "    import skin_cancer\n"
         f"    for module in {modules!r}:\n"
-        "        importlib.import_module('skin_cancer.' + module)\n"
+        "        importlib.import_module(module)\n"
         "print([str(warning.message) for warning in caught if 'cannot register' in str(warning.message)])\n"
     )
     result = subprocess.run(
@@ -198,3 +199,120 @@ def test_import_survives_a_release_without_an_internal(name, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"{compat.INTERNALS[name]}.{name}" in result.stdout
+
+
+def _all_modules() -> list[str]:
+    """Every module of the package, subpackages included (skin_cancer.dataset.builder, ...)."""
+    found = pkgutil.walk_packages([str(PACKAGE)], prefix="skin_cancer.")
+    return sorted(info.name for info in found if not info.name.endswith("__main__"))
+
+
+# Any of these in a module other than compat.py is private `datasets` API used behind compat's back.
+PRIVATE_USE = re.compile(
+    r"\bdatasets\.(?:utils|info|load|packaged_modules|builder)\b|_PACKAGED_DATASETS_MODULES|_cache_dir_root"
+)
+
+
+def test_no_module_but_compat_touches_private_datasets_api():
+    """The packaged-module table, the worker pool and the builder's private state go through compat too."""
+    found = {
+        str(path.relative_to(PACKAGE)): PRIVATE_USE.findall(path.read_text())
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "compat.py"
+    }
+    assert {name: uses for name, uses in found.items() if uses} == {}
+
+
+def test_every_private_builder_method_overridden_is_declared_in_compat():
+    """An override of a private method that a release renamed would silently stop running: compat checks each."""
+    private = {
+        name
+        for name in vars(SkinCancer)
+        if name.startswith("_")
+        and not name.startswith("__")
+        and hasattr(datasets.GeneratorBasedBuilder, name)
+        and name not in ("_info", "_split_generators", "_generate_examples")  # the documented builder API
+    }
+    assert private == set(compat.OVERRIDDEN)
+
+
+def test_a_changed_overridden_method_is_one_registration_error(monkeypatch):
+    def _prepare_split(self, generator, file_format="arrow", num_proc=None, max_shard_size=None):
+        pass
+
+    monkeypatch.setattr(datasets.GeneratorBasedBuilder, "_prepare_split", _prepare_split)
+    with pytest.raises(
+        RegistrationError, match=r"GeneratorBasedBuilder._prepare_split \(takes .*no longer split_generator"
+    ):
+        register()
+    monkeypatch.delattr(datasets.GeneratorBasedBuilder, "_prepare_split_single")
+    with pytest.raises(RegistrationError, match=r"_prepare_split_single \(gone"):
+        register()
+
+
+def test_a_release_without_the_worker_pool_is_one_registration_error(monkeypatch):
+    """workers.bound_workers used to do nothing, silently, when datasets.builder.Pool was gone."""
+    monkeypatch.delattr(datasets.builder, "Pool")
+    with pytest.raises(RegistrationError, match=r"datasets.builder.Pool"):
+        register()
+    with pytest.raises(RegistrationError, match=r"has no datasets.builder.Pool"), workers.bound_workers(2):
+        pass
+    with workers.bound_workers(1):  # one process needs no pool
+        pass
+
+
+def test_the_worker_pool_is_bound_and_restored():
+    original = datasets.builder.Pool
+    with workers.bound_workers(2):
+        assert datasets.builder.Pool is not original and datasets.builder.Pool._skin_cancer
+    assert datasets.builder.Pool is original
+
+
+def test_helpers_the_package_never_calls_do_not_stop_the_registration():
+    """`datasets` without xisdir, xisfile, xjoin or xlistdir: skin_cancer never calls them, so it registers."""
+    script = (
+        "import warnings\n"
+        "import datasets.utils.file_utils as f\n"
+        "for name in ('xisdir', 'xisfile', 'xjoin', 'xlistdir'):\n"
+        "    delattr(f, name)\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import skin_cancer\n"
+        "from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES\n"
+        "print('skin_cancer' in _PACKAGED_DATASETS_MODULES, [str(w.message) for w in caught])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "True []"
+
+
+def test_import_neither_hashes_the_code_nor_imports_datasets_and_registers_once_datasets_loads(synthetic_tree):
+    """`import skin_cancer` is cheap; the code hash is computed when a cache key is first needed."""
+    script = (
+        "import sys\n"
+        "import skin_cancer\n"
+        "from skin_cancer.dataset import fingerprint\n"
+        "print('datasets' in sys.modules, fingerprint.package_code_hash.cache_info().currsize)\n"
+        "import datasets\n"
+        f"builder = datasets.load_dataset_builder('skin_cancer', data_dir={str(synthetic_tree)!r})\n"
+        "print(type(builder).__name__, fingerprint.package_code_hash.cache_info().currsize)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:2] == ["False 0", "SkinCancer 1"]
+
+
+def test_version_and_help_do_not_import_datasets():
+    script = (
+        "import sys\n"
+        "from skin_cancer.cli import main\n"
+        "for argv in (['--version'], ['--help'], ['evaluate', '--help'], ['publish', '--help']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted(name for name in ('datasets', 'numpy', 'PIL') if name in sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.strip() == "[]"

@@ -3,6 +3,9 @@
 Everything ISIC-specific is in `releases` (one named configuration per release), `discovery` and
 `annotations`; everything about pixels is in `transforms`. This module only tells `datasets` which
 splits exist, what the features are and how to turn one pair of files into one example.
+
+The private `datasets` methods it overrides (`_download_and_prepare`, `_prepare_split`,
+`_prepare_split_single`) are declared, and checked at registration, in compat.OVERRIDDEN.
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ from ..errors import (
 from ..options import DEFAULTS, check_options
 from ..releases import DEFAULT_RELEASE, RELEASES, Release, checksum_problem, get_release
 from ..schema import features
+from . import compat
 from .annotations import AnnotationError, Metadata, parse_labels, parse_metadata
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
-from .fingerprint import CODE_HASH, cache_hash
+from .fingerprint import cache_hash, package_code_hash
 from .overlap import also_in
+from .registration import DATASET_NAME
 from .transforms import (
     ImageDecodeError,
     MaskDecodeError,
@@ -44,7 +49,6 @@ from .transforms import (
 )
 from .workers import bound_workers
 
-DATASET_NAME = "skin_cancer"
 # Bump whenever the bytes written change; one line per version in the README.
 BUILDER_VERSION = "2.0.0"
 
@@ -116,7 +120,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         kwargs.setdefault("dataset_name", DATASET_NAME)
         # The cache key: the code (load_dataset passes the same code hash as `hash`) and, for a
         # data_dir, a listing of its files, so that a changed input is never served from the cache.
-        kwargs["hash"] = cache_hash(kwargs.get("hash") or CODE_HASH, kwargs.get("data_dir"))
+        kwargs["hash"] = cache_hash(kwargs.get("hash") or package_code_hash(), kwargs.get("data_dir"))
         # `datasets` keys the cache on the options passed, not on their values: size=512 given
         # explicitly would otherwise build a second copy of the default dataset. Only a value of
         # the default's own type is dropped, so size=512.0 is refused like size=256.0.
@@ -150,7 +154,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         try:
             super().download_and_prepare(*args, **kwargs)
         except Exception as error:
-            found = None if isinstance(error, SkinCancerError) else _disk_error(error, self._cache_dir_root)
+            found = None if isinstance(error, SkinCancerError) else _disk_error(error, compat.cache_root(self))
             if found is None:
                 raise
             raise found from error
@@ -190,7 +194,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
 
     def _prepare_split(self, split_generator: datasets.SplitGenerator, **kwargs: Any) -> None:
         started = time.perf_counter()
-        with bound_workers():
+        with bound_workers(kwargs.get("num_proc")):
             super()._prepare_split(split_generator, **kwargs)
         self.seconds_per_split[split_generator.name] = time.perf_counter() - started
 
@@ -200,7 +204,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         try:
             yield from super()._prepare_split_single(*args, **kwargs)
         except DatasetGenerationError as error:
-            found = find_skin_cancer_error(error) or _disk_error(error, self._cache_dir_root)
+            found = find_skin_cancer_error(error) or _disk_error(error, compat.cache_root(self))
             if found is None:
                 raise
             raise found from error

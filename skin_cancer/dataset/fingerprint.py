@@ -8,6 +8,7 @@ The input fingerprint is a directory listing (names, sizes, modification times),
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -135,4 +136,8 @@ def _python_tokens(source: bytes) -> bytes:
     return "\n".join(kept).encode()
 
 
-CODE_HASH = code_hash()
+@functools.cache
+def package_code_hash() -> str:
+    """code_hash() of this installation, computed once, when a cache key is first needed (not at import:
+    it reads every file of the package)."""
+    return code_hash()

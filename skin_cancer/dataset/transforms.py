@@ -15,22 +15,17 @@ import math
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal, get_args
 
 import numpy as np
 from PIL import Image
 
-ResizeMode = Literal["pad", "stretch", "center_crop"]
-ImageFormat = Literal["jpeg", "png"]
-RESIZE_MODES: tuple[str, ...] = get_args(ResizeMode)
-IMAGE_FORMATS: tuple[str, ...] = get_args(ImageFormat)
+from ..options import DEFAULTS, IMAGE_FORMATS, RESIZE_MODES, ImageFormat, ResizeMode
 
 JPEG_QUALITY = 95
 # Antialiased bilinear, as torchvision's default Resize; the DCT decode already did most of the shrinking.
 IMAGE_FILTER = Image.Resampling.BILINEAR
 # The seed generator filled the padding with the colour found this far from the bottom-right corner.
 PAD_COLOUR_INSET = 80
-MIN_SIZE, MAX_SIZE = 16, 4096
 
 _ORIENTATION_TAG = 0x0112
 _TRANSPOSE_FOR_ORIENTATION = {
@@ -147,9 +142,9 @@ def pad_colour_position(width: int, height: int) -> tuple[int, int]:
 def prepare_pair(
     image_bytes: bytes,
     mask_bytes: bytes,
-    size: int = 512,
-    resize_mode: ResizeMode = "pad",
-    image_format: ImageFormat = "jpeg",
+    size: int = DEFAULTS.size,
+    resize_mode: ResizeMode = DEFAULTS.resize_mode,
+    image_format: ImageFormat = DEFAULTS.image_format,
 ) -> PreparedPair:
     image, (width, height) = prepare_image(image_bytes, size, resize_mode, image_format)
     mask = prepare_mask(mask_bytes, (width, height), size, resize_mode)

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import compat
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -32,12 +34,18 @@ def init_worker(parent: int) -> None:
 
 
 @contextmanager
-def bound_workers() -> Iterator[None]:
-    """Make the pool that `datasets.builder` creates, and the queue manager it starts, use `init_worker`."""
-    import datasets.builder
+def bound_workers(num_proc: int | None = None) -> Iterator[None]:
+    """Make the pool that `datasets`' builder creates, and the queue manager it starts, use `init_worker`.
 
-    original = getattr(datasets.builder, "Pool", None)
-    if original is None or getattr(original, "_skin_cancer", False):
+    Nothing to do for one process. For num_proc > 1 the pool is reached through compat, which raises
+    RegistrationError when this `datasets` release no longer creates its workers from the pool compat names
+    (the workers would otherwise silently outlive an interrupted build).
+    """
+    if num_proc is None or num_proc <= 1:
+        yield
+        return
+    original = compat.builder_pool()
+    if getattr(original, "_skin_cancer", False):
         yield
         return
     parent = os.getpid()
@@ -51,12 +59,12 @@ def bound_workers() -> Iterator[None]:
     import multiprocess
 
     original_manager = multiprocess.Manager  # datasets 4.0 starts its queue manager from here instead
-    datasets.builder.Pool = bound_pool
+    compat.set_builder_pool(bound_pool)
     multiprocess.Manager = lambda: _BoundContext(multiprocess.get_context(), parent).Manager()
     try:
         yield
     finally:
-        datasets.builder.Pool = original
+        compat.set_builder_pool(original)
         multiprocess.Manager = original_manager
 
 

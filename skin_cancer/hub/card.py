@@ -6,7 +6,6 @@ and read back with the same tools before anything is uploaded.
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import re
 import string
@@ -256,11 +255,10 @@ def check_hub_rules(metadata: dict) -> None:
     below are the copies `datasets` ships of the Hub's lists (size categories, annotation creators,
     task categories), plus the Hub's documented formats for licence and source datasets.
     """
-    from ..dataset.compat import known_task_ids
+    from ..dataset.compat import hub_list, known_task_ids
 
-    resources = importlib.resources.files("datasets.utils.resources")
-    allowed_sizes = json.loads((resources / "size_categories.json").read_text())
-    allowed_creators = json.loads((resources / "creators.json").read_text())["annotations"]
+    allowed_sizes = hub_list("size_categories.json")
+    allowed_creators = hub_list("creators.json")["annotations"]
     problems = []
     problems += [f"size_categories {value!r}" for value in metadata["size_categories"] if value not in allowed_sizes]
     problems += [
