@@ -11,13 +11,7 @@ import pytest
 import skin_cancer
 from skin_cancer.tools.sample import write_sample_tree
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED = PROJECT_ROOT.parent / "shared"
-REAL_SAMPLE = SHARED / "isic-2017-mini" / "ISIC-2017"
-REFERENCE_CSVS = SHARED / "isic-2017-reference"
-REAL_COUNTS = {"train": 8, "valid": 3, "test": 3}
-# CI sets this, so that a missing sample fails the run instead of skipping the tests that need it.
-REQUIRE_SHARED = "SKIN_CANCER_REQUIRE_SHARED"
+from .helpers import REAL_SAMPLE, REFERENCE_CSVS, REQUIRE_SHARED, SHARED
 
 
 def _require(path: Path) -> Path:
@@ -79,8 +73,3 @@ def cache_dir(tmp_path) -> Path:
     path = tmp_path / "cache"
     path.mkdir()
     return path
-
-
-def prepared_files(cache: Path) -> list[Path]:
-    """Every Arrow file a build left in a cache: empty after a failed build."""
-    return sorted(path for path in cache.rglob("*.arrow"))

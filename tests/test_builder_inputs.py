@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import http.server
-import io
 import os
 import shutil
 import subprocess
@@ -22,11 +20,10 @@ from PIL import Image
 
 import skin_cancer
 from skin_cancer.errors import DataError, find_skin_cancer_error
-from skin_cancer.releases import ISIC2017, RELEASES, Release, file_digest
+from skin_cancer.releases import ISIC2017, file_digest
 from skin_cancer.tools.sample import jpeg_bytes, synthetic_pair
 
-from .conftest import prepared_files
-from .test_builder_real import raw_bytes
+from .helpers import RangeRequestHandler, prepared_files, raw_bytes, record_checksums, zip_official_folders
 
 SPLITS = ISIC2017.splits
 
@@ -38,18 +35,6 @@ def build(data_dir: Path | None, cache: Path, num_proc: int | None = None, **opt
     builder = skin_cancer.SkinCancer(data_dir=str(data_dir) if data_dir else None, cache_dir=str(cache), **options)
     builder.download_and_prepare(num_proc=num_proc)
     return builder.as_dataset()
-
-
-def zip_official_folders(tree: Path, destination: Path, compression: int = zipfile.ZIP_STORED) -> Path:
-    """Zip each folder the way ISIC ships it: ISIC-2017_X.zip holding ISIC-2017_X/..."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for folder in ALL_FOLDERS:
-        with zipfile.ZipFile(destination / f"{folder}.zip", "w", compression) as bundle:
-            for file in sorted((tree / folder).iterdir()):
-                bundle.write(file, f"{folder}/{file.name}")
-    for split in SPLITS:
-        shutil.copy(tree / split.labels_csv, destination / split.labels_csv)
-    return destination
 
 
 def build_error(data_dir: Path, cache: Path, num_proc: int | None = None) -> DataError:
@@ -88,42 +73,6 @@ def test_official_zips_stream_without_extraction(pristine_synthetic_tree, folder
     assert first["image_id"] == folder_build["valid"][0]["image_id"]
     assert np.array_equal(np.asarray(first["mask"]), np.asarray(folder_build["valid"][0]["mask"]))
     assert not list((tmp_path / "cache").rglob("*.jpg")), "streaming must not extract the zips"
-
-
-class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
-    """Answers `Range: bytes=a-b` with 206, as S3 does, so that zips can be read in place over HTTP."""
-
-    def send_head(self):
-        wanted = self.headers.get("Range", "")
-        path = Path(self.translate_path(self.path))
-        if not wanted.startswith("bytes=") or not path.is_file():
-            return super().send_head()
-        data = path.read_bytes()
-        first, _, last = wanted[len("bytes=") :].partition("-")
-        start = int(first) if first else max(0, len(data) - int(last))
-        end = min(int(last), len(data) - 1) if first and last else len(data) - 1
-        self.send_response(206)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        return io.BytesIO(data[start : end + 1])
-
-
-def record_checksums(monkeypatch, release: Release, folder: Path, wrong: str | None = None) -> Release:
-    """Put the served files' digests into the release table as if ISIC had published them (the real
-    files are not available here); `wrong` names one file recorded with a wrong value instead."""
-    downloads = []
-    for download in release.downloads:
-        if download.checksum is not None:
-            actual = file_digest(folder / download.file_name, download.checksum.algorithm)
-            value = "0" * len(actual) if download.file_name == wrong else actual
-            download = dataclasses.replace(download, checksum=dataclasses.replace(download.checksum, value=value))
-        downloads.append(download)
-    patched = dataclasses.replace(release, downloads=tuple(downloads))
-    monkeypatch.setitem(RELEASES, release.name, patched)
-    return patched
 
 
 @pytest.fixture

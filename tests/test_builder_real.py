@@ -13,7 +13,7 @@ from PIL import Image
 import skin_cancer
 from skin_cancer.releases import ISIC2017
 
-from .conftest import REAL_COUNTS
+from .helpers import REAL_COUNTS, raw_bytes
 
 SPLITS = ISIC2017.splits
 
@@ -120,12 +120,6 @@ def test_streaming_equals_prepared(real_dataset, real_sample, tmp_path):
             assert np.array_equal(np.asarray(row["image"]), np.asarray(expected["image"]))
             assert np.array_equal(np.asarray(row["mask"]), np.asarray(expected["mask"]))
             assert row["diagnosis"] == expected["diagnosis"]
-
-
-def raw_bytes(dataset):
-    columns = dataset.cast_column("image", dataset.features["image"].__class__(decode=False))
-    columns = columns.cast_column("mask", dataset.features["mask"].__class__(decode=False))
-    return [(row["image_id"], row["image"]["bytes"], row["mask"]["bytes"]) for row in columns]
 
 
 def test_two_processes_write_the_same_bytes_as_one(real_dataset, real_sample, tmp_path):

@@ -70,7 +70,7 @@ def test_sample_runs_end_to_end(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("release", ["isic2017", "isic2018"])
 def test_the_printed_load_line_reuses_the_build(real_sample, tmp_path, capsys, release):
-    from skin_cancer.tools.sample import copy_tree_as
+    from .helpers import copy_tree_as
 
     data = real_sample if release == "isic2017" else copy_tree_as(real_sample, tmp_path / "data", release)
     cache = tmp_path / "cache"

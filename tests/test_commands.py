@@ -14,7 +14,7 @@ from skin_cancer.cli import main
 from skin_cancer.tools import export as export_module
 from skin_cancer.tools.pipeline import prepare_dataset
 
-from .conftest import REAL_COUNTS
+from .helpers import REAL_COUNTS
 
 
 @pytest.fixture(scope="module")

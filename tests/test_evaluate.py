@@ -28,11 +28,10 @@ from skin_cancer.evaluate import evaluate as evaluate_function
 from skin_cancer.evaluate.metrics import METRIC_NAMES, Confusion, confusion, scores
 from skin_cancer.releases import ISIC2017
 
-official = pytest.importorskip(
-    "isic_challenge_scoring", reason="isic-challenge-scoring (dev extra) is not installed: no official reference"
-)
-from isic_challenge_scoring.load_image import ImagePair  # noqa: E402
-from isic_challenge_scoring.segmentation import SegmentationScore  # noqa: E402
+from .helpers import zip_official_folders
+
+# Only the tests that compare with the official scorer skip without it; the rest of this module still runs.
+NO_OFFICIAL = "isic-challenge-scoring (dev extra) is not installed: no official reference"
 
 SPLITS = ISIC2017.splits
 
@@ -50,8 +49,15 @@ def truths(real_sample, cache):
     return {split.name: load_truth(str(real_sample), split=split.name, cache_dir=str(cache)) for split in SPLITS}
 
 
-def official_macro(truth_folder: Path, prediction_folder: Path) -> dict[str, float]:
-    return SegmentationScore.from_dir(truth_folder, prediction_folder).macro_average.to_dict()
+@pytest.fixture(scope="module")
+def official_macro():
+    """The official scorer's macro averages of a truth folder and a prediction folder (skips without it)."""
+    segmentation = pytest.importorskip("isic_challenge_scoring.segmentation", reason=NO_OFFICIAL)
+
+    def macro(truth_folder: Path, prediction_folder: Path) -> dict[str, float]:
+        return segmentation.SegmentationScore.from_dir(truth_folder, prediction_folder).macro_average.to_dict()
+
+    return macro
 
 
 def assert_same(ours: dict, theirs: dict, label: str = "") -> None:
@@ -94,6 +100,8 @@ def make_prediction(truth: np.ndarray, kind: str) -> np.ndarray:
 
 def test_scores_match_the_official_definitions_on_edge_cases(tmp_path):
     """Empty truth, empty prediction, full frames and a below-0.65 Jaccard, through SegmentationScore."""
+    load_image = pytest.importorskip("isic_challenge_scoring.load_image", reason=NO_OFFICIAL)
+    segmentation = pytest.importorskip("isic_challenge_scoring.segmentation", reason=NO_OFFICIAL)
     shape = (40, 60)
     blob = np.zeros(shape, bool)
     blob[10:30, 20:45] = True
@@ -109,13 +117,13 @@ def test_scores_match_the_official_definitions_on_edge_cases(tmp_path):
     }
     pairs, rows = [], []
     for image_id, (truth, prediction) in cases.items():
-        pair = ImagePair(truth_file=tmp_path / f"{image_id}_segmentation.png")
+        pair = load_image.ImagePair(truth_file=tmp_path / f"{image_id}_segmentation.png")
         pair.image_id = image_id
         pair.truth_image = truth.astype(np.uint8) * 255
         pair.prediction_image = prediction.astype(np.uint8) * 255
         pairs.append(pair)
         rows.append(scores(confusion(truth, prediction)))
-    theirs = SegmentationScore(pairs).macro_average.to_dict()
+    theirs = segmentation.SegmentationScore(pairs).macro_average.to_dict()
     ours = {name: float(np.mean([row[name] for row in rows])) for name in METRIC_NAMES}
     assert_same(ours, theirs)
     both_empty, truth_empty = rows[0], rows[1]
@@ -147,7 +155,9 @@ def native_predictions(real_sample, tmp_path_factory) -> dict[str, dict[str, Pat
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_macro_averages_equal_the_official_scorer_on_native_pngs(kind, native_predictions, truths, real_sample):
+def test_macro_averages_equal_the_official_scorer_on_native_pngs(
+    kind, native_predictions, truths, real_sample, official_macro
+):
     for split in SPLITS:
         folder = native_predictions[kind][split.name]
         report = score(collect_predictions(folder), truths[split.name])
@@ -163,7 +173,7 @@ def test_macro_averages_equal_the_official_scorer_on_native_pngs(kind, native_pr
 
 @pytest.mark.parametrize("mode", RESIZE_MODES)
 def test_ceiling_written_natively_is_accepted_and_scored_identically_by_the_official_scorer(
-    mode, real_sample, cache, tmp_path
+    mode, real_sample, cache, tmp_path, official_macro
 ):
     truth = load_truth(str(real_sample), split="train", resize_mode=mode, cache_dir=str(cache))
     native = tmp_path / "native"
@@ -374,7 +384,7 @@ def prediction_folder(truths, tmp_path_factory) -> Path:
     return folder
 
 
-def test_cli_writes_the_report_files(real_sample, cache, prediction_folder, tmp_path, capsys):
+def test_cli_writes_the_report_files(real_sample, cache, prediction_folder, tmp_path, capsys, official_macro):
     output, native = tmp_path / "report", tmp_path / "native"
     code = _cli(
         real_sample,
@@ -517,8 +527,6 @@ def test_resize_mode_of_an_unnamed_configuration_comes_from_the_card(tmp_path):
 
 def test_native_masks_are_read_from_the_official_zips_in_place(real_sample, truths, tmp_path):
     """Zipped ISIC folders (read where they lie) give the same scores as the folders, in 2 processes too."""
-    from .test_builder_inputs import zip_official_folders
-
     zips = zip_official_folders(real_sample, tmp_path / "zips", zipfile.ZIP_DEFLATED)
     from_zips = load_truth(str(zips), split="train", cache_dir=str(tmp_path / "cache"))
     assert all(str(row.native_mask.path).startswith(str(zips)) for row in from_zips.rows)

@@ -16,29 +16,16 @@ from pathlib import Path
 import pytest
 
 from skin_cancer.cli import main
-from skin_cancer.releases import ISIC2017
 
-SPLITS = ISIC2017.splits
-MASK_SUFFIX = ISIC2017.mask_suffix
-
+from .helpers import repeated_tree
 
 REPEATS = 6
 
 
 @pytest.fixture(scope="module")
 def repeated_sample(real_sample, tmp_path_factory) -> Path:
-    """The real pairs linked REPEATS times under new ids: a build that lasts a few seconds."""
-    tree = tmp_path_factory.mktemp("repeated") / "ISIC-2017"
-    for split in SPLITS:
-        for folder in split.folders:
-            (tree / folder).mkdir(parents=True)
-        for image in sorted((real_sample / split.data_folder).glob("*.jpg")):
-            mask = real_sample / split.mask_folder / f"{image.stem}{MASK_SUFFIX}"
-            for repeat in range(REPEATS):
-                new_id = f"ISIC_{repeat:02d}{image.stem[-5:]}"
-                os.symlink(image, tree / split.data_folder / f"{new_id}.jpg")
-                os.symlink(mask, tree / split.mask_folder / f"{new_id}{MASK_SUFFIX}")
-    return tree
+    """The real pairs linked REPEATS times under new ids (the benchmarks' tree): a build that lasts a few seconds."""
+    return repeated_tree(real_sample, tmp_path_factory.mktemp("repeated") / "ISIC-2017", REPEATS)
 
 
 def start_build(tree: Path, cache: Path, *extra: str) -> subprocess.Popen:

@@ -11,7 +11,7 @@ import pytest
 from skin_cancer.dataset import overlap
 from skin_cancer.releases import RELEASES
 
-from .conftest import PROJECT_ROOT
+from .helpers import PROJECT_ROOT
 
 SHIPPED = PROJECT_ROOT / "skin_cancer" / "data" / "ids"
 KNOWN = [(release, split) for release in RELEASES.values() for split in release.splits if split.ids_file]

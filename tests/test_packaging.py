@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PROJECT_ROOT, REQUIRE_SHARED
+from .helpers import PROJECT_ROOT, REQUIRE_SHARED
 
 SDIST_MUST_HOLD = [
     "LICENSE",

@@ -26,7 +26,7 @@ from skin_cancer.errors import CardError, PublishError, UsageError
 from skin_cancer.hub import publish
 from skin_cancer.tools.pipeline import prepare_dataset
 
-from .conftest import REAL_COUNTS
+from .helpers import REAL_COUNTS
 
 REPO_ID = "isic-lab/isic-2017-512"
 SECRET = "hf_thisIsNotARealTokenButMustNeverBePrinted"

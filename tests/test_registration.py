@@ -27,7 +27,7 @@ from skin_cancer.dataset.fingerprint import package_code_hash
 from skin_cancer.dataset.registration import register
 from skin_cancer.errors import RegistrationError
 
-from .conftest import PROJECT_ROOT
+from .helpers import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "skin_cancer"
 # Modules still importing datasets internals directly: each is owned by another branch and switches to

@@ -20,9 +20,9 @@ from skin_cancer.dataset.overlap import IDS_FOLDER, split_key
 from skin_cancer.dataset.transforms import prepare_pair
 from skin_cancer.errors import DataError, PartialSplitWarning, find_skin_cancer_error
 from skin_cancer.releases import RELEASES, Release
-from skin_cancer.tools.sample import SAMPLE_PAIRS, copy_tree_as, write_sample_tree
+from skin_cancer.tools.sample import SAMPLE_PAIRS, write_sample_tree
 
-from .conftest import prepared_files
+from .helpers import copy_tree_as, prepared_files
 
 # What each release's synthetic sample must build into.
 TABLE = {
@@ -450,7 +450,7 @@ def test_a_release_downloads_from_a_mirror_checked_where_a_checksum_is_known(
     import http.server
     import threading
 
-    from .test_builder_inputs import RangeRequestHandler, record_checksums
+    from .helpers import RangeRequestHandler, record_checksums
 
     release = RELEASES[name]
     www = zip_release(samples[name], release, tmp_path / "www")

@@ -27,6 +27,8 @@ from skin_cancer.releases import (
 )
 from skin_cancer.tools import sample
 
+from .helpers import copy_tree_as
+
 ALL = list(RELEASES.values())
 
 # The one declarative table the release tests run over: what the issue and ../shared say about each release.
@@ -338,7 +340,7 @@ def test_ensure_sample_tree_writes_each_release_once(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("release", ALL, ids=lambda release: release.name)
 def test_real_pairs_copied_into_each_layout_stay_byte_identical(real_sample, tmp_path, release):
-    top = sample.copy_tree_as(real_sample, tmp_path, release)
+    top = copy_tree_as(real_sample, tmp_path, release)
     source = RELEASES["isic2017"]
     copied = {}
     for split in release.splits:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,42 +209,6 @@ def write_metadata_csv(path: Path, pairs: list[SamplePair]) -> None:
         for pair in pairs:
             age = "unknown" if pair.age is None else pair.age
             writer.writerow([pair.image_id, age, pair.sex or "unknown"])
-
-
-def copy_tree_as(
-    source: str | os.PathLike[str],
-    destination: str | os.PathLike[str],
-    release: str | Release,
-    source_release: str | Release = DEFAULT_RELEASE,
-) -> Path:
-    """Copy the image/mask pairs of a tree in one release's layout into another's, unchanged byte for byte.
-
-    For tests: real pairs (../shared/isic-2017-mini) arranged as ISIC 2016 or 2018 prove that masks line
-    up in every layout. A split the target lacks (2016 has no validation) goes to its first split. Label
-    and metadata CSVs are not copied: another release's labels for these ids are not known.
-    Returns destination/<release.top_folder>.
-    """
-    release, source_release = get_release(release), get_release(source_release)
-    source, top = Path(source), Path(destination) / release.top_folder
-    for source_split in source_release.splits:
-        data, masks = source / source_split.data_folder, source / source_split.mask_folder
-        if not data.is_dir():
-            continue
-        split = release.splits_by_name.get(source_split.name, release.splits[0])
-        data_folder, mask_folder = top / split.data_folder, top / split.mask_folder
-        data_folder.mkdir(parents=True, exist_ok=True)
-        mask_folder.mkdir(parents=True, exist_ok=True)
-        mask_files = {source_release.mask_image_id(path.name): path for path in masks.iterdir()}
-        for image in sorted(data.iterdir()):
-            if not source_release.is_image(image.name):
-                continue
-            image_id = image.name.rsplit(".", 1)[0]
-            shutil.copyfile(image, data_folder / image.name)
-            shutil.copyfile(mask_files[image_id], mask_folder / release.mask_name(image_id))
-        for folder in (data_folder, mask_folder):
-            for name in release.non_image_files:
-                (folder / name).write_text(NOTICE_TEXT.format(name=name, release=release.short_name))
-    return top
 
 
 def default_sample_dir() -> Path:
