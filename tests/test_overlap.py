@@ -10,6 +10,7 @@ import pytest
 
 from skin_cancer.dataset import overlap
 from skin_cancer.releases import RELEASES
+from skin_cancer.tools import summary
 
 from .helpers import PROJECT_ROOT
 
@@ -146,7 +147,7 @@ def test_split_overlaps_for_a_card():
 
 
 def test_the_rendered_table_shows_every_release_and_the_counts():
-    text = overlap.render_releases()
+    text = summary.render_releases()
     for release in RELEASES.values():
         assert release.name in text
         for split in release.splits:
@@ -154,7 +155,7 @@ def test_the_rendered_table_shows_every_release_and_the_counts():
     assert "529 in isic2018/train (88%)" in text
     assert "305 in isic2017/train (80%)" in text
     assert "Not checked (id lists not known): isic2018/valid, isic2018/test" in text
-    matrix = overlap.render_overlap_table().splitlines()
+    matrix = summary.render_overlap_table().splitlines()
     header = matrix[0].split()
     assert header == overlap.known_splits()
     table = overlap.overlap_table()

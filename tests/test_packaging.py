@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -211,3 +212,13 @@ def _tracked_files() -> list[str]:
         return []
     result = subprocess.run(["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     return result.stdout.split() if result.returncode == 0 else []
+
+
+def test_the_dataset_layer_imports_no_higher_layer():
+    """dataset/ is what load_dataset runs: it may not reach into tools/, hub/, evaluate/ or the command line."""
+    higher = re.compile(r"^\s*(?:from|import)\s+(?:\.\.|skin_cancer\.)(tools|hub|evaluate|cli)\b", re.MULTILINE)
+    found = {
+        path.name: higher.findall(path.read_text())
+        for path in sorted((PROJECT_ROOT / "skin_cancer" / "dataset").glob("*.py"))
+    }
+    assert {name: layers for name, layers in found.items() if layers} == {}

@@ -434,7 +434,7 @@ def test_publishing_two_releases_into_one_repository_is_refused(builds, samples,
 
 
 def test_the_readme_shows_the_overlap_table_the_code_computes():
-    from skin_cancer.dataset.overlap import render_overlap_table
+    from skin_cancer.tools.summary import render_overlap_table
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert render_overlap_table() in readme

@@ -1,4 +1,5 @@
-"""Which release splits share which images: the `also_in` column and the overlap table.
+"""Which release splits share which images: the `also_in` column and the overlap table (counted here,
+rendered as text by tools/summary.py).
 
 Read from the id lists shipped in skin_cancer/data/ids/ (package data, found with importlib.resources),
 never from the network. A split whose list is not known (ISIC 2018 validation and test) is never
@@ -12,7 +13,6 @@ import importlib.resources
 from dataclasses import dataclass
 
 from ..releases import RELEASES, Release, get_release
-from ..tools.summary import format_table
 
 IDS_PACKAGE = "skin_cancer"
 IDS_FOLDER = ("data", "ids")
@@ -112,60 +112,5 @@ def in_other_releases(key: str) -> int:
     return len(id_lists()[key] & elsewhere)
 
 
-def render_overlap_table(table: OverlapTable | None = None) -> str:
-    """The matrix of shared ids: each cell counts the ids the row's split shares with the column's."""
-    table = table or overlap_table()
-    header = ["", *table.splits]
-    rows = [
-        [row, *(f"({table.sizes[row]})" if row == column else table.count(row, column) for column in table.splits)]
-        for row in table.splits
-    ]
-    return format_table(header, rows, names_left=True)
-
-
-def render_releases() -> str:
-    """What `skin-cancer releases` prints: every release's splits and counts, then the overlap table."""
-    table = overlap_table()
-    lines: list[str] = []
-    for release in RELEASES.values():
-        lines.append(f"{release.name}  {release.short_name}  ({release.base_url})")
-        rows = []
-        for split in release.splits:
-            key = split_key(release, split.name)
-            rows.append(
-                [
-                    split.name,
-                    split.official_count,
-                    split.data_folder,
-                    split.mask_folder,
-                    "yes" if key in table.sizes else "not known",
-                ]
-            )
-        lines.append(format_table(["split", "official", "images", "masks", "id list"], rows, names_left=True))
-        lines.append("")
-    lines.append("Images shared between release splits (diagonal: ids in the list):")
-    lines.append(render_overlap_table(table))
-    lines.append("")
-    lines.append("Share of each split found in other releases:")
-    for key in table.splits:
-        parts = [
-            f"{table.count(key, other)} in {other} ({_share(table.count(key, other), table.sizes[key])})"
-            for other in table.splits
-            if _release_of(other) != _release_of(key) and table.count(key, other)
-        ]
-        elsewhere = in_other_releases(key)
-        parts.append(f"{elsewhere} in any other release ({_share(elsewhere, table.sizes[key])})")
-        lines.append(f"  {key} ({table.sizes[key]}): " + "; ".join(parts))
-    unknown = unknown_splits()
-    if unknown:
-        lines.append("")
-        lines.append(f"Not checked (id lists not known): {', '.join(unknown)}")
-    return "\n".join(lines)
-
-
 def _release_of(key: str) -> str:
     return key.split("/", 1)[0]
-
-
-def _share(count: int, total: int) -> str:
-    return "<1%" if 0 < count < total / 100 else f"{count / total:.0%}"

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # summary is imported by the builder's own modules (overlap): no import of the builder here
+from ..dataset.overlap import (
+    OverlapTable,
+    _release_of,
+    in_other_releases,
+    overlap_table,
+    split_key,
+    unknown_splits,
+)
+from ..releases import RELEASES
+
+if TYPE_CHECKING:
     from .pipeline import Build
 
 
@@ -41,3 +51,58 @@ def build_summary(build: Build) -> str:
         seconds = "cached" if build.reused else f"{build.seconds_per_split.get(split, 0.0):.1f}"
         rows.append([split, len(dataset), *counts.values(), megabytes, seconds])
     return format_table(["split", "pairs", *names, "no label", "MB", "seconds"], rows)
+
+
+def render_overlap_table(table: OverlapTable | None = None) -> str:
+    """The matrix of shared ids: each cell counts the ids the row's split shares with the column's."""
+    table = table or overlap_table()
+    header = ["", *table.splits]
+    rows = [
+        [row, *(f"({table.sizes[row]})" if row == column else table.count(row, column) for column in table.splits)]
+        for row in table.splits
+    ]
+    return format_table(header, rows, names_left=True)
+
+
+def render_releases() -> str:
+    """What `skin-cancer releases` prints: every release's splits and counts, then the overlap table."""
+    table = overlap_table()
+    lines: list[str] = []
+    for release in RELEASES.values():
+        lines.append(f"{release.name}  {release.short_name}  ({release.base_url})")
+        rows = []
+        for split in release.splits:
+            key = split_key(release, split.name)
+            rows.append(
+                [
+                    split.name,
+                    split.official_count,
+                    split.data_folder,
+                    split.mask_folder,
+                    "yes" if key in table.sizes else "not known",
+                ]
+            )
+        lines.append(format_table(["split", "official", "images", "masks", "id list"], rows, names_left=True))
+        lines.append("")
+    lines.append("Images shared between release splits (diagonal: ids in the list):")
+    lines.append(render_overlap_table(table))
+    lines.append("")
+    lines.append("Share of each split found in other releases:")
+    for key in table.splits:
+        parts = [
+            f"{table.count(key, other)} in {other} ({_share(table.count(key, other), table.sizes[key])})"
+            for other in table.splits
+            if _release_of(other) != _release_of(key) and table.count(key, other)
+        ]
+        elsewhere = in_other_releases(key)
+        parts.append(f"{elsewhere} in any other release ({_share(elsewhere, table.sizes[key])})")
+        lines.append(f"  {key} ({table.sizes[key]}): " + "; ".join(parts))
+    unknown = unknown_splits()
+    if unknown:
+        lines.append("")
+        lines.append(f"Not checked (id lists not known): {', '.join(unknown)}")
+    return "\n".join(lines)
+
+
+def _share(count: int, total: int) -> str:
+    return "<1%" if 0 < count < total / 100 else f"{count / total:.0%}"
