@@ -1,6 +1,7 @@
-"""Publish the ISIC-2017 square dataset to the Hugging Face Hub: same as `skin-cancer publish`.
+"""Publish a square ISIC release (2016, 2017 or 2018; --release) to the Hugging Face Hub: same as
+`skin-cancer publish`.
 
-python scripts/publish.py --data-dir DIR --repo-id OWNER/NAME [--dry-run OUT] [--allow-partial] ...
+python scripts/publish.py --data-dir DIR [--release isic2018] --repo-id OWNER/NAME [--dry-run OUT] ...
 """
 
 import sys

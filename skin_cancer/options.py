@@ -83,3 +83,6 @@ def check_options(size: object, resize_mode: object, image_format: object) -> No
 DEFAULTS = BuildOptions()
 # The Hub configurations a published repository is taken to hold when nothing says otherwise.
 DEFAULT_CONFIGS = (DEFAULTS.config_name,)
+# The configuration of a published repository that holds the original ISIC masks at native size (publish
+# writes it, evaluate reads it).
+NATIVE_MASKS_CONFIG = "native_masks"

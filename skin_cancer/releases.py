@@ -2,7 +2,8 @@
 
 Every fact about how ISIC named, counted, served and licensed a release lives in this table, so
 the rest of the package takes a `Release` and never spells a year or an ISIC file name itself.
-The facts come from ../shared/isic-releases/README.md; where a fact is not known it is None.
+The facts were gathered in the project's ../shared/isic-releases/README.md (a developers' folder); each
+fact a user may see names its public source instead. Where a fact is not known it is None.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ ISIC_CHALLENGE_BUCKET = "https://isic-challenge-data.s3.amazonaws.com/"
 LABELS_2017_PART3_FLAGS = "isic2017-part3-flags"  # header image_id,melanoma,seborrheic_keratosis; 0.0/1.0 flags
 LABELS_2016_PART3_BENIGN_MALIGNANT = "isic2016-part3-benign-malignant"  # no header; benign/malignant or 0/1
 LABELS_NONE = "none"
-LABEL_KINDS = (LABELS_2017_PART3_FLAGS, LABELS_2016_PART3_BENIGN_MALIGNANT, LABELS_NONE)
 
 SEGMENTATION_NAMES = ("background", "lesion")
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
 CC0_URL = "https://creativecommons.org/publicdomain/zero/1.0/"
 
-_TORCH_EM = "constantinpape/torch-em download script (SHA-256), as listed in ../shared/isic-releases/README.md"
-_PUBLIC_2017 = "public ISIC-2017 download scripts (MD5), as listed in ../shared/isic-releases/README.md"
+# Where the checksums come from (ISIC publishes none): public download scripts, named so a user can look.
+_TORCH_EM = (
+    "the ISIC 2018 download script of github.com/constantinpape/torch-em (torch_em/data/datasets/medical/isic.py)"
+)
+_PUBLIC_2017 = "public ISIC-2017 download scripts on GitHub that verify the official zips by MD5"
 
 
 @dataclass(frozen=True)
@@ -40,16 +43,22 @@ class Checksum:
 
 @dataclass(frozen=True)
 class Download:
-    """One file served at the release's base URL; `folder` is the folder a zip extracts to (None for a CSV)."""
+    """One file served at the release's base URL; `folder` is the folder a zip extracts to (None for a CSV).
+
+    `size` is the file's length in bytes as a public source records it beside the checksum; None where no
+    source in hand records it (none does yet for these releases: ISIC's bucket lists no sizes either).
+    """
 
     file_name: str
     checksum: Checksum | None
     folder: str | None = None
+    size: int | None = None
 
 
 @dataclass(frozen=True)
 class Split:
-    """One official split; same attributes as the old layout.OfficialSplit, with explicit folder names."""
+    """One official split: its name here and in messages, its image and mask folders as ISIC named them, the
+    official pair count, its label and metadata CSVs (None when the release has none) and its id list."""
 
     name: str
     long_name: str
@@ -70,6 +79,7 @@ class Release:
     name: str
     short_name: str  # in messages: "ISIC-2017"
     pretty_name: str  # the card's title
+    hub_id: str  # how the Hub names the source dataset in a card's `source_datasets` (extended|isic-2017)
     top_folder: str  # the usual name of the folder holding the extracted release (the sample uses it)
     splits: tuple[Split, ...]
     downloads: tuple[Download, ...]
@@ -87,8 +97,9 @@ class Release:
     homepage: str
     license: str
     license_id: str
-    license_note: str  # where the licence fact comes from, and how sure it is
-    license_confirmed: bool = False  # True only where a source in ../shared states the licence
+    # True only where a source states the licence (the card says "unknown" otherwise); each release's
+    # licence source, and how sure it is, is the comment beside its `license`.
+    license_confirmed: bool = False
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -109,10 +120,6 @@ class Release:
         return tuple(folder for split in self.splits for folder in split.folders)
 
     @property
-    def has_labels(self) -> bool:
-        return self.label_kind != LABELS_NONE
-
-    @property
     def has_metadata(self) -> bool:
         return any(split.metadata_csv for split in self.splits)
 
@@ -128,10 +135,6 @@ class Release:
     @property
     def csv_downloads(self) -> tuple[Download, ...]:
         return tuple(download for download in self.downloads if download.folder is None)
-
-    @property
-    def unchecked_downloads(self) -> tuple[str, ...]:
-        return tuple(download.file_name for download in self.downloads if download.checksum is None)
 
     def url(self, file_name: str, base_url: str | None = None) -> str:
         return official_url(file_name, base_url or self.base_url)
@@ -199,6 +202,7 @@ ISIC2016 = Release(
     name="isic2016",
     short_name="ISIC 2016",
     pretty_name="ISIC 2016 skin lesion segmentation",
+    hub_id="isic-2016",
     top_folder="ISBI2016",
     splits=(
         Split(
@@ -250,12 +254,9 @@ ISIC2016 = Release(
     ),
     citation=_ISIC2016_CITATION,
     homepage="https://challenge.isic-archive.com/landing/2016/",
+    # CC-0 as for ISIC-2017; not stated by any source in hand: check the ISIC challenge data page.
     license=f"CC-0 ({CC0_URL}); ISIC 2016 data by the International Skin Imaging Collaboration",
     license_id="cc0-1.0",
-    license_note=(
-        "CC-0 as for ISIC-2017; not stated in ../shared (whose README covers only the 2017 files): "
-        "check the ISIC challenge data page before publishing"
-    ),
 )
 
 # --- ISIC-2017 Task 1 (the default) ------------------------------------------------------------
@@ -293,6 +294,7 @@ ISIC2017 = Release(
     name="isic2017",
     short_name="ISIC-2017",
     pretty_name="ISIC-2017 skin lesion segmentation",
+    hub_id="isic-2017",
     top_folder="ISIC-2017",
     splits=(
         _split_2017("train", "training", "ISIC-2017_Training", 2000),
@@ -330,9 +332,9 @@ ISIC2017 = Release(
     ),
     citation=_ISIC2017_CITATION,
     homepage="https://challenge.isic-archive.com/landing/2017/",
+    # CC-0, stated for the ISIC-2017 challenge data by the project's ../shared/README.md.
     license=f"CC-0 ({CC0_URL}); ISIC-2017 data by the International Skin Imaging Collaboration",
     license_id="cc0-1.0",
-    license_note="CC-0, stated by ../shared/README.md for the ISIC-2017 challenge data",
     license_confirmed=True,
 )
 
@@ -368,6 +370,7 @@ ISIC2018 = Release(
     name="isic2018",
     short_name="ISIC 2018",
     pretty_name="ISIC 2018 skin lesion segmentation",
+    hub_id="isic-2018",
     top_folder="ISIC2018",
     splits=(
         Split(
@@ -445,13 +448,11 @@ ISIC2018 = Release(
     ),
     citation=_ISIC2018_CITATION,
     homepage="https://challenge.isic-archive.com/landing/2018/",
+    # UNCERTAIN: assumed CC-0 for the Task 1-2 images and masks; no source in hand states it, the zips' own
+    # LICENSE.txt is authoritative, and some catalogues list the whole 2018 challenge as CC BY-NC 4.0 (the
+    # licence of the HAM10000 Task 3 data): check before publishing.
     license=f"CC-0 ({CC0_URL}); ISIC 2018 Task 1-2 data by the International Skin Imaging Collaboration",
     license_id="cc0-1.0",
-    license_note=(
-        "UNCERTAIN: assumed CC-0 for the Task 1-2 images and masks; ../shared does not state it, the zips' "
-        "own LICENSE.txt is authoritative, and some catalogues list the whole 2018 challenge as CC BY-NC 4.0 "
-        "(the licence of the HAM10000 Task 3 data): check before publishing"
-    ),
 )
 
 RELEASES: dict[str, Release] = {release.name: release for release in (ISIC2016, ISIC2017, ISIC2018)}

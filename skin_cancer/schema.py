@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import datasets
 
-from .releases import DEFAULT_RELEASE, Release, get_release
+from .dataset.transforms import JPEG_QUALITY
+from .releases import DEFAULT_RELEASE, RELEASES, Release, get_release
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,9 @@ def _patient(meaning: str, noun: str) -> Callable[[Release], str]:
 
 
 def _also_in(release: Release) -> str:
-    example = "isic2017/train" if release.name == "isic2018" else "isic2018/train"
+    # The example names the latest other release's first split, so it is never the release itself.
+    other = [candidate for candidate in RELEASES.values() if candidate.name != release.name][-1]
+    example = f"{other.name}/{other.splits[0].name}"
     return f"the other ISIC release splits holding the same image id, e.g. `{example}`; empty when none"
 
 
@@ -52,7 +55,7 @@ COLUMNS: tuple[Column, ...] = (
         "image",
         lambda r: datasets.Image(mode="RGB"),
         "Image",
-        lambda r: "RGB, square (`size` x `size`), JPEG quality 95 or lossless PNG",
+        lambda r: f"RGB, square (`size` x `size`), JPEG quality {JPEG_QUALITY} or lossless PNG",
         in_folder_export=False,
     ),
     Column(

@@ -183,3 +183,21 @@ def test_help_shows_options_with_defaults(command, capsys):
     assert caught.value.code == 0
     text = capsys.readouterr().out
     assert "--data-dir" in text and "(default: 512)" in text and "--quiet" in text and "--debug" in text
+
+
+def test_a_split_has_one_size_in_bytes_whatever_num_proc(build, real_sample, tmp_path):
+    """stats.json and the build summary used `datasets`' count, which grows by a few bytes with num_proc=2;
+    the export and the card used their own: now all read pipeline.split_num_bytes."""
+    from skin_cancer.tools.pipeline import split_num_bytes
+    from skin_cancer.tools.stats import compute_stats
+    from skin_cancer.tools.summary import build_summary
+
+    parallel = prepare_dataset(str(real_sample), cache_dir=str(tmp_path / "cache"), num_proc=2)
+    assert parallel.builder.info.splits["train"].num_bytes != build.builder.info.splits["train"].num_bytes
+    one, two = compute_stats(build), compute_stats(parallel)
+    for split in REAL_COUNTS:
+        expected = split_num_bytes(build.dataset[split])
+        assert one["splits"][split]["bytes"] == two["splits"][split]["bytes"] == expected
+        assert split_num_bytes(parallel.dataset[split]) == expected
+    megabytes = [line.split()[-2] for line in build_summary(build).splitlines()[1:]]
+    assert megabytes == [line.split()[-2] for line in build_summary(parallel).splitlines()[1:]]

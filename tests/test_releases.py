@@ -17,11 +17,11 @@ from skin_cancer.dataset.labels2016 import Labels2016Error, parse_benign_maligna
 from skin_cancer.errors import UsageError
 from skin_cancer.releases import (
     DEFAULT_RELEASE,
-    LABEL_KINDS,
     LABELS_NONE,
     RELEASES,
     Checksum,
     Download,
+    Release,
     checksum_problem,
     get_release,
 )
@@ -108,8 +108,7 @@ def test_splits_counts_and_suffixes_match_the_issue(release):
     expected = EXPECTED[release.name]
     assert {split.name: split.official_count for split in release.splits} == expected["splits"]
     assert release.mask_suffix == expected["mask_suffix"]
-    assert release.has_labels == expected["labels"]
-    assert release.label_kind in LABEL_KINDS
+    assert (release.label_kind != LABELS_NONE) == expected["labels"]
     assert release.segmentation_names == ("background", "lesion")
     assert release.base_url == f"https://isic-challenge-data.s3.amazonaws.com/{release.name[-4:]}/"
 
@@ -155,10 +154,30 @@ def test_every_recorded_checksum_is_the_one_the_shared_readme_cites(release, rel
     assert sorted(values) == sorted(recorded), "every checksum in the README is in the table, and no other"
 
 
+def unchecked_downloads(release: Release) -> set[str]:
+    return {download.file_name for download in release.downloads if download.checksum is None}
+
+
 def test_2016_has_no_recorded_checksum_and_says_so():
-    assert RELEASES["isic2016"].unchecked_downloads == tuple(d.file_name for d in RELEASES["isic2016"].downloads)
-    assert RELEASES["isic2018"].unchecked_downloads == ()
-    assert set(RELEASES["isic2017"].unchecked_downloads) == {split.labels_csv for split in RELEASES["isic2017"].splits}
+    assert unchecked_downloads(RELEASES["isic2016"]) == {d.file_name for d in RELEASES["isic2016"].downloads}
+    assert unchecked_downloads(RELEASES["isic2018"]) == set()
+    assert unchecked_downloads(RELEASES["isic2017"]) == {split.labels_csv for split in RELEASES["isic2017"].splits}
+
+
+def test_no_checksum_source_points_at_a_developers_folder():
+    """A checksum's source is shown to users on a mismatch: it must name something public, not ../shared."""
+    for release in ALL:
+        for download in release.downloads:
+            if download.checksum is not None:
+                assert "../shared" not in download.checksum.source and "README.md" not in download.checksum.source
+                assert "github" in download.checksum.source.lower(), download.checksum.source
+
+
+def test_every_download_has_a_size_field_beside_its_checksum():
+    """Sizes are recorded where a source gives them (none in hand yet); a recorded size is a positive byte count."""
+    for release in ALL:
+        for download in release.downloads:
+            assert download.size is None or (isinstance(download.size, int) and download.size > 0)
 
 
 def test_checksum_problem_names_the_file_and_both_values(tmp_path):
@@ -202,11 +221,11 @@ def test_citation_licence_and_homepage(release):
     assert release.citation.startswith("@") and release.citation.count("{") == release.citation.count("}")
     arxiv = {"isic2016": "1605.01397", "isic2017": "1710.05006", "isic2018": "1902.03368"}[release.name]
     assert f"arXiv:{arxiv}" in release.citation
-    assert release.license_id == "cc0-1.0" and "CC-0" in release.license and release.license_note
+    assert release.license_id == "cc0-1.0" and "CC-0" in release.license
+    assert release.license_confirmed == (release.name == "isic2017")  # the card says "unknown" for the others
     assert release.homepage.startswith("https://challenge.isic-archive.com/")
     if release.name == "isic2018":
         assert "HAM10000" in release.citation and "10.1038/sdata.2018.161" in release.citation
-        assert "UNCERTAIN" in release.license_note
 
 
 # --- the ISIC 2016 Part3 labels -------------------------------------------------------------------

@@ -17,6 +17,7 @@ from PIL import Image
 
 from ..dataset.transforms import RESIZE_MODES, Placement, placement
 from ..errors import DataError, UsageError
+from ..options import DEFAULTS
 
 if TYPE_CHECKING:
     pass
@@ -112,7 +113,7 @@ def native_window(
 
 
 def to_original(
-    prediction: Prediction, example: Mapping[str, Any], resize_mode: str = "pad", size: int | None = None
+    prediction: Prediction, example: Mapping[str, Any], resize_mode: str = DEFAULTS.resize_mode, size: int | None = None
 ) -> np.ndarray:
     """A square prediction as a boolean (original_height, original_width) array; native-size ones as they are.
 

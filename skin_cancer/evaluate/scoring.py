@@ -18,6 +18,7 @@ from PIL import Image
 
 from ..dataset.discovery import Location, read_bytes
 from ..errors import DataError, UsageError
+from ..options import DEFAULTS
 from ..releases import DEFAULT_RELEASE, Release
 from .metrics import METRIC_NAMES, Confusion, confusion, scores
 
@@ -204,11 +205,11 @@ def evaluate(
     data_dir: str | None = None,
     split: str = "test",
     resize_mode: str | None = None,
-    size: int = 512,
+    size: int = DEFAULTS.size,
     *,
     dataset: str | None = None,
     config: str | None = None,
-    image_format: str = "jpeg",
+    image_format: str = DEFAULTS.image_format,
     num_proc: int = 1,
     allow_missing: bool = False,
     write_native: str | os.PathLike | None = None,

@@ -14,6 +14,7 @@ from PIL import Image
 from ..dataset.discovery import Location
 from ..dataset.transforms import RESIZE_MODES
 from ..errors import DataError, UsageError
+from ..options import DEFAULTS, NATIVE_MASKS_CONFIG
 from ..releases import DEFAULT_RELEASE, Release, get_release
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from ..tools.pipeline import Build
 
 
-NATIVE_CONFIG = "native_masks"
+NATIVE_CONFIG = NATIVE_MASKS_CONFIG
 CARD_METADATA_KEY = "skin_cancer"  # card YAML: skin_cancer: {size: 512, resize_mode: pad, ...}
 _CARD_RESIZE_PATTERN = re.compile(r"`resize_mode=(\w+)`")
 
@@ -200,8 +201,8 @@ def load_truth(
     dataset: str | None = None,
     split: str = "test",
     resize_mode: str | None = None,
-    size: int = 512,
-    image_format: str = "jpeg",
+    size: int = DEFAULTS.size,
+    image_format: str = DEFAULTS.image_format,
     num_proc: int = 1,
     cache_dir: str | None = None,
     config: str | None = None,
@@ -217,7 +218,7 @@ def load_truth(
     from ..options import BuildOptions
     from ..tools.pipeline import prepare_dataset
 
-    options = BuildOptions(size=size, resize_mode=resize_mode or "pad", image_format=image_format)  # type: ignore[arg-type]
+    options = BuildOptions(size=size, resize_mode=resize_mode or DEFAULTS.resize_mode, image_format=image_format)  # type: ignore[arg-type]
     build = prepare_dataset(data_dir, options, num_proc=num_proc, cache_dir=cache_dir, release=release)
     return truth_from_build(build, split)
 

@@ -19,7 +19,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from ..dataset.builder import BUILDER_VERSION
 from ..dataset.compat import DatasetInfosDict, MetadataConfigs
 from ..dataset.overlap import split_key, split_overlaps, unknown_splits
-from ..dataset.transforms import JPEG_QUALITY
+from ..dataset.transforms import JPEG_QUALITY, PAD_COLOUR_INSET
 from ..errors import CardError
 from ..options import BuildOptions
 from ..releases import DEFAULT_RELEASE, Release, get_release
@@ -47,7 +47,7 @@ ANNOTATIONS_CREATORS = ("expert-generated",)
 
 def source_dataset(release: Release) -> str:
     """A resized derivative of the ISIC release: the Hub's form for "extends another dataset" (extended|isic-2017)."""
-    return f"extended|{release.name[:4]}-{release.name[4:]}"
+    return f"extended|{release.hub_id}"
 
 
 def id2label(release: Release) -> dict[str, str]:
@@ -56,8 +56,8 @@ def id2label(release: Release) -> dict[str, str]:
 
 
 RESIZE_EXPLANATIONS = {
-    "pad": "each image was padded to a centred square, filled with the colour found at (w-80, h-80), "
-    "then resized; nothing is cut off and the aspect ratio is kept.",
+    "pad": "each image was padded to a centred square, filled with the colour found at "
+    f"(w-{PAD_COLOUR_INSET}, h-{PAD_COLOUR_INSET}), then resized; nothing is cut off and the aspect ratio is kept.",
     "stretch": "each image was resized straight to the square; nothing is cut off, the aspect ratio is not kept.",
     "center_crop": "the central square of side min(w, h) was cut out and resized; the ends of the long side are lost.",
 }
@@ -97,11 +97,12 @@ def load_template() -> str:
 
 @dataclass(frozen=True)
 class SplitFacts:
+    """One split of a configuration as the card states it: pairs, size in bytes, count per diagnosis."""
+
     name: str
     pairs: int
     num_bytes: int
     diagnoses: dict[str, int]
-    shard_paths: list[str]
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ class ExistingCard:
                 continue
             info = self.infos[name]
             splits = [
-                SplitFacts(split.name, split.num_examples, split.num_bytes, {}, [])
+                SplitFacts(split.name, split.num_examples, split.num_bytes, {})
                 for split in (info.splits or {}).values()
             ]
             kept.append(ConfigFacts(name, splits, info, list(config.get("data_files", []))))

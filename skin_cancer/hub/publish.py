@@ -14,6 +14,7 @@ from typing import Any
 
 from ..dataset.compat import convert_file_size_to_int
 from ..errors import PublishError, UsageError
+from ..options import DEFAULT_CONFIGS, NATIVE_MASKS_CONFIG
 from ..tools.export import split_num_bytes, write_split_shards
 from ..tools.outputs import MARKER, interruption_point, replacing, written_files
 from ..tools.pipeline import Build
@@ -32,7 +33,7 @@ from .card import (
 )
 
 PREVIEW_PATH = "assets/preview.png"
-NATIVE_MASKS = "native_masks"
+NATIVE_MASKS = NATIVE_MASKS_CONFIG
 ID2LABEL_PATH = "id2label.json"
 PREVIEW_PAIRS = 6
 TOKEN_HELP = "pass --token, set HF_TOKEN, or log in once with `hf auth login`"
@@ -43,7 +44,7 @@ class StagedRepo:
     folder: Path
     files: list[str]
     partial: bool
-    configs: list[str] = field(default_factory=lambda: ["pad-512"])
+    configs: list[str] = field(default_factory=lambda: list(DEFAULT_CONFIGS))
     # Shards of a skin_cancer 1.x upload (one "default" configuration in data/), replaced by this one.
     legacy_patterns: list[str] = field(default_factory=list)
 
@@ -175,7 +176,7 @@ def _stage_native_masks(build: Build, root: Path) -> ConfigFacts | None:
         relative = f"{NATIVE_MASKS}/{split}-00000-of-00001.parquet"
         (root / NATIVE_MASKS).mkdir(exist_ok=True)
         table.to_parquet(str(root / relative))
-        splits.append(SplitFacts(split, len(table), split_num_bytes(table), {}, [relative]))
+        splits.append(SplitFacts(split, len(table), split_num_bytes(table), {}))
     download_size = sum(path.stat().st_size for path in (root / NATIVE_MASKS).iterdir())
     return config_facts(NATIVE_MASKS, features, splits, download_size)
 
@@ -362,10 +363,10 @@ def _one_line(error: object) -> str:
 
 
 def _write_shards(build: Build, split: str, folder: Path, max_shard_size: str | int, config: str) -> SplitFacts:
-    paths = write_split_shards(build, split, folder, max_shard_size, config)
+    write_split_shards(build, split, folder, max_shard_size, config)
     dataset = build.dataset[split]
     diagnoses = diagnosis_counts(dataset["diagnosis"], dataset.features["diagnosis"].names)
-    return SplitFacts(split, len(dataset), split_num_bytes(dataset), diagnoses, paths)
+    return SplitFacts(split, len(dataset), split_num_bytes(dataset), diagnoses)
 
 
 def _preview(build: Build):

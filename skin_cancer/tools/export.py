@@ -16,11 +16,11 @@ import datasets
 
 from ..dataset.compat import convert_file_size_to_int, tqdm
 from ..errors import UsageError
+from ..options import DEFAULT_MAX_SHARD_SIZE, EXPORT_FORMATS
 from ..schema import folder_export_columns
 from .outputs import interruption_point, replacing, require_free_space, written_files
-from .pipeline import Build
+from .pipeline import Build, split_num_bytes
 
-EXPORT_FORMATS = ("folders", "parquet")
 # Parquet of already-encoded images is about the size of the Arrow data; this covers its metadata.
 SPACE_MARGIN = 16 * 2**20
 METADATA_FILE = "metadata.jsonl"
@@ -61,13 +61,13 @@ def write_folders(build: Build, root: Path) -> None:
                 metadata.write(json.dumps(record) + "\n")
 
 
-def write_parquet(build: Build, root: Path, max_shard_size: str | int = "500MB") -> None:
+def write_parquet(build: Build, root: Path, max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE) -> None:
     for split in build.dataset:
         write_split_shards(build, split, root, max_shard_size)
 
 
 def write_split_shards(
-    build: Build, split: str, root: Path, max_shard_size: str | int = "500MB", folder: str = "data"
+    build: Build, split: str, root: Path, max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE, folder: str = "data"
 ) -> list[str]:
     """<folder>/<split>-XXXXX-of-YYYYY.parquet with the bytes embedded and the features in the schema."""
     dataset = build.dataset[split]
@@ -84,17 +84,6 @@ def write_split_shards(
         dataset.shard(num_shards=shards, index=index, contiguous=True).to_parquet(str(root / relative))
         paths.append(relative)
     return paths
-
-
-def split_num_bytes(dataset: datasets.Dataset) -> int:
-    """The split's Arrow size as one table, whatever num_proc built it.
-
-    `datasets` counts each worker's Arrow file on its own, which gives a few bytes more for
-    num_proc > 1; the card must not change with num_proc, or an unchanged re-publish would commit.
-    Column by column, so at most one column is ever combined in memory.
-    """
-    table = dataset.data.table
-    return sum(column.combine_chunks().nbytes for column in table.columns)
 
 
 def _undecoded(dataset: datasets.Dataset) -> datasets.Dataset:

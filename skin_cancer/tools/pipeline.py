@@ -99,3 +99,15 @@ def prepare_dataset(
             'prepare it again: --rebuild, or download_mode="reuse_cache_if_exists" in Python',
         ) from error
     return Build(builder, dataset, data_dir, options, reused, seconds, cache_dir, release)
+
+
+def split_num_bytes(dataset: datasets.Dataset) -> int:
+    """The split's size in bytes, the one number the summary, stats.json, the card and the Parquet sharding
+    use: its Arrow data as one table, whatever num_proc built it.
+
+    `datasets` counts each worker's Arrow file on its own, which gives a few bytes more for
+    num_proc > 1; the card must not change with num_proc, or an unchanged re-publish would commit.
+    Column by column, so at most one column is ever combined in memory.
+    """
+    table = dataset.data.table
+    return sum(column.combine_chunks().nbytes for column in table.columns)

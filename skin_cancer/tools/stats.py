@@ -19,7 +19,7 @@ from ..dataset.builder import BUILDER_VERSION
 from ..dataset.compat import tqdm
 from ..dataset.transforms import placement
 from ..errors import UsageError
-from .pipeline import Build
+from .pipeline import Build, split_num_bytes
 from .summary import diagnosis_counts, format_table
 
 CHART_FILES = ("pairs_per_split.png", "diagnoses_per_split.png", "lesion_area.png", "original_sizes.png")
@@ -71,7 +71,7 @@ def compute_stats(build: Build) -> dict[str, Any]:
                 "per_image": fractions,
             },
             "original_sizes": dict(sorted(sizes.items(), key=lambda item: (-item[1], item[0]))),
-            "bytes": build.builder.info.splits[split].num_bytes,
+            "bytes": split_num_bytes(dataset),
         }
     return {
         "release": build.release.name,

@@ -42,12 +42,14 @@ def format_table(header: Sequence[object], rows: Sequence[Sequence[object]], nam
 
 
 def build_summary(build: Build) -> str:
-    """Per split: pairs, diagnoses, megabytes written and seconds spent (or "cached")."""
+    """Per split: pairs, diagnoses, megabytes written (pipeline.split_num_bytes) and seconds spent (or "cached")."""
+    from .pipeline import split_num_bytes  # the pipeline imports datasets: only when a build is summarised
+
     names = build.dataset["train"].features["diagnosis"].names
     rows = []
     for split, dataset in build.dataset.items():
         counts = diagnosis_counts(dataset["diagnosis"], names)
-        megabytes = f"{build.builder.info.splits[split].num_bytes / 1e6:.1f}"
+        megabytes = f"{split_num_bytes(dataset) / 1e6:.1f}"
         seconds = "cached" if build.reused else f"{build.seconds_per_split.get(split, 0.0):.1f}"
         rows.append([split, len(dataset), *counts.values(), megabytes, seconds])
     return format_table(["split", "pairs", *names, "no label", "MB", "seconds"], rows)
