@@ -57,7 +57,7 @@ def test_the_2017_lists_are_the_official_csv_ids(reference_csvs, split):
 
 
 def test_known_and_unknown_splits():
-    assert overlap.known_splits() == [
+    assert list(overlap.id_lists()) == [
         "isic2016/train",
         "isic2016/test",
         "isic2017/train",
@@ -87,7 +87,7 @@ def test_the_quoted_overlaps(first, second, count):
 
 def test_the_table_is_every_pair_counted_from_the_lists():
     table = overlap.overlap_table()
-    keys = overlap.known_splits()
+    keys = list(overlap.id_lists())
     assert table.splits == keys
     for first in keys:
         assert table.sizes[first] == len(_direct(first.replace("/", "-") + ".txt"))
@@ -123,7 +123,7 @@ def test_also_in_for_every_real_sample_id_matches_a_direct_lookup(real_sample):
 
 
 def test_also_in_never_names_the_split_itself_and_is_empty_for_unknown_ids():
-    for key in overlap.known_splits():
+    for key in list(overlap.id_lists()):
         release, split = key.split("/")
         for image_id in sorted(overlap.id_lists()[key])[:50]:
             found = overlap.also_in(release, split, image_id)
@@ -157,7 +157,7 @@ def test_the_rendered_table_shows_every_release_and_the_counts():
     assert "Not checked (id lists not known): isic2018/valid, isic2018/test" in text
     matrix = summary.render_overlap_table().splitlines()
     header = matrix[0].split()
-    assert header == overlap.known_splits()
+    assert header == list(overlap.id_lists())
     table = overlap.overlap_table()
     for line in matrix[1:]:
         row, *cells = line.split()

@@ -40,11 +40,6 @@ def id_lists() -> dict[str, frozenset[str]]:
     }
 
 
-def known_splits() -> list[str]:
-    """The release splits whose id lists ship with the package."""
-    return list(id_lists())
-
-
 def unknown_splits() -> list[str]:
     """The release splits whose membership cannot be checked."""
     return [
