@@ -316,3 +316,25 @@ def test_version_and_help_do_not_import_datasets():
     result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stderr.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "first", ["skin_cancer.dataset.compat", "skin_cancer.dataset.builder", "skin_cancer.hub.card", "skin_cancer.cli"]
+)
+def test_registration_works_whichever_module_imports_datasets_first(first):
+    """The hook registers while `datasets` finishes its first import, which may start inside any module of ours
+    (the card's checks used to break it: compat was half-imported when the registration read it)."""
+    script = (
+        "import importlib, warnings\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import skin_cancer\n"
+        f"    module = importlib.import_module({first!r})\n"
+        "    from skin_cancer.dataset import compat\n"
+        "    compat.convert_file_size_to_int('1MB')\n"
+        "from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES\n"
+        "print('skin_cancer' in _PACKAGED_DATASETS_MODULES, [str(w.message) for w in caught])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "True []"

@@ -16,7 +16,7 @@ import inspect
 import json
 from collections.abc import Callable
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RegistrationError
 
@@ -143,12 +143,23 @@ def _load(name: str) -> Any:
         return _Missing(name, error)
 
 
-xopen = _load("xopen")
-convert_file_size_to_int = _load("convert_file_size_to_int")
-MetadataConfigs = _load("MetadataConfigs")
-DatasetInfosDict = _load("DatasetInfosDict")
-tqdm = _load("tqdm")
-known_task_ids = _load("known_task_ids")
+def __getattr__(name: str) -> Any:
+    """`compat.xopen` and friends, resolved on first use (PEP 562) rather than at import: importing this
+    module must not import `datasets`, whose first import runs the registration, which reads this module."""
+    if name not in INTERNALS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = _load(name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:  # what type checkers see (the `as` marks each as re-exported)
+    from datasets.info import DatasetInfosDict as DatasetInfosDict
+    from datasets.utils.file_utils import xopen as xopen
+    from datasets.utils.metadata import MetadataConfigs as MetadataConfigs
+    from datasets.utils.metadata import known_task_ids as known_task_ids
+    from datasets.utils.py_utils import convert_file_size_to_int as convert_file_size_to_int
+    from datasets.utils.tqdm import tqdm as tqdm
 
 
 # --- the Hub's lists ----------------------------------------------------------------------------
