@@ -9,6 +9,8 @@ and `skin-cancer --version` or `--help`, cost no `datasets` import). The builder
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from .dataset.registration import register_when_datasets_loads
@@ -41,6 +43,20 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
+
+
+class _Package(types.ModuleType):
+    """The package module: `skin_cancer.evaluate` stays the function after the subpackage of the same name
+    is imported (Python binds a subpackage on its parent once it has run; the function is the public name,
+    and `from skin_cancer.evaluate import score` still finds the subpackage in sys.modules)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "evaluate" and isinstance(value, types.ModuleType):
+            value = value.evaluate
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 register_when_datasets_loads()

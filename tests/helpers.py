@@ -131,5 +131,7 @@ def _benchmark_common():
     return module
 
 
-# The benchmarks' tree of the real sample repeated under new ids (symlinks): the interrupt tests reuse it.
-repeated_tree = _benchmark_common().repeated_tree
+def repeated_tree(source: Path, destination: Path, repeats: int) -> Path:
+    """The benchmarks' tree of the real sample repeated under new ids (symlinks), which the interrupt tests reuse;
+    benchmarks/common.py is loaded only when called (a copy of the tests without the benchmarks still imports)."""
+    return _benchmark_common().repeated_tree(source, destination, repeats)

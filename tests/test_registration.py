@@ -338,3 +338,17 @@ def test_registration_works_whichever_module_imports_datasets_first(first):
     result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "True []"
+
+
+def test_the_evaluate_function_is_not_shadowed_by_its_subpackage():
+    """`skin_cancer.evaluate(...)` is the function even after `skin_cancer.evaluate.*` modules are imported."""
+    script = (
+        "import skin_cancer\n"
+        "skin_cancer.to_original\n"
+        "from skin_cancer.evaluate.scoring import score\n"
+        "import skin_cancer.evaluate.truth\n"
+        "print(callable(skin_cancer.evaluate) and skin_cancer.evaluate.__module__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "skin_cancer.evaluate.scoring"
