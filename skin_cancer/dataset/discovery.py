@@ -3,9 +3,9 @@
 Works the same on extracted folders, on folders nested one level deeper (as some extractors
 leave them), and inside the official zips, which are read where they lie with the standard
 library's `zipfile` (random access, nothing extracted): Deflate64 members (Windows' own zipper) through
-zipfile-deflate64 when it is installed, member names with `\\` separators (some Windows tools) as
-with `/`. Every problem is raised here, before any
-pixel is written; `read_bytes` is the one way to read a file found here.
+zipfile-deflate64 when it is installed, member names with `\\` separators (some Windows tools) as with
+`/`. Every problem is raised here, before any pixel is written; `read_bytes` is the one way to read a
+file found here.
 """
 
 from __future__ import annotations
