@@ -36,8 +36,9 @@ from ..releases import DEFAULT_RELEASE, RELEASES, Release, checksum_problem, get
 from ..schema import features
 from . import compat
 from .annotations import AnnotationError, Metadata, parse_labels, parse_metadata
+from .cache import NotASupersededBuild, remove_build, superseded_builds
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
-from .fingerprint import cache_hash, package_code_hash
+from .fingerprint import cache_hash, first_change, input_listing, listing_fingerprint, package_code_hash
 from .overlap import also_in
 from .registration import DATASET_NAME
 from .transforms import (
@@ -120,7 +121,15 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         kwargs.setdefault("dataset_name", DATASET_NAME)
         # The cache key: the code (load_dataset passes the same code hash as `hash`) and, for a
         # data_dir, a listing of its files, so that a changed input is never served from the cache.
-        kwargs["hash"] = cache_hash(kwargs.get("hash") or package_code_hash(), kwargs.get("data_dir"))
+        # `datasets` also puts data_dir itself in the cache folder's name, only normalised (normpath):
+        # made absolute here, a relative data_dir finds what the absolute path built.
+        data_dir = kwargs.get("data_dir")
+        self._inputs: tuple[str, ...] | None = None
+        if isinstance(data_dir, (str, os.PathLike)) and str(data_dir).strip():
+            kwargs["data_dir"] = data_dir = os.path.abspath(os.path.expanduser(data_dir))
+            self._inputs = input_listing(data_dir)  # compared again once the build is written
+        fingerprint = None if self._inputs is None else listing_fingerprint(self._inputs)
+        kwargs["hash"] = cache_hash(kwargs.get("hash") or package_code_hash(), data_dir, fingerprint)
         # `datasets` keys the cache on the options passed, not on their values: size=512 given
         # explicitly would otherwise build a second copy of the default dataset. Only a value of
         # the default's own type is dropped, so size=512.0 is refused like size=256.0.
@@ -130,6 +139,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         super().__init__(*args, **kwargs)
         self.config.check()
         self.seconds_per_split: dict[str, float] = {}
+        self.removed_builds: list[str] = []  # superseded builds this builder deleted (cache.py)
         self._verification_mode: datasets.VerificationMode | None = None
 
     @property
@@ -158,11 +168,42 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
             if found is None:
                 raise
             raise found from error
+        self._remove_superseded_builds()
 
     def _download_and_prepare(self, dl_manager, verification_mode, **kwargs: Any) -> None:
         # Kept for _download: `datasets` hands the mode only to this method.
         self._verification_mode = verification_mode
         super()._download_and_prepare(dl_manager, verification_mode, **kwargs)
+        # Still inside datasets' `.incomplete` folder, which it deletes when this raises: a build whose
+        # inputs changed after they were fingerprinted (the key) is never stored under that key.
+        self._check_inputs_unchanged()
+
+    def _check_inputs_unchanged(self) -> None:
+        """DataError when data_dir's listing differs from the one the cache key was computed from."""
+        if self._inputs is None or not self.config.data_dir:
+            return
+        changed = first_change(self._inputs, input_listing(self.config.data_dir))
+        if changed is not None:
+            raise DataError(
+                os.path.join(self.config.data_dir, changed),
+                "changed while the dataset was being built; nothing was kept",
+                "build again once nothing is writing into the data folder",
+            )
+
+    def _remove_superseded_builds(self) -> None:
+        """Delete the other complete builds of the same data folder, options and builder version (cache.py).
+
+        Only for a data_dir on a local cache; a failure to delete warns and keeps the new build."""
+        kept = os.path.normpath(os.path.abspath(self.cache_dir))
+        if not self.config.data_dir or not self.is_prepared() or "://" in self._cache_dir_root:
+            return
+        for path in superseded_builds(kept):
+            try:
+                remove_build(path, kept)
+            except (OSError, NotASupersededBuild) as error:
+                warn_user(f"could not remove the superseded build {path}: {error}")
+            else:
+                self.removed_builds.append(path)
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         release = self.config.release

@@ -2,8 +2,10 @@
 
 Works the same on extracted folders, on folders nested one level deeper (as some extractors
 leave them), and inside the official zips, which are read where they lie with the standard
-library's `zipfile` (random access, nothing extracted). Every problem is raised here, before any
-pixel is written; `read_bytes` is the one way to read a file found here.
+library's `zipfile` (random access, nothing extracted): Deflate64 members (Windows' own zipper) through
+zipfile-deflate64 when it is installed, member names with `\\` separators (some Windows tools) as with
+`/`. Every problem is raised here, before any pixel is written; `read_bytes` is the one way to read a
+file found here.
 """
 
 from __future__ import annotations
@@ -29,6 +31,19 @@ def download_hint(release: Release) -> str:
 
 
 _ZIP_HINT = "the zip is truncated or corrupt: download it again"
+# PKWARE APPNOTE 4.4.5: method 9 is Deflate64, which Windows' built-in zipper writes for archives over
+# 2 GB. The standard library cannot read it; zipfile-deflate64 (ISIC's own scorer depends on it) adds it
+# to `zipfile` when imported. It is not a dependency: it has Linux wheels for CPython up to 3.10 only
+# and needs a C compiler elsewhere.
+_DEFLATE64 = 9
+_DEFLATE64_PROBLEM = (
+    "is compressed with Deflate64 (as Windows' built-in zipper does for zips over 2 GB), which Python's zipfile "
+    "cannot read"
+)
+_DEFLATE64_HINT = (
+    "extract it (unzip, 7-Zip or Windows Explorer read Deflate64) and put the folder in its place, "
+    "or pip install zipfile-deflate64, which teaches Python's zipfile to read it"
+)
 # zipfile's own errors for a damaged archive or member, and the ones zlib lets through.
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError)
 
@@ -70,6 +85,8 @@ def read_bytes(location: Location) -> bytes:
         return _read_member(archive, location.path, location.member)
     except KeyError as error:
         raise DataError(location.label, "is no longer in its zip", "was the zip replaced during the build?") from error
+    except _Deflate64Unreadable as error:
+        raise DataError(location.label, _DEFLATE64_PROBLEM, _DEFLATE64_HINT) from error
     except (*_ZIP_ERRORS, OSError) as error:
         with _ZIP_CACHE_LOCK:
             _forget_zip(location.path)
@@ -80,6 +97,8 @@ def _read_member(archive: zipfile.ZipFile, path: str, member: str) -> bytes:
     """zipfile's own checks, about twice as fast: one positioned read and one inflate into a buffer
     of the known size (zipfile grows its buffer step by step). Other methods go through zipfile."""
     info = archive.getinfo(member)
+    if info.compress_type == _DEFLATE64 and not _deflate64_readable():
+        raise _Deflate64Unreadable(member)
     if (
         not os.path.isabs(path)
         or info.flag_bits & 0x1
@@ -139,18 +158,36 @@ def find_in_data_dir(data_dir: str, release: Release) -> list[SplitSource]:
 
 
 def _check_agrees_with_its_zip(folder: _Folder, zip_path: str, name: str, release: Release) -> None:
-    """A folder beside its own zip is used only when it holds the same files: a partly extracted folder
-    (an interrupted unzip, a full disk) would otherwise silently give a smaller dataset."""
+    """A folder beside its own zip is used only when it holds the same images and masks, by name and
+    size: a partly extracted folder (an interrupted unzip, a full disk) would otherwise silently give a
+    smaller dataset. Nothing else is compared: a `Thumbs.db`, a CSV moved into the folder or deleted
+    superpixel files change no pair."""
     if not os.path.isfile(zip_path):
         return
     from_zip = _zip_roots({name: (zip_path, zip_path)}, release)[name]
-    in_folder, in_zip = set(folder.files()), set(from_zip.files())
-    if in_folder != in_zip:
-        raise DataError(
-            folder.label,
-            f"holds {len(in_folder)} files but {os.path.basename(zip_path)} beside it holds {len(in_zip)}",
-            "a partly extracted folder? remove the folder to read the zip, or the zip to use the folder",
-        )
+    zip_file = os.path.basename(zip_path)
+    in_folder, in_zip = _pair_file_sizes(folder, release), _pair_file_sizes(from_zip, release)
+    differing = sorted(file for file in in_folder.keys() | in_zip.keys() if in_folder.get(file) != in_zip.get(file))
+    if not differing:
+        return
+    first = differing[0]
+    if first not in in_folder:
+        what = f"{first} is in {zip_file} but not in the folder"
+    elif first not in in_zip:
+        what = f"{first} is in the folder but not in {zip_file}"
+    else:
+        what = f"{first} has {in_folder[first]} bytes here but {in_zip[first]} in {zip_file}"
+    raise DataError(
+        folder.label,
+        f"{len(differing)} of its images and masks differ from {zip_file} beside it (first: {what})",
+        "a partly extracted folder? remove the folder to read the zip, or the zip to use the folder",
+    )
+
+
+def _pair_file_sizes(folder: _Folder, release: Release) -> dict[str, int]:
+    """{name: bytes} of the folder's images and masks, the only files that make pairs."""
+    files = folder.files()
+    return folder.sizes([name for name in files if release.is_image(name) or release.mask_image_id(name) is not None])
 
 
 def find_in_downloads(zip_paths: dict[str, str], csvs: dict[str, str], release: Release) -> list[SplitSource]:
@@ -252,6 +289,10 @@ class _Folder:
     def subfolder(self, name: str) -> _Folder | None:
         raise NotImplementedError
 
+    def sizes(self, names: list[str]) -> dict[str, int]:
+        """{name: size in bytes} of these files of the folder (uncompressed, in a zip)."""
+        raise NotImplementedError
+
 
 class _DiskFolder(_Folder):
     def __init__(self, path: str, label: str) -> None:
@@ -269,22 +310,36 @@ class _DiskFolder(_Folder):
         path = os.path.join(self.path, name)
         return _DiskFolder(path, f"{self.label.rstrip('/')}/{name}") if os.path.isdir(path) else None
 
+    def sizes(self, names: list[str]) -> dict[str, int]:
+        found = {}
+        for name in names:
+            try:
+                found[name] = os.stat(os.path.join(self.path, name)).st_size
+            except OSError:
+                found[name] = -1  # unreadable: differs from any member
+        return found
+
 
 class _ZipFolder(_Folder):
-    """`prefix` ("" or "a/b/") inside the zip at `path`, from its member list (read once)."""
+    """`prefix` ("" or "a/b/") inside the zip at `path`, from its member list (read once).
 
-    def __init__(self, path: str, zip_label: str, members: list[str], prefix: str = "") -> None:
+    `members` maps each member's name with `/` separators to (its name in the zip, its size)."""
+
+    def __init__(self, path: str, zip_label: str, members: dict[str, tuple[str, int]], prefix: str = "") -> None:
         self.path, self.zip_label, self.members, self.prefix = path, zip_label, members, prefix
         self.label = f"{zip_label}!/{prefix}".rstrip("/")
 
     def files(self) -> dict[str, Location]:
         found = {}
-        for member in self.members:
+        for member, (stored, _) in self.members.items():
             if member.startswith(self.prefix):
                 name = member[len(self.prefix) :]
                 if name and "/" not in name and not name.startswith("."):
-                    found[name] = Location(self.path, f"{self.zip_label}!/{member}", member)
+                    found[name] = Location(self.path, f"{self.zip_label}!/{member}", stored)
         return found
+
+    def sizes(self, names: list[str]) -> dict[str, int]:
+        return {name: self.members[f"{self.prefix}{name}"][1] for name in names}
 
     def subfolder(self, name: str) -> _Folder | None:
         prefix = f"{self.prefix}{name}/"
@@ -299,9 +354,23 @@ def _zip_roots(zips: dict[str, tuple[str, str]], release: Release) -> dict[str, 
     for name, (path, label) in zips.items():
         try:
             with _open(path) as file, zipfile.ZipFile(file) as archive:
-                members = [member for member in archive.namelist() if _safe_member(member)]
+                infos = archive.infolist()
         except (*_ZIP_ERRORS, OSError) as error:
             raise DataError(label, f"cannot be read as a zip: {error}", _ZIP_HINT) from error
+        members: dict[str, tuple[str, int]] = {}
+        for info in infos:
+            member = info.filename.replace("\\", "/")
+            if not _safe_member(member):
+                continue
+            if member in members:
+                raise DataError(
+                    label,
+                    f"holds two members named {member} ({members[member][0]!r} and {info.filename!r})",
+                    "keep one",
+                )
+            members[member] = (info.filename, info.file_size)
+            if info.compress_type == _DEFLATE64 and not _deflate64_readable():
+                raise DataError(label, _DEFLATE64_PROBLEM, _DEFLATE64_HINT)
         found = locate_folder(_ZipFolder(path, label, members), name, release)
         if found is None:
             raise DataError(
@@ -312,15 +381,30 @@ def _zip_roots(zips: dict[str, tuple[str, str]], release: Release) -> dict[str, 
 
 
 def _safe_member(member: str) -> bool:
-    """Members that could name a place outside the zip's folders, or macOS litter, are never read."""
+    """Members that could name a place outside the zip's folders, or macOS litter, are never read.
+
+    `member` has `/` separators (a `\\` was read as `/`); a drive letter (`C:`) is outside too."""
     parts = member.split("/")
     return not (
         member.startswith("/")
-        or "\\" in member
+        or ":" in parts[0]
         or ".." in parts
         or parts[0] == "__MACOSX"
         or any(part.startswith("._") for part in parts)
     )
+
+
+class _Deflate64Unreadable(NotImplementedError):
+    """A Deflate64 member while zipfile-deflate64 is not installed."""
+
+
+def _deflate64_readable() -> bool:
+    """Whether zipfile can read Deflate64 members: importing zipfile-deflate64 adds the method to zipfile."""
+    try:
+        import zipfile_deflate64  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _open(path: str) -> IO[bytes]:

@@ -44,16 +44,30 @@ def code_hash(package: str = "skin_cancer") -> str:
 
 def input_fingerprint(data_dir: str) -> str:
     """sha256 of the listing of everything the builder could read in data_dir."""
-    data_dir = os.path.abspath(os.path.expanduser(data_dir))
-    lines = sorted(_listing(data_dir))
+    return listing_fingerprint(input_listing(data_dir))
+
+
+def input_listing(data_dir: str) -> tuple[str, ...]:
+    """The sorted lines the fingerprint hashes: one per input file (name, size, mtime, ctime, inode; tab-separated)."""
+    return tuple(sorted(_listing(os.path.abspath(os.path.expanduser(data_dir)))))
+
+
+def listing_fingerprint(lines: tuple[str, ...]) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def cache_hash(code: str, data_dir: str | None) -> str:
-    """The hash `datasets` puts in the cache folder's name: code alone when downloading."""
+def first_change(before: tuple[str, ...], after: tuple[str, ...]) -> str | None:
+    """The first file name (relative to data_dir, sorted) added, removed or changed between two listings."""
+    changed = {line.split("\t", 1)[0] for line in set(before) ^ set(after)}
+    return min(changed) if changed else None
+
+
+def cache_hash(code: str, data_dir: str | None, fingerprint: str | None = None) -> str:
+    """The hash `datasets` puts in the cache folder's name: code alone when downloading. `fingerprint`:
+    data_dir's input fingerprint when the caller has it already."""
     if not data_dir:
         return code
-    return hashlib.sha256(f"{code}\n{input_fingerprint(data_dir)}".encode()).hexdigest()
+    return hashlib.sha256(f"{code}\n{fingerprint or input_fingerprint(data_dir)}".encode()).hexdigest()
 
 
 def _listing(data_dir: str):
