@@ -159,6 +159,36 @@ def test_stats_json_and_charts(real_sample, cache, build, tmp_path, capsys):
             assert image.format == "PNG" and image.width > 300
 
 
+def test_stats_without_matplotlib_writes_the_json_and_says_the_charts_were_skipped(
+    real_sample, cache, build, tmp_path, monkeypatch, capsys
+):
+    import sys
+
+    for name in [name for name in sys.modules if name == "matplotlib" or name.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` raises ImportError
+    out = tmp_path / "stats"
+    assert run(real_sample, cache, "stats", "--output", str(out)) == 0
+    printed = capsys.readouterr().out
+    assert json.loads((out / "stats.json").read_text())["splits"]["train"]["pairs"] == len(build.dataset["train"])
+    assert sorted(path.name for path in out.iterdir() if not path.name.startswith(".")) == ["stats.json"]
+    assert "train" in printed and "the charts were skipped" in printed and 'pip install "skin-cancer[plots]"' in printed
+
+
+def test_no_verify_without_download_is_a_usage_error(tmp_path, capsys):
+    assert main(["build", "--sample", "--no-verify", "--cache-dir", str(tmp_path)]) == 2
+    assert "--no-verify only applies to --download" in capsys.readouterr().err
+
+
+def test_an_isic_2018_tree_without_release_hints_at_it(tmp_path, capsys):
+    from skin_cancer.tools.sample import write_sample_tree
+
+    tree = write_sample_tree(tmp_path / "sample", release="isic2018")
+    assert main(["build", "--data-dir", str(tree), "--cache-dir", str(tmp_path / "cache"), "--quiet"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "pass --release isic2018" in error and len(error.splitlines()) == 1
+
+
 def test_preview_grid(real_sample, cache, build, tmp_path):
     out = tmp_path / "preview"
     assert run(real_sample, cache, "preview", "--output", str(out), "--n", "3", "--seed", "1") == 0
