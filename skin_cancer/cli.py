@@ -169,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument(
         "--set-default",
         action="store_true",
-        help="make the first variant the repository's default configuration (without it a repository that has "
-        "a default keeps it; a new one gets the first variant)",
+        help="make the first variant the configuration load_dataset(REPO) gives (without it a repository keeps "
+        "the one it has; a new one gets the first variant)",
     )
 
     evaluate = _command(

@@ -114,7 +114,9 @@ def check_output(output: str | os.PathLike[str], overwrite: bool, protected: Ite
             raise UsageError(f"{target} holds {role} ({folder}): refusing to write there; choose a new folder")
     for folder, role in named:
         if _is_inside(target, folder):
-            raise UsageError(f"{target} is inside {role} ({folder}): choose a folder elsewhere")
+            raise UsageError(
+                f"{target} is inside {role} ({folder}): refusing to write there; choose a folder elsewhere"
+            )
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder: choose a new folder")
     _check_writable(target)
@@ -387,7 +389,7 @@ def check_file_output(
         if target == place:
             raise UsageError(f"{target} is {role}: refusing to write there; choose another folder")
         if _is_inside(target, place):
-            raise UsageError(f"{target} is inside {role} ({place}): choose a folder elsewhere")
+            raise UsageError(f"{target} is inside {role} ({place}): refusing to write there; choose a folder elsewhere")
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder: choose a folder")
     _check_writable(target)
