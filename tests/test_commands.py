@@ -68,6 +68,14 @@ def test_export_metadata_matches_the_dataset(folders, build):
                 assert row[column] == truth[column]
 
 
+def test_the_folder_export_leaves_out_also_in_and_the_readme_says_so(folders):
+    rows = [json.loads(line) for line in (folders / "test" / "metadata.jsonl").read_text().splitlines()]
+    assert rows and all("also_in" not in row for row in rows)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    bullet = readme[readme.index("- `export --format folders`") : readme.index("- `export --format parquet`")]
+    assert "`also_in` column is left out" in bullet and "--format parquet" in bullet
+
+
 def test_imagefolder_loads_the_export_as_pairs(folders, build, tmp_path):
     loaded = load_dataset("imagefolder", data_dir=str(folders), cache_dir=str(tmp_path))
     # datasets names a folder called "valid" as the "validation" split.
