@@ -167,7 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="SIZE:MODE[:FORMAT]",
         help="publish this variant as its own configuration, e.g. 512:pad or 256:center_crop; repeat for "
-        "several (the first is the default); without it: the one variant of --size, --resize-mode, --image-format",
+        "several; without it: the one variant of --size, --resize-mode, --image-format",
+    )
+    publish.add_argument(
+        "--set-default",
+        action="store_true",
+        help="make the first variant the configuration load_dataset(REPO) gives (without it a repository keeps "
+        "the one it has; a new one gets the first variant)",
     )
 
     evaluate = _command(
@@ -179,13 +185,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset", metavar="FOLDER_OR_REPO", help="a staged folder or Hub repo with a native_masks configuration"
     )
     evaluate.set_defaults(resize_mode=None)  # None: "pad" for --data-dir, the configuration's for --dataset
+    _set_help(
+        evaluate,
+        "resize_mode",
+        "how the square pairs were made (default: pad with --data-dir or --sample; with --dataset, the "
+        "configuration's, which a value given here must match)",
+    )
+    _set_help(
+        evaluate,
+        "num_proc",
+        "processes that score the predictions (with --data-dir or --sample also those that prepare the dataset)",
+    )
+    # None: not given. --dataset reads a configuration already built, so these are refused with it (run_evaluate).
+    for dest, default in EVALUATE_BUILD_ONLY.items():
+        _set_help(evaluate, dest, f"{_help(evaluate, dest)} (default: {default}; not with --dataset)")
+    evaluate.set_defaults(**dict.fromkeys(EVALUATE_BUILD_ONLY))
     evaluate.add_argument("--config", default=None, help="with --dataset: the configuration (default: the card's)")
     evaluate.add_argument("--split", default="test", help="which split the predictions are for")
-    evaluate.add_argument("--predictions", help="folder of ISIC_XXXXXXX*.png or *.npy predictions")
+    evaluate.add_argument("--predictions", help="folder of ISIC_XXXXXXX*.png or *.npy predictions (or --ceiling)")
     evaluate.add_argument("--ceiling", action="store_true", help="score the dataset's own square masks instead")
-    evaluate.add_argument("--output", default=None, help="folder for per_image.csv, summary.json/.md, worst.png")
     evaluate.add_argument(
-        "--write-native", metavar="DIR", default=None, help="write native-size {0,255} PNGs here (a new folder)"
+        "--output",
+        default=None,
+        help="folder for per_image.csv, summary.json/.md, worst.png (default: none, only the table is printed)",
+    )
+    evaluate.add_argument(
+        "--write-native",
+        metavar="DIR",
+        default=None,
+        help="write native-size {0,255} PNGs here, a new folder (default: none written)",
     )
     evaluate.add_argument(
         "--overwrite", action="store_true", help="replace an earlier --write-native folder of this tool"
@@ -195,6 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 MIN_SHARD_SIZE = "100KB"
+# Build options that `evaluate --dataset` cannot use (the configuration is built already), with their defaults.
+EVALUATE_BUILD_ONLY = {"size": DEFAULTS.size, "release": DEFAULT_RELEASE, "image_format": DEFAULTS.image_format}
+
+
+def _action(parser: argparse.ArgumentParser, dest: str) -> argparse.Action:
+    return next(action for action in parser._actions if action.dest == dest)
+
+
+def _help(parser: argparse.ArgumentParser, dest: str) -> str:
+    return _action(parser, dest).help or ""
+
+
+def _set_help(parser: argparse.ArgumentParser, dest: str, text: str) -> None:
+    _action(parser, dest).help = text
 
 
 def shard_size(text: str) -> str:
@@ -308,7 +350,9 @@ def source_dir(args: argparse.Namespace) -> str | None:
 
 
 def check_folders_up_front(args: argparse.Namespace) -> None:
-    """Folders that cannot work are refused before a build spends minutes."""
+    """Folders and options that cannot work are refused before a build spends minutes."""
+    if args.no_verify and not args.download:
+        raise UsageError("--no-verify only applies to --download (it skips the downloads' checksums)")
     if args.cache_dir is not None:
         _require_folder_or_new(args.cache_dir, "--cache-dir")
         data_dir = getattr(args, "data_dir", None)
@@ -393,19 +437,22 @@ def run_stats(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .tools.outputs import check_file_output, placing_files
-    from .tools.stats import CHART_FILES, compute_stats, require_matplotlib, stats_table, write_charts
+    from .tools.stats import CHART_FILES, CHARTS_HINT, charts_available, compute_stats, stats_table, write_charts
 
-    require_matplotlib()  # fail before any work if the charts cannot be drawn
     check_folders_up_front(args)
-    names, protected = ["stats.json", *CHART_FILES], protected_folders(args)
+    drawing = charts_available()  # known before the build: without matplotlib only stats.json is written
+    names, protected = ["stats.json", *(CHART_FILES if drawing else ())], protected_folders(args)
     check_file_output(args.output, names, protected)
     stats = compute_stats(prepare(args))
     with placing_files(args.output, "statistics", names, protected) as scratch:
         (scratch / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
-        charts = write_charts(stats, scratch)
+        charts = write_charts(stats, scratch) if drawing else []
     output = Path(args.output).expanduser().resolve()
     print(stats_table(stats))
-    print(f"\nWrote {output / 'stats.json'} and {len(charts)} charts: {', '.join(path.name for path in charts)}")
+    if drawing:
+        print(f"\nWrote {output / 'stats.json'} and {len(charts)} charts: {', '.join(path.name for path in charts)}")
+    else:
+        print(f"\nWrote {output / 'stats.json'}; the charts were skipped: matplotlib is not installed ({CHARTS_HINT})")
     return EXIT_OK
 
 
@@ -449,7 +496,7 @@ def run_publish(args: argparse.Namespace) -> int:
     if args.dry_run:
         staged = publish.stage(
             builds, args.repo_id, Path(args.dry_run), args.max_shard_size, args.allow_partial, args.overwrite
-        )
+        )  # a dry run reads no card: the staged card is a new repository's
         print(f"Staged {len(staged.files)} files in {staged.folder} (dry run, nothing uploaded):")
         for name in staged.files:
             print(f"  {name}")
@@ -458,7 +505,13 @@ def run_publish(args: argparse.Namespace) -> int:
     remote = publish.read_remote(args.repo_id, token, args.revision)
     with tempfile.TemporaryDirectory(prefix="skin-cancer-publish-") as scratch:
         staged = publish.stage(
-            builds, args.repo_id, Path(scratch) / "repo", args.max_shard_size, args.allow_partial, existing=remote.card
+            builds,
+            args.repo_id,
+            Path(scratch) / "repo",
+            args.max_shard_size,
+            args.allow_partial,
+            existing=remote.card,
+            set_default=args.set_default,
         )
         url = publish.upload(
             staged,
@@ -471,6 +524,8 @@ def run_publish(args: argparse.Namespace) -> int:
             parent_commit=remote.commit,
         )
     print(f"Published {len(staged.files)} files to {url}")
+    kept = "" if staged.default == staged.configs[0] else " (kept; --set-default makes the first variant the default)"
+    print(f"Default configuration: {staged.default}{kept}")
     print(f'Load it with: load_dataset("{args.repo_id}", "{staged.configs[0]}")')
     return EXIT_OK
 
@@ -486,17 +541,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import REPORT_FILES, ceiling_predictions, collect_predictions, load_truth, score, truth_from_build
     from .tools.outputs import check_file_output, check_output, placing_files
 
-    if (args.predictions is None) == (not args.ceiling):
-        raise UsageError("give --predictions FOLDER, or --ceiling to score the dataset's own square masks")
-    protected = [*protected_folders(args), *([args.predictions] if args.predictions else [])]
+    check_evaluate_options(args)
+    check_folders_up_front(args)
+    protected = evaluate_protected_folders(args)
     if args.output:
         check_file_output(args.output, REPORT_FILES, protected)
     if args.write_native:
         check_output(args.write_native, args.overwrite, protected)
-    if args.config and not args.dataset:
-        raise UsageError("--config names a configuration of --dataset; with --data-dir use --size and --resize-mode")
     if args.dataset:
-        check_num_proc(args)
         truth = load_truth(
             dataset=args.dataset,
             split=args.split,
@@ -505,7 +557,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
             config=args.config,
         )
     else:
-        args.resize_mode = args.resize_mode or DEFAULTS.resize_mode
         truth = truth_from_build(prepare(args), args.split)
     predictions = ceiling_predictions(truth) if args.ceiling else collect_predictions(args.predictions)
     report = score(predictions, truth, args.num_proc, args.allow_missing, args.write_native, args.overwrite)
@@ -517,6 +568,48 @@ def run_evaluate(args: argparse.Namespace) -> int:
             written = report.write(scratch, predictions, truth)
         print(f"Wrote {', '.join(path.name for path in written)} to {args.output}")
     return EXIT_OK
+
+
+def check_evaluate_options(args: argparse.Namespace) -> None:
+    """evaluate's combinations that cannot work, refused before any download, build or read; fills in the
+    build options' defaults when a build is wanted."""
+    if args.download:
+        raise UsageError(
+            "evaluate reads the native masks from the ISIC folders or zips, which --download does not give it: "
+            "give --data-dir DIR (the downloaded folders or zips) or --dataset FOLDER_OR_REPO"
+        )
+    if args.predictions is not None and args.ceiling:
+        raise UsageError("give --predictions FOLDER or --ceiling, not both")
+    if args.predictions is None and not args.ceiling:
+        raise UsageError("give --predictions FOLDER, or --ceiling to score the dataset's own square masks")
+    check_num_proc(args)
+    if args.config and not args.dataset:
+        raise UsageError("--config names a configuration of --dataset; with --data-dir use --size and --resize-mode")
+    if args.dataset:
+        flags = {**{dest: "--" + dest.replace("_", "-") for dest in EVALUATE_BUILD_ONLY}, "rebuild": "--rebuild"}
+        flags["no_verify"] = "--no-verify"
+        given = [flag for dest, flag in flags.items() if getattr(args, dest) not in (None, False)]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)} only apply to a build (--data-dir or --sample); --dataset reads a "
+                "configuration that is built already: choose it with --config"
+            )
+        return
+    for dest, default in EVALUATE_BUILD_ONLY.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
+    args.resize_mode = args.resize_mode or DEFAULTS.resize_mode
+
+
+def evaluate_protected_folders(args: argparse.Namespace) -> list:
+    """Every folder evaluate reads (the data folder, a --dataset folder, the predictions) and the cache:
+    outputs may not replace, hold or sit inside any of them."""
+    protected: list = list(protected_folders(args))  # with --dataset: the cache alone
+    if args.dataset and Path(args.dataset).expanduser().is_dir():
+        protected.append((Path(args.dataset).expanduser(), "the --dataset folder evaluate reads"))
+    if args.predictions:
+        protected.append((Path(args.predictions).expanduser(), "the predictions folder"))
+    return protected
 
 
 __all__ = ["add_dataset_options", "main", "prepare"]

@@ -86,3 +86,33 @@ DEFAULT_CONFIGS = (DEFAULTS.config_name,)
 # The configuration of a published repository that holds the original ISIC masks at native size (publish
 # writes it, evaluate reads it).
 NATIVE_MASKS_CONFIG = "native_masks"
+
+
+# The card's YAML records how each configuration was built, so that nothing has to be read from a
+# configuration's name or from the card's prose (`evaluate --dataset` needs the resize mode):
+#   skin_cancer:
+#     variants:
+#       pad-512: {release: isic2017, size: 512, resize_mode: pad, image_format: jpeg, builder_version: 2.0.0}
+CARD_KEY = "skin_cancer"
+CARD_VARIANTS = "variants"
+
+
+def variant_record(options: BuildOptions, release: str, builder_version: str) -> dict[str, object]:
+    """One configuration's build options as the card's YAML records them."""
+    return {"release": release, **options.as_dict(), "builder_version": builder_version}
+
+
+def card_variants(metadata: dict) -> dict[str, dict]:
+    """The card's records, by configuration name ({} for a card without them, e.g. one published by 2.0.0)."""
+    variants = (metadata.get(CARD_KEY) or {}).get(CARD_VARIANTS) if isinstance(metadata.get(CARD_KEY), dict) else None
+    if not isinstance(variants, dict):
+        return {}
+    return {str(name): record for name, record in variants.items() if isinstance(record, dict)}
+
+
+def options_from_record(record: dict) -> BuildOptions | None:
+    """The BuildOptions of a card record, or None when it does not hold valid ones."""
+    try:
+        return BuildOptions(record["size"], record["resize_mode"], record.get("image_format", "jpeg"))
+    except (KeyError, TypeError, UsageError):
+        return None

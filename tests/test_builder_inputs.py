@@ -97,6 +97,28 @@ def test_without_data_dir_the_official_files_are_downloaded(isic_mirror, folder_
     assert dataset["test"]["diagnosis"] == folder_build["test"]["diagnosis"]
 
 
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_named_mirror_is_used_in_offline_mode_the_official_address_is_not(
+    isic_mirror, folder_build, tmp_path, monkeypatch, streaming
+):
+    """HF_HUB_OFFLINE=1 / HF_DATASETS_OFFLINE=1, as set on many offline clusters (datasets reads them once,
+    at import, into datasets.config)."""
+    import datasets
+
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        if hasattr(datasets.config, name):
+            monkeypatch.setattr(datasets.config, name, True)
+    if streaming:
+        streamed = load_dataset("skin_cancer", cache_dir=str(tmp_path / "c"), base_url=isic_mirror, streaming=True)
+        assert [row["image_id"] for row in streamed["valid"]] == folder_build["valid"]["image_id"]
+    else:
+        dataset = build(None, tmp_path / "cache", base_url=isic_mirror)
+        assert raw_bytes(dataset["train"]) == raw_bytes(folder_build["train"])
+    assert datasets.config.HF_HUB_OFFLINE is True, "offline mode is restored after the mirror's downloads"
+    with pytest.raises(ConnectionError, match="Offline mode"):
+        build(None, tmp_path / "official")
+
+
 def test_a_download_with_a_wrong_checksum_stops_naming_file_and_values(isic_mirror, tmp_path, monkeypatch):
     www = tmp_path / "www" / "2017"
     patched = record_checksums(monkeypatch, ISIC2017, www, wrong="ISIC-2017_Validation_Data.zip")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -62,10 +63,15 @@ def test_sample_runs_end_to_end(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(sample, "default_sample_dir", lambda: tmp_path / "sample")
     code = main(["build", "--sample", "--cache-dir", str(tmp_path / "cache"), "--quiet"])
-    out, _ = capsys.readouterr()
+    out, err = capsys.readouterr()
     assert code == 0
     assert (tmp_path / "sample" / "ISIC-2017" / "ISIC-2017_Training_Data" / "ISIC_9000001.jpg").is_file()
     assert "train" in out and "seconds" in out
+    # The README shows the sample's three "partial" warnings, exactly as printed, and says they are expected.
+    warned = [line for line in err.splitlines() if line.startswith("warning:")]
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert len(warned) == 3 and all(f"\n{line}\n" in readme for line in warned), warned
+    assert "three warnings, expected there" in " ".join(readme.split())
 
 
 @pytest.mark.parametrize("release", ["isic2017", "isic2018"])

@@ -68,6 +68,14 @@ def test_export_metadata_matches_the_dataset(folders, build):
                 assert row[column] == truth[column]
 
 
+def test_the_folder_export_leaves_out_also_in_and_the_readme_says_so(folders):
+    rows = [json.loads(line) for line in (folders / "test" / "metadata.jsonl").read_text().splitlines()]
+    assert rows and all("also_in" not in row for row in rows)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    bullet = readme[readme.index("- `export --format folders`") : readme.index("- `export --format parquet`")]
+    assert "`also_in` column is left out" in bullet and "--format parquet" in bullet
+
+
 def test_imagefolder_loads_the_export_as_pairs(folders, build, tmp_path):
     loaded = load_dataset("imagefolder", data_dir=str(folders), cache_dir=str(tmp_path))
     # datasets names a folder called "valid" as the "validation" split.
@@ -157,6 +165,36 @@ def test_stats_json_and_charts(real_sample, cache, build, tmp_path, capsys):
     for chart in ("pairs_per_split.png", "diagnoses_per_split.png", "lesion_area.png", "original_sizes.png"):
         with Image.open(out / chart) as image:
             assert image.format == "PNG" and image.width > 300
+
+
+def test_stats_without_matplotlib_writes_the_json_and_says_the_charts_were_skipped(
+    real_sample, cache, build, tmp_path, monkeypatch, capsys
+):
+    import sys
+
+    for name in [name for name in sys.modules if name == "matplotlib" or name.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` raises ImportError
+    out = tmp_path / "stats"
+    assert run(real_sample, cache, "stats", "--output", str(out)) == 0
+    printed = capsys.readouterr().out
+    assert json.loads((out / "stats.json").read_text())["splits"]["train"]["pairs"] == len(build.dataset["train"])
+    assert sorted(path.name for path in out.iterdir() if not path.name.startswith(".")) == ["stats.json"]
+    assert "train" in printed and "the charts were skipped" in printed and 'pip install "skin-cancer[plots]"' in printed
+
+
+def test_no_verify_without_download_is_a_usage_error(tmp_path, capsys):
+    assert main(["build", "--sample", "--no-verify", "--cache-dir", str(tmp_path)]) == 2
+    assert "--no-verify only applies to --download" in capsys.readouterr().err
+
+
+def test_an_isic_2018_tree_without_release_hints_at_it(tmp_path, capsys):
+    from skin_cancer.tools.sample import write_sample_tree
+
+    tree = write_sample_tree(tmp_path / "sample", release="isic2018")
+    assert main(["build", "--data-dir", str(tree), "--cache-dir", str(tmp_path / "cache"), "--quiet"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "pass --release isic2018" in error and len(error.splitlines()) == 1
 
 
 def test_preview_grid(real_sample, cache, build, tmp_path):

@@ -512,17 +512,191 @@ def test_dataset_folder_without_native_masks_says_what_is_missing(staged_without
     assert "has no native_masks configuration" in capsys.readouterr().err
 
 
-def test_resize_mode_of_an_unnamed_configuration_comes_from_the_card(tmp_path):
+def test_resize_mode_comes_from_the_card_yaml_never_from_its_prose(tmp_path):
     from huggingface_hub import DatasetCard
 
     from skin_cancer.evaluate.truth import _config_resize_mode
 
     assert _config_resize_mode("center_crop-256", None) == "center_crop"
     card = DatasetCard("---\nlicense: cc0-1.0\n---\n\n- Geometry: `resize_mode=center_crop`: ...\n")
-    assert _config_resize_mode("default", card) == "center_crop"
-    card = DatasetCard("---\nlicense: cc0-1.0\nskin_cancer:\n  resize_mode: stretch\n---\n\n`resize_mode=pad`\n")
-    assert _config_resize_mode("default", card) == "stretch"
+    assert _config_resize_mode("default", card) is None, "the prose is not read"
+    record = (
+        "skin_cancer:\n  variants:\n    mine: {release: isic2017, size: 64, resize_mode: stretch, image_format: png}\n"
+    )
+    card = DatasetCard(f"---\nlicense: cc0-1.0\n{record}---\n\n`resize_mode=pad`\n")
+    assert _config_resize_mode("mine", card) == "stretch"
     assert _config_resize_mode("default", DatasetCard("---\nlicense: cc0-1.0\n---\n\nnothing\n")) is None
+
+
+def _copy_of(staged: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "staged-copy"
+    shutil.copytree(staged, copy)
+    return copy
+
+
+def _rename_config(folder: Path, old: str, new: str, keep_record: bool = True) -> None:
+    """What a person does to rename a configuration: its entries under configs and dataset_info; the shards
+    stay in their folder."""
+    import yaml
+
+    text = (folder / "README.md").read_text()
+    _, head, body = text.split("---\n", 2)
+    metadata = yaml.safe_load(head)
+    for entry in [*metadata["configs"], *metadata["dataset_info"]]:
+        if entry["config_name"] == old:
+            entry["config_name"] = new
+    if not keep_record:
+        del metadata["skin_cancer"]
+    (folder / "README.md").write_text(f"---\n{yaml.safe_dump(metadata, sort_keys=False)}---\n{body}")
+
+
+def test_a_configuration_renamed_by_hand_scores_with_its_real_resize_mode(staged, real_sample, cache, tmp_path, capsys):
+    folder = _copy_of(staged, tmp_path)
+    _rename_config(folder, "center_crop-256", "lowres")  # its prose line says center_crop, after pad's
+    report = ["--ceiling", "--split", "valid", "--output"]
+    assert _evaluate_dataset(folder, tmp_path / "hf", "--config", "lowres", *report, str(tmp_path / "a")) == 0
+    assert "built 256x256, resize_mode center_crop" in capsys.readouterr().out
+    assert _cli(real_sample, cache, "--size", "256", "--resize-mode", "center_crop", *report, str(tmp_path / "b")) == 0
+    ours = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert ours["native"] == json.loads((tmp_path / "b" / "summary.json").read_text())["native"]
+    given = ["--config", "lowres", "--resize-mode", "center_crop", "--ceiling", "--split", "valid"]
+    assert _evaluate_dataset(folder, tmp_path / "hf", *given) == 0, "the right --resize-mode is accepted"
+    capsys.readouterr()
+    _rename_config(folder, "lowres", "lowres", keep_record=False)  # a card without the record: ask, never guess
+    assert _evaluate_dataset(folder, tmp_path / "hf", "--config", "lowres", "--ceiling") == 2
+    assert "does not say which resize_mode built lowres; pass --resize-mode" in capsys.readouterr().err
+    assert _evaluate_dataset(folder, tmp_path / "hf", *given) == 0
+
+
+class DeletionRecorder:
+    """Stands in for the package's one deletion (outputs._delete_tree): records, deletes nothing."""
+
+    def __init__(self):
+        self.calls: list[Path] = []
+
+    def __call__(self, folder: Path) -> None:
+        self.calls.append(folder)
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_evaluate_never_writes_into_a_folder_it_reads(
+    staged, real_sample, cache, prediction_folder, tmp_path, monkeypatch, capsys
+):
+    from skin_cancer.tools import outputs
+
+    recorder = DeletionRecorder()
+    monkeypatch.setattr(outputs, "_delete_tree", recorder)
+    folder = _copy_of(staged, tmp_path)
+    predictions = tmp_path / "predictions"
+    shutil.copytree(prediction_folder, predictions)
+    before = {place: _listing(place) for place in (folder, predictions)}
+    hf = str(tmp_path / "hf")
+    dataset = ["evaluate", "--dataset", str(folder), "--cache-dir", hf, "--quiet"]
+    cases = {
+        "is the --dataset folder evaluate reads": [*dataset, "--ceiling", "--write-native", str(folder), "--overwrite"],
+        "is the --dataset folder evaluate reads: refusing": [*dataset, "--ceiling", "--output", str(folder)],
+        "is inside the --dataset folder evaluate reads": [*dataset, "--ceiling", "--write-native", str(folder / "n")],
+        "is inside the predictions folder": [
+            *dataset,
+            "--predictions",
+            str(predictions),
+            "--output",
+            str(predictions / "report"),
+        ],
+        "is the predictions folder": [*dataset, "--predictions", str(predictions), "--write-native", str(predictions)],
+        "is the data folder": ["evaluate", "--data-dir", str(real_sample), "--ceiling", "--output", str(real_sample)],
+    }
+    for message, command in cases.items():
+        assert main(command) == 2, message
+        error = capsys.readouterr().err.strip()
+        assert message in error and len(error.splitlines()) == 1, error
+    assert recorder.calls == []
+    assert {place: _listing(place) for place in (folder, predictions)} == before
+
+
+def test_score_in_python_never_replaces_the_staged_folder_it_reads(staged, tmp_path, monkeypatch):
+    from skin_cancer.errors import UsageError
+    from skin_cancer.tools import outputs
+
+    recorder = DeletionRecorder()
+    monkeypatch.setattr(outputs, "_delete_tree", recorder)
+    folder = _copy_of(staged, tmp_path)
+    before = _listing(folder)
+    truth = load_truth(dataset=str(folder), split="valid", cache_dir=str(tmp_path / "hf"))
+    with pytest.raises(UsageError, match="a folder the ground truth is read from"):
+        score(ceiling_predictions(truth), truth, write_native=str(folder), overwrite=True)
+    assert recorder.calls == [] and _listing(folder) == before
+
+
+def test_evaluate_download_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    import skin_cancer
+    from skin_cancer import cli
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("evaluate --download must be refused before any download or build")
+
+    monkeypatch.setattr(cli, "prepare", no_work)
+    monkeypatch.setattr(skin_cancer.SkinCancer, "_download", no_work)
+    assert main(["evaluate", "--download", "--ceiling", "--cache-dir", str(tmp_path), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "--download" in error and "--data-dir" in error and len(error.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "given", [["--size", "256"], ["--release", "isic2017"], ["--image-format", "png"], ["--rebuild"], ["--no-verify"]]
+)
+def test_build_options_that_dataset_ignores_are_refused(staged, given, tmp_path, capsys):
+    assert _evaluate_dataset(staged, tmp_path / "hf", "--ceiling", *given) == 2
+    error = capsys.readouterr().err.strip()
+    assert given[0] in error and "--dataset" in error and len(error.splitlines()) == 1
+
+
+def test_evaluate_errors_are_one_plain_line(staged, tmp_path, capsys):
+    assert _evaluate_dataset(staged, tmp_path / "hf", "--config", "native_masks", "--ceiling") == 2
+    error = capsys.readouterr().err.strip()
+    assert "--config native_masks is the native-size ground truth" in error and len(error.splitlines()) == 1
+
+    missing = tmp_path / "not-here" / "staged"
+    assert _evaluate_dataset(missing, tmp_path / "hf", "--ceiling") == 2
+    error = capsys.readouterr().err.strip()
+    assert error == f"error: {missing}: no such folder (and not a Hub repository id OWNER/NAME)"
+
+    broken = _copy_of(staged, tmp_path)
+    for shard in (broken / "native_masks").iterdir():
+        shard.unlink()
+    assert _evaluate_dataset(broken, tmp_path / "hf2", "--ceiling") == 1
+    error = capsys.readouterr().err.strip()
+    assert "its native_masks configuration cannot be read for test" in error and len(error.splitlines()) == 1
+    assert "(run again with --debug" not in error
+
+
+def test_predictions_and_ceiling_together_say_not_both(tmp_path, capsys):
+    command = ["evaluate", "--sample", "--ceiling", "--predictions", str(tmp_path), "--cache-dir", str(tmp_path)]
+    assert main(command) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_evaluate_help_shows_every_default_and_what_num_proc_runs(capsys):
+    import argparse
+
+    from skin_cancer import cli
+
+    commands = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    evaluate = commands.choices["evaluate"]
+    formatter = evaluate._get_formatter()
+    shown = {action.dest: formatter._get_help_string(action) for action in evaluate._actions}
+    assert "processes that score" in shown["num_proc"]
+    sources = {"data_dir", "dataset", "predictions", "help"}  # the sources, one of which must be given
+    takes_value = [action.dest for action in evaluate._actions if action.nargs != 0 and action.dest not in sources]
+    assert {"size", "release", "resize_mode", "output", "write_native", "cache_dir"} <= set(takes_value)
+    for dest in takes_value:
+        assert "default" in shown[dest], f"--{dest}: {shown[dest]}"
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    assert "(default: None)" not in " ".join(capsys.readouterr().out.split())
 
 
 def test_native_masks_are_read_from_the_official_zips_in_place(real_sample, truths, tmp_path):

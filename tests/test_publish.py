@@ -494,9 +494,26 @@ def test_a_second_variant_keeps_the_first_on_the_hub(real_build, center_crop_bui
     card = card_metadata_text(api.files["README.md"].decode())
     assert {config["config_name"] for config in card["configs"]} == {"pad-512", "center_crop-64", "native_masks"}
     defaults = [config["config_name"] for config in card["configs"] if config.get("default")]
-    assert defaults == ["center_crop-64"]
+    assert defaults == ["pad-512"], "load_dataset(repo) keeps giving what it gave: the default stays"
+    assert second.default == "pad-512"
     infos = {info["config_name"]: info for info in card["dataset_info"]}
     assert {split["name"]: split["num_examples"] for split in infos["pad-512"]["splits"]} == REAL_COUNTS
+    # The kept configuration stays whole: its YAML record and its description line, ceiling included.
+    first_card = (tmp_path / "first" / "README.md").read_text()
+    assert (
+        card["skin_cancer"]["variants"]["pad-512"]
+        == card_metadata(tmp_path / "first")["skin_cancer"]["variants"]["pad-512"]
+    )
+    first_line = next(line for line in first_card.splitlines() if line.startswith("- `pad-512`:"))
+    assert "Resolution ceiling" in first_line and first_line in api.files["README.md"].decode().splitlines()
+
+    remote = publish.read_remote(REPO_ID, SECRET, api=api)
+    third = publish.stage(
+        center_crop_build, REPO_ID, tmp_path / "third", "500MB", True, existing=remote.card, set_default=True
+    )
+    card = card_metadata(tmp_path / "third")
+    assert [config["config_name"] for config in card["configs"] if config.get("default")] == ["center_crop-64"]
+    assert third.default == "center_crop-64"
 
 
 def card_metadata_text(text: str) -> dict:
@@ -635,3 +652,107 @@ def test_a_repository_published_by_version_1_is_upgraded_in_one_commit(real_buil
 def _staged(build, folder):
     publish.stage(build, REPO_ID, folder, "500MB", allow_partial=True)
     return folder
+
+
+def _edited_card(text: str, edit) -> str:
+    """The card with its YAML changed by `edit(metadata)` and its body as given back, as a person edits it."""
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard(text)
+    metadata = card.data.to_dict()
+    body = edit(metadata, card.text)
+    return f"---\n{yaml.safe_dump(metadata, sort_keys=False)}---\n{body}"
+
+
+def _publish_over(card_text: str, build, tmp_path: Path, name: str, **kwargs):
+    api = RecordingHubApi(files={"README.md": card_text.encode(), "pad-512/train-00000-of-00001.parquet": b"x"})
+    remote = publish.read_remote(REPO_ID, SECRET, api=api)
+    staged = publish.stage(build, REPO_ID, tmp_path / name, "500MB", allow_partial=True, existing=remote.card, **kwargs)
+    publish.upload(staged, REPO_ID, SECRET, "m", api=api, parent_commit=remote.commit)
+    return api.files["README.md"].decode()
+
+
+def test_what_a_person_wrote_in_the_card_is_kept(dry_run, center_crop_build, tmp_path):
+    """pretty_name, a gating prompt, a custom tag and a hand-written section survive publishing another variant."""
+    own_section = "## Our lab's notes\n\nWe use the valid split for early stopping only.\n"
+    last = "## Notes at the end\n\nThis one follows the last section.\n"
+
+    def edit(metadata, body):
+        metadata["pretty_name"] = "ISIC 2017 at 512, as our lab uses it"
+        metadata["extra_gated_prompt"] = "Agree to cite ISIC."
+        metadata["extra_gated_fields"] = {"Affiliation": "text"}
+        metadata["tags"] = [*metadata["tags"], "our-lab"]
+        body = body.replace("## Train with it", own_section + "\n## Train with it")
+        return body.rstrip("\n") + "\n\n" + last
+
+    edited = _edited_card((dry_run / "README.md").read_text(), edit)
+    text = _publish_over(edited, center_crop_build, tmp_path, "s")
+    metadata = card_metadata_text(text)
+    assert metadata["pretty_name"] == "ISIC 2017 at 512, as our lab uses it"
+    assert metadata["extra_gated_prompt"] == "Agree to cite ISIC." and metadata["extra_gated_fields"] == {
+        "Affiliation": "text"
+    }
+    assert "our-lab" in metadata["tags"] and "dermoscopy" in metadata["tags"]
+    body = text.split("---\n", 2)[2]
+    assert own_section in body and body.index("## Load it") < body.index(own_section) < body.index("## Train with")
+    assert body.rstrip().endswith(last.rstrip())
+    assert "center_crop-64" in {config["config_name"] for config in metadata["configs"]}
+    # ... and again: the hand-written sections are not the publisher's, so they stay on every publish.
+    again = _publish_over(text, center_crop_build, tmp_path, "s2")
+    assert again.split("---\n", 2)[2].count(own_section) == 1 and last in again
+
+
+def test_a_hand_edit_inside_a_generated_section_is_refused_naming_it(dry_run, center_crop_build, tmp_path):
+    def edit(metadata, body):
+        return body.replace("## Known limitations\n", "## Known limitations\n\n- Our own caveat.\n")
+
+    edited = _edited_card((dry_run / "README.md").read_text(), edit)
+    api = RecordingHubApi(files={"README.md": edited.encode()})
+    remote = publish.read_remote(REPO_ID, SECRET, api=api)
+    with pytest.raises(skin_cancer.SkinCancerError, match="edited by hand in '## Known limitations'") as caught:
+        publish.stage(center_crop_build, REPO_ID, tmp_path / "s", "500MB", True, existing=remote.card)
+    assert "\n" not in str(caught.value) and not (tmp_path / "s").exists()
+
+
+def test_a_kept_configuration_without_dataset_info_stays_in_the_card(dry_run, center_crop_build, tmp_path):
+    def edit(metadata, body):
+        metadata["dataset_info"] = [info for info in metadata["dataset_info"] if info["config_name"] != "pad-512"]
+        return body
+
+    edited = _edited_card((dry_run / "README.md").read_text(), edit)
+    metadata = card_metadata_text(_publish_over(edited, center_crop_build, tmp_path, "s"))
+    configs = {config["config_name"]: config for config in metadata["configs"]}
+    assert set(configs) == {"pad-512", "center_crop-64", "native_masks"}, "its shards stay, so must its entry"
+    assert configs["pad-512"]["data_files"] == [{"split": s, "path": f"pad-512/{s}-*.parquet"} for s in REAL_COUNTS]
+    assert configs["pad-512"].get("default") is True
+
+
+def test_set_default_on_the_command_line(dry_run, real_sample, tmp_path, monkeypatch, capsys):
+    api = RecordingHubApi(files={"README.md": (dry_run / "README.md").read_bytes()})
+    monkeypatch.setattr("huggingface_hub.HfApi", lambda *args, **kwargs: api)
+    assert publish_command(real_sample, tmp_path, "--token", SECRET, "--resize-mode", "stretch") == 0
+    assert "Default configuration: pad-512 (kept;" in capsys.readouterr().out
+    defaults = [
+        c["config_name"] for c in card_metadata_text(api.files["README.md"].decode())["configs"] if c.get("default")
+    ]
+    assert defaults == ["pad-512"]
+    assert publish_command(real_sample, tmp_path, "--token", SECRET, "--resize-mode", "stretch", "--set-default") == 0
+    assert "Default configuration: stretch-64\n" in capsys.readouterr().out
+    defaults = [
+        c["config_name"] for c in card_metadata_text(api.files["README.md"].decode())["configs"] if c.get("default")
+    ]
+    assert defaults == ["stretch-64"]
+
+
+def test_the_card_records_every_configuration_s_build_options_in_its_yaml(dry_run):
+    variants = card_metadata(dry_run)["skin_cancer"]["variants"]
+    assert set(variants) == {"pad-512"}
+    record = dict(variants["pad-512"])
+    assert 0.9 < record.pop("resolution_ceiling") < 1.0
+    assert record == {
+        "release": "isic2017",
+        "size": 512,
+        "resize_mode": "pad",
+        "image_format": "jpeg",
+        "builder_version": skin_cancer.BUILDER_VERSION,
+    }

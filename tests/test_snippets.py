@@ -93,3 +93,31 @@ def test_card_snippet_runs(index, staged_repo, tmp_path, monkeypatch):
     assert len(staged_blocks) == len(CARD_BLOCKS)
     code = staged_blocks[index].replace('"my-lab/isic-2017-512"', repr(str(staged_repo)))
     run_snippet(code, tmp_path, monkeypatch)
+
+
+SHARED_FIXTURES = ("real_sample", "reference_csvs", "shared_releases", "real_dataset")
+_LIST_PLUGIN = """
+NEEDS = set(%r)
+def pytest_collection_modifyitems(session, config, items):
+    files = sorted({item.nodeid.split("::")[0] for item in items if NEEDS & set(item.fixturenames)})
+    print("SHARED-FILES " + " ".join(files))
+"""
+
+
+def test_the_readme_names_every_test_file_that_needs_shared(tmp_path):
+    """The README's list of the tests that need ../shared, against what pytest itself resolves."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "list_shared.py").write_text(_LIST_PLUGIN % (SHARED_FIXTURES,))
+    command = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", "-p", "list_shared", "tests"]
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    found = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False)
+    line = next(line for line in found.stdout.splitlines() if line.startswith("SHARED-FILES"))
+    needing = {Path(name).name for name in line.split()[1:]}
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    paragraph = readme[readme.index("Some tests also read") : readme.index("SKIN_CANCER_REQUIRE_SHARED=1")]
+    listed = set(re.findall(r"`(test_\w+\.py)`", paragraph))
+    assert listed == needing, f"missing from the README: {needing - listed}; not needing ../shared: {listed - needing}"
+    assert all(f"`{fixture}`" in paragraph for fixture in SHARED_FIXTURES)

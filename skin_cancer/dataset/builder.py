@@ -10,6 +10,7 @@ The private `datasets` methods it overrides (`_download_and_prepare`, `_prepare_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -224,10 +225,11 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
     def _download(self, dl_manager: datasets.DownloadManager, release: Release) -> list[SplitSource]:
         base_url = self.config.base_url
         zips = release.zip_downloads
-        zip_paths = dl_manager.download({folder: release.url(zips[folder].file_name, base_url) for folder in zips})
-        csvs = dl_manager.download(
-            {item.file_name: release.url(item.file_name, base_url) for item in release.csv_downloads}
-        )
+        with _mirror_allowed_offline(base_url):
+            zip_paths = dl_manager.download({folder: release.url(zips[folder].file_name, base_url) for folder in zips})
+            csvs = dl_manager.download(
+                {item.file_name: release.url(item.file_name, base_url) for item in release.csv_downloads}
+            )
         if self._verification_mode not in (None, datasets.VerificationMode.NO_CHECKS):
             downloaded = {zips[folder].file_name: path for folder, path in zip_paths.items()}
             _verify_downloads(release, {**downloaded, **csvs})
@@ -399,3 +401,20 @@ def _parse_csv(location: Location, parse):
         return parse(read_bytes(location).decode("utf-8-sig"))
     except (AnnotationError, UnicodeDecodeError) as error:
         raise DataError(location.label, f"cannot read this CSV: {error}") from error
+
+
+@contextlib.contextmanager
+def _mirror_allowed_offline(base_url: str | None):
+    """HF_HUB_OFFLINE / HF_DATASETS_OFFLINE keep `datasets` off the Hub and the internet, and its download
+    manager then refuses every URL. A `base_url` is a mirror the caller named (a local or campus server on
+    an offline cluster): it is fetched even then. Without one (the official address) offline mode holds."""
+    names = [name for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE") if hasattr(datasets.config, name)]
+    saved = {name: getattr(datasets.config, name) for name in names}
+    if base_url is not None:
+        for name in names:
+            setattr(datasets.config, name, False)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(datasets.config, name, value)

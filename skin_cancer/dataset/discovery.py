@@ -143,7 +143,7 @@ def find_in_data_dir(data_dir: str, release: Release) -> list[SplitSource]:
         raise DataError(
             data_dir,
             f"holds none of the {release.short_name} folders or zips (expected e.g. {first}/ or {zip_name(first)})",
-            download_hint(release),
+            _other_release_hint(top, data_dir, release) or download_hint(release),
         )
     missing = [name for name in folder_names if name not in roots and name not in zips]
     if missing:
@@ -496,3 +496,20 @@ def _has_data_files(folder: _Folder, release: Release) -> bool:
 
 def _strip_suffix(name: str) -> str:
     return name.rsplit(".", 1)[0]
+
+
+def _other_release_hint(top: _Folder, data_dir: str, release: Release) -> str | None:
+    """When the folder holds another release's folders or zips (an ISIC 2018 tree built without --release),
+    say which release it is and how to ask for it."""
+    from ..releases import RELEASES
+
+    for other in RELEASES.values():
+        if other.name == release.name:
+            continue
+        for name in other.folders:
+            if locate_folder(top, name, other) is not None or os.path.isfile(os.path.join(data_dir, zip_name(name))):
+                return (
+                    f"it holds {other.short_name}'s {name}: pass --release {other.name}, "
+                    f'or in Python load_dataset("skin_cancer", "{other.name}", data_dir=...)'
+                )
+    return None

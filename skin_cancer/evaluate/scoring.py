@@ -169,8 +169,9 @@ def score(
         return _score(predictions, truth, num_proc, missing, None)
     from ..tools.outputs import replacing
 
-    protected = [Path(truth.source)] if Path(truth.source).exists() else []
-    protected += sorted({Path(p).parent for p in predictions.values() if isinstance(p, (str, os.PathLike))})
+    protected = [(Path(folder), "a folder the ground truth is read from") for folder in truth.folders]
+    read = sorted({Path(p).parent for p in predictions.values() if isinstance(p, (str, os.PathLike))})
+    protected += [(folder, "the predictions folder") for folder in read]
     with replacing(Path(write_native), "native-size predictions", overwrite, protected) as scratch:
         return _score(predictions, truth, num_proc, missing, str(scratch))
 

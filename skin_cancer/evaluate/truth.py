@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from ..dataset.discovery import Location
-from ..dataset.transforms import RESIZE_MODES
-from ..errors import DataError, UsageError
+from ..errors import DataError, UsageError, find_skin_cancer_error
 from ..options import DEFAULTS, NATIVE_MASKS_CONFIG
 from ..releases import DEFAULT_RELEASE, Release, get_release
 
@@ -24,8 +22,6 @@ if TYPE_CHECKING:
 
 
 NATIVE_CONFIG = NATIVE_MASKS_CONFIG
-CARD_METADATA_KEY = "skin_cancer"  # card YAML: skin_cancer: {size: 512, resize_mode: pad, ...}
-_CARD_RESIZE_PATTERN = re.compile(r"`resize_mode=(\w+)`")
 
 
 def decode_truth(data: bytes, label: str, native: tuple[int, int]) -> Image.Image:
@@ -70,6 +66,8 @@ class Truth:
     source: str
     rows: list[TruthRow]
     dataset: datasets.Dataset  # the square split, for drawing
+    # The local folders the truth is read from (the ISIC tree, a staged repository): no output may touch them.
+    folders: tuple[str, ...] = ()
 
     @property
     def ids(self) -> list[str]:
@@ -99,7 +97,8 @@ def truth_from_build(build: Build, split: str) -> Truth:
     for image_id, width, height, square in _square_rows(build.dataset[split]):
         rows.append(TruthRow(image_id, width, height, square, native[image_id]))
     options = build.options
-    return Truth(split, options.resize_mode, options.size, build.data_dir, rows, build.dataset[split])
+    folders = (build.data_dir,)
+    return Truth(split, options.resize_mode, options.size, build.data_dir, rows, build.dataset[split], folders)
 
 
 def truth_from_dataset(
@@ -111,12 +110,15 @@ def truth_from_dataset(
 ) -> Truth:
     """A staged folder or Hub repository: one square configuration and the `native_masks` configuration.
 
-    `config` defaults to the card's default configuration. Its name (`pad-512`, `center_crop-256`, ...)
-    says how it was built; a card whose configuration is not so named is read for a `resize_mode=...`
-    line. A `resize_mode` given here must agree.
+    `config` defaults to the card's default configuration. How it was built comes from the card's YAML
+    (`skin_cancer.variants`, see `options.card_variants`), else from a name such as `pad-512`; a
+    `resize_mode` given here must agree, and is needed when neither says.
+    Raises UsageError for a missing folder or a configuration that is not a square one, DataError when
+    the repository cannot be read.
     """
     import datasets
 
+    _check_source(source)
     card = _load_card(source)
     config = _choose_config(source, card, config)
     built_with = _config_resize_mode(config, card)
@@ -130,15 +132,23 @@ def truth_from_dataset(
     try:
         square = datasets.load_dataset(source, config, split=split, cache_dir=cache_dir)
     except ValueError as error:
-        raise UsageError(f"{source}: cannot load the {split} split of {config}: {error}") from None
+        raise UsageError(f"{source}: cannot load the {split} split of {config}: {_one_line(error)}") from None
+    except Exception as error:  # datasets' own errors (missing or mismatching files) in one line
+        if find_skin_cancer_error(error) is not None or isinstance(error, KeyboardInterrupt):
+            raise
+        raise DataError(source, f"the {split} split of {config} cannot be read: {_one_line(error)}") from error
+    if card is not None and NATIVE_CONFIG not in _card_configs(card):
+        raise DataError(source, f"has no {NATIVE_CONFIG} configuration", _NO_NATIVE_HINT)
     try:
         native = datasets.load_dataset(source, NATIVE_CONFIG, split=split, cache_dir=cache_dir)
-    except ValueError as error:
+    except Exception as error:  # a listed configuration whose files are missing or damaged, too
+        if find_skin_cancer_error(error) is not None:
+            raise
         raise DataError(
             source,
-            f"has no {NATIVE_CONFIG} configuration for {split}: {error}",
-            "republish with a publisher that stages native_masks/, or evaluate with --data-dir",
-        ) from None
+            f"its {NATIVE_CONFIG} configuration cannot be read for {split}: {_one_line(error)}",
+            _NO_NATIVE_HINT,
+        ) from error
     native = native.cast_column("mask", datasets.Image(decode=False))
     native_bytes = {row["image_id"]: row["mask"]["bytes"] for row in native}
     rows = []
@@ -150,7 +160,35 @@ def truth_from_dataset(
         raise DataError(source, f"the {split} split of {config} is empty")
     with Image.open(io.BytesIO(rows[0].square_mask)) as first:
         size = first.size[0]
-    return Truth(split, mode, size, f"{source} ({config})", rows, square)
+    folders = (os.path.abspath(os.path.expanduser(source)),) if os.path.isdir(os.path.expanduser(source)) else ()
+    return Truth(split, mode, size, f"{source} ({config})", rows, square, folders)
+
+
+_NO_NATIVE_HINT = "republish with a publisher that stages native_masks/, or evaluate with --data-dir"
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def _check_source(source: str) -> None:
+    """A local folder, or else a Hub repository id: a path that does not exist is not sent to the Hub."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    path = os.path.expanduser(source)
+    if os.path.isdir(path):
+        return
+    if os.path.exists(path):
+        raise UsageError(f"{source} is a file, not a staged folder or a Hub repository OWNER/NAME")
+    # OWNER/NAME, unless it starts like a path or its first part is a local folder (`staged/repo`, mistyped).
+    hub_shaped = not source.startswith(("/", ".", "~")) and source.count("/") == 1
+    if hub_shaped and not os.path.isdir(os.path.dirname(path)):
+        try:
+            validate_repo_id(source)
+            return
+        except HFValidationError:
+            pass
+    raise UsageError(f"{source}: no such folder (and not a Hub repository id OWNER/NAME)")
 
 
 def _load_card(source: str):
@@ -162,11 +200,21 @@ def _load_card(source: str):
         return None
 
 
-def _choose_config(source: str, card, config: str | None) -> str:
+def _card_configs(card):
     from ..dataset.compat import MetadataConfigs
 
-    configs = MetadataConfigs.from_dataset_card_data(card.data) if card is not None else MetadataConfigs()
+    return MetadataConfigs.from_dataset_card_data(card.data) if card is not None else MetadataConfigs()
+
+
+def _choose_config(source: str, card, config: str | None) -> str:
+    configs = _card_configs(card)
     square = [name for name in configs if name != NATIVE_CONFIG]
+    if config == NATIVE_CONFIG:
+        listed = f" ({', '.join(square)})" if square else ""
+        raise UsageError(
+            f"--config {NATIVE_CONFIG} is the native-size ground truth, not a configuration predictions are made "
+            f"on: give the square configuration of the predictions{listed}"
+        )
     if config is None:
         config = configs.get_default_config_name() if configs else None
         if config is None and len(square) == 1:
@@ -180,20 +228,25 @@ def _choose_config(source: str, card, config: str | None) -> str:
 
 
 def _config_resize_mode(config: str, card) -> str | None:
-    """From the configuration's name (pad-512, ...), else from the card's `resize_mode=...` line."""
-    from ..options import BuildOptions
+    """How `config` was made square: the card's YAML record of it (found by its name, else by the folder of
+    its shards, which a configuration renamed by hand keeps), else its name (pad-512, ...), else None.
+    The card's prose is never read."""
+    from ..options import BuildOptions, card_variants, options_from_record
 
+    records = card_variants(card.data.to_dict()) if card is not None else {}
+    record = records.get(config)
+    if record is None and records:
+        files = _card_configs(card).get(config, {}).get("data_files") or []
+        folders = {str(entry.get("path", "")).split("/")[0] for entry in files if isinstance(entry, dict)}
+        if len(folders) == 1:
+            record = records.get(folders.pop())
+    recorded = options_from_record(record) if record is not None else None
+    if recorded is not None:
+        return recorded.resize_mode
     try:
         return BuildOptions.from_config_name(config).resize_mode
     except UsageError:
-        pass
-    if card is None:
         return None
-    recorded = (card.data.to_dict().get(CARD_METADATA_KEY) or {}).get("resize_mode")
-    if recorded is None:
-        found = _CARD_RESIZE_PATTERN.search(card.text)
-        recorded = found.group(1) if found else None
-    return recorded if recorded in RESIZE_MODES else None
 
 
 def load_truth(

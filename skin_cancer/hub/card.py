@@ -6,11 +6,12 @@ and read back with the same tools before anything is uploaded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import datasets
@@ -21,7 +22,7 @@ from ..dataset.compat import DatasetInfosDict, MetadataConfigs
 from ..dataset.overlap import split_key, split_overlaps, unknown_splits
 from ..dataset.transforms import JPEG_QUALITY, PAD_COLOUR_INSET
 from ..errors import CardError
-from ..options import BuildOptions
+from ..options import CARD_KEY, CARD_VARIANTS, BuildOptions, card_variants, options_from_record, variant_record
 from ..releases import DEFAULT_RELEASE, Release, get_release
 from ..schema import markdown_table
 
@@ -107,11 +108,12 @@ class SplitFacts:
 
 @dataclass(frozen=True)
 class ConfigFacts:
-    """One configuration (variant) of the repository as it will be after this upload."""
+    """One configuration (variant) of the repository as it will be after this upload; `info` is None for a
+    kept configuration whose card entry has no dataset_info (it is kept all the same)."""
 
     name: str
     splits: list[SplitFacts]
-    info: datasets.DatasetInfo
+    info: datasets.DatasetInfo | None
     data_files: list[dict[str, str]]
 
 
@@ -122,19 +124,29 @@ LEGACY_SHARDS = "data/*.parquet"
 
 @dataclass(frozen=True)
 class ExistingCard:
-    """What a repository's current card says, so that a new upload keeps the variants it does not replace."""
+    """What a repository's current card says, so that a new upload keeps the variants it does not replace,
+    its default configuration, and what a person wrote in it."""
 
     configs: dict[str, dict]
     infos: dict[str, datasets.DatasetInfo]
     source_datasets: tuple[str, ...] = ()
+    metadata: dict = field(default_factory=dict)  # the whole YAML block
+    body: str = ""  # the Markdown after the YAML block
+    default: str | None = None
 
     @classmethod
     def parse(cls, content: str) -> ExistingCard:
         card = DatasetCard(content)
+        configs = MetadataConfigs.from_dataset_card_data(card.data)
+        default = configs.get_default_config_name() if configs else None
+        metadata = card.data.to_dict()
         return cls(
-            dict(MetadataConfigs.from_dataset_card_data(card.data)),
+            dict(configs),
             dict(DatasetInfosDict.from_dataset_card_data(card.data)),
-            tuple(card.data.to_dict().get("source_datasets") or ()),
+            tuple(metadata.get("source_datasets") or ()),
+            metadata,
+            card.text,
+            default,
         )
 
     @property
@@ -142,15 +154,22 @@ class ExistingCard:
         """A repository published by skin_cancer 1.x: one `default` configuration in data/, {0, 255} masks."""
         return LEGACY_CONFIG in self.configs
 
+    @property
+    def records(self) -> dict[str, dict]:
+        """The build options the card's YAML records per configuration ({} for a card of 2.0.0 or earlier)."""
+        return card_variants(self.metadata)
+
     def kept(self, replaced: set[str]) -> list[ConfigFacts]:
+        """Every configuration this upload does not replace, whole: one without dataset_info keeps its
+        configs entry (its shards stay in the repository, so the card must still name them)."""
         kept = []
         for name, config in self.configs.items():
-            if name in replaced or name == LEGACY_CONFIG or name not in self.infos:
+            if name in replaced or name == LEGACY_CONFIG:
                 continue
-            info = self.infos[name]
+            info = self.infos.get(name)
             splits = [
                 SplitFacts(split.name, split.num_examples, split.num_bytes, {})
-                for split in (info.splits or {}).values()
+                for split in ((info.splits or {}).values() if info is not None else [])
             ]
             kept.append(ConfigFacts(name, splits, info, list(config.get("data_files", []))))
         return kept
@@ -181,6 +200,15 @@ def config_facts(name: str, features: datasets.Features, splits: list[SplitFacts
     return ConfigFacts(name, splits, info, data_files)
 
 
+# The YAML keys the publisher writes. Every other key of an existing card (a gating prompt such as
+# extra_gated_prompt, a person's own keys) is kept as it is; a hand-written pretty_name and a person's own
+# tags are kept too (see _metadata).
+OWNED_METADATA = (*REQUIRED_METADATA, "annotations_creators", CARD_KEY)
+# skin_cancer.sections: a digest of each section of the body as published, to tell a person's edits from ours.
+CARD_SECTIONS = "sections"
+TOP_SECTION = "(top)"  # the title and the text before the first `## ` heading
+
+
 def render_card(
     repo_id: str,
     published: list[tuple[ConfigFacts, BuildOptions]],
@@ -191,38 +219,179 @@ def render_card(
     template: str | None = None,
     ceilings: dict[str, float] | None = None,
     release: str | Release = DEFAULT_RELEASE,
+    set_default: bool = False,
 ) -> str:
-    """The card for every configuration the repository will hold: the published ones first (the first is
-    the default), then those of an existing card that this upload keeps. One repository holds one release."""
+    """The card for every configuration the repository will hold: the published ones first, then those of an
+    existing card that this upload keeps, whole. One repository holds one release.
+
+    The default configuration is the existing card's unless `set_default` (or it has none left): then the
+    first published. What a person wrote in the existing card is kept (YAML keys the publisher does not
+    write, a hand-written pretty_name, their tags, sections under their own headings); a hand edit inside a
+    section the publisher writes raises CardError naming the section, as publishing would lose it.
+    """
     release = get_release(release)
+    ceilings = ceilings or {}
     new = [facts for facts, _ in published]
     replaced = {facts.name for facts in [*new, *extra_configs]}
-    configs = [*new, *extra_configs, *(existing.kept(replaced) if existing else [])]
-    default = new[0].name
-    total = sum(split.pairs for split in new[0].splits)
-    card_data = DatasetCardData(
-        # The Hub's `unknown` where nothing here confirms the licence; the body says what is believed.
-        license=release.license_id if release.license_confirmed else "unknown",
-        task_categories=list(TASK_CATEGORIES),
-        task_ids=list(TASK_IDS),
-        annotations_creators=list(ANNOTATIONS_CREATORS),
-        tags=TAGS,
-        size_categories=[size_category(total)],
-        pretty_name=pretty_name(partial, release),
-        source_datasets=[source_dataset(release)],
+    kept = existing.kept(replaced) if existing else []
+    configs = [*new, *extra_configs, *kept]
+    default = choose_default(new[0].name, [facts.name for facts in configs], existing, set_default)
+    title = _hand_written_pretty_name(existing, release) or pretty_name(partial, release)
+    records = _records(published, kept, existing, release, ceilings)
+    lines = [_variant_line(options, ceilings.get(options.config_name)) for _, options in published]
+    lines += [line for facts in kept if (line := _kept_variant_line(facts.name, records, existing))]
+    values = _body_values(
+        repo_id, published, configs, default, title, preview_path, partial, release, lines, bool(extra_configs)
     )
+    body = string.Template(load_template() if template is None else template).substitute(values)
+    body, digests = _with_hand_written_sections(body, existing, repo_id)
+    metadata = _metadata(existing, release, title, sum(split.pairs for split in new[0].splits))
+    card_data = DatasetCardData(**metadata)
     MetadataConfigs(
         {
             facts.name: {"data_files": facts.data_files, **({"default": True} if facts.name == default else {})}
             for facts in configs
         }
     ).to_dataset_card_data(card_data)
-    DatasetInfosDict({facts.name: facts.info for facts in configs}).to_dataset_card_data(card_data)
-    values = _body_values(
-        repo_id, published, configs, preview_path, partial, release, ceilings or {}, bool(extra_configs)
+    DatasetInfosDict({facts.name: facts.info for facts in configs if facts.info is not None}).to_dataset_card_data(
+        card_data
     )
-    body = string.Template(load_template() if template is None else template).substitute(values)
+    card_data[CARD_KEY] = {CARD_VARIANTS: records, CARD_SECTIONS: digests}
     return f"---\n{card_data.to_yaml()}\n---\n\n{body}"
+
+
+def choose_default(first_new: str, names: list[str], existing: ExistingCard | None, set_default: bool) -> str:
+    """The repository's default configuration stays where it is (so `load_dataset(repo)` keeps giving the
+    same resolution) unless asked, or unless it is gone (a new repository, a 1.x `default`)."""
+    kept_default = existing.default if existing is not None else None
+    if set_default or kept_default is None or kept_default not in names or kept_default == LEGACY_CONFIG:
+        return first_new
+    return kept_default
+
+
+def _hand_written_pretty_name(existing: ExistingCard | None, release: Release) -> str | None:
+    """An existing pretty_name that is not one the publisher writes was written by a person: it stays."""
+    name = existing.metadata.get("pretty_name") if existing is not None else None
+    if not isinstance(name, str) or not name.strip() or name in (pretty_name(p, release) for p in (False, True)):
+        return None
+    return name
+
+
+def _metadata(existing: ExistingCard | None, release: Release, title: str, total: int) -> dict:
+    """The YAML keys apart from configs, dataset_info and skin_cancer: the publisher's, plus every key of
+    the existing card it does not write, plus the existing card's own tags after the publisher's."""
+    theirs = dict(existing.metadata) if existing is not None else {}
+    tags = [*TAGS, *(tag for tag in theirs.get("tags") or [] if isinstance(tag, str) and tag not in TAGS)]
+    ours = {
+        # The Hub's `unknown` where nothing here confirms the licence; the body says what is believed.
+        "license": release.license_id if release.license_confirmed else "unknown",
+        "task_categories": list(TASK_CATEGORIES),
+        "task_ids": list(TASK_IDS),
+        "annotations_creators": list(ANNOTATIONS_CREATORS),
+        "tags": tags,
+        "size_categories": [size_category(total)],
+        "pretty_name": title,
+        "source_datasets": [source_dataset(release)],
+    }
+    kept = {key: value for key, value in theirs.items() if key not in OWNED_METADATA}
+    return {**ours, **kept}
+
+
+def _records(
+    published: list[tuple[ConfigFacts, BuildOptions]],
+    kept: list[ConfigFacts],
+    existing: ExistingCard | None,
+    release: Release,
+    ceilings: dict[str, float],
+) -> dict[str, dict]:
+    """skin_cancer.variants: how each square configuration was built (evaluate reads it), the kept ones'
+    records carried over as they were."""
+    records: dict[str, dict] = {}
+    for _, options in published:
+        record = variant_record(options, release.name, BUILDER_VERSION)
+        if options.config_name in ceilings:
+            record["resolution_ceiling"] = round(float(ceilings[options.config_name]), 6)
+        records[options.config_name] = record
+    old = existing.records if existing is not None else {}
+    records.update({facts.name: old[facts.name] for facts in kept if facts.name in old})
+    return records
+
+
+def _kept_variant_line(name: str, records: dict[str, dict], existing: ExistingCard | None) -> str | None:
+    """A kept configuration's description line: from its YAML record, else the old card's own line."""
+    record = records.get(name)
+    options = options_from_record(record) if record is not None else None
+    if options is not None:
+        line = _variant_line(options, record.get("resolution_ceiling"))  # type: ignore[union-attr]
+        return line.replace(f"- `{options.config_name}`:", f"- `{name}`:", 1)
+    prefix = f"- `{name}`:"
+    old_lines = existing.body.splitlines() if existing is not None else []
+    return next((line for line in old_lines if line.startswith(prefix)), None)
+
+
+def split_sections(body: str) -> list[tuple[str, str]]:
+    """The body's `## ` sections in order, as (heading, text with its heading); what comes before the first
+    heading is TOP_SECTION. Lines inside code fences are never headings."""
+    sections: list[tuple[str, list[str]]] = [(TOP_SECTION, [])]
+    fenced = False
+    for line in body.splitlines(keepends=True):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if not fenced and line.startswith("## "):
+            sections.append((line.strip(), [line]))
+        else:
+            sections[-1][1].append(line)
+    return [(heading, "".join(lines)) for heading, lines in sections]
+
+
+def section_digest(text: str) -> str:
+    """A section's digest, blind to trailing spaces and blank lines at its ends (editors change those)."""
+    normal = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    return hashlib.sha256(normal.encode()).hexdigest()[:16]
+
+
+def _with_hand_written_sections(body: str, existing: ExistingCard | None, repo_id: str) -> tuple[str, dict[str, str]]:
+    """The new body with the existing card's hand-written sections put back after the section they followed,
+    and the digests of the publisher's own sections (skin_cancer.sections).
+
+    A section the publisher wrote and a person changed since (its digest differs from the recorded one)
+    cannot be kept, as its facts are rewritten: CardError. A card without digests (published by 2.0.0 or
+    earlier) cannot show such edits; there, sections under headings the publisher does not write are kept.
+    """
+    ours = split_sections(body)
+    digests = {heading: section_digest(text) for heading, text in ours}
+    if existing is None or not existing.body.strip():
+        return body, digests
+    record = existing.metadata.get(CARD_KEY)
+    recorded = record.get(CARD_SECTIONS) if isinstance(record, dict) else None
+    recorded = recorded if isinstance(recorded, dict) else None
+    edited, hand_written = [], []
+    previous = TOP_SECTION
+    for heading, text in split_sections(existing.body):
+        if recorded is not None and heading in recorded:
+            if section_digest(text) != recorded[heading]:
+                edited.append(heading)
+        elif heading in digests:
+            if recorded is not None and text.strip():
+                edited.append(heading)  # a person's section under a heading the publisher now writes
+        elif text.strip():
+            hand_written.append((previous, heading, text))
+        previous = heading
+    if edited:
+        names = ", ".join("the text before the first section" if h == TOP_SECTION else repr(h) for h in edited)
+        raise CardError(
+            f"the card of {repo_id} was edited by hand in {names}, which publishing rewrites: move that text "
+            "under a heading of your own (those sections are kept) or undo the edit, then publish again"
+        )
+    merged = [[heading, text] for heading, text in ours]
+    for after, heading, text in hand_written:
+        place = max((i for i, (name, _) in enumerate(merged) if name == after), default=len(merged) - 1)
+        while place + 1 < len(merged) and merged[place + 1][0] not in digests:
+            place += 1  # after the hand-written sections already placed there, in their order
+        if not merged[place][1].endswith("\n\n"):
+            merged[place][1] = merged[place][1].rstrip("\n") + "\n\n"
+        merged.insert(place + 1, [heading, text.rstrip("\n") + "\n\n"])
+    return "".join(text for _, text in merged), digests
 
 
 def validate_card(content: str, configs: list[ConfigFacts]) -> DatasetCard:
@@ -285,19 +454,20 @@ def _body_values(
     repo_id: str,
     published: list[tuple[ConfigFacts, BuildOptions]],
     configs: list[ConfigFacts],
+    default: str,
+    title: str,
     preview_path: str,
     partial: bool,
     release: Release,
-    ceilings: dict[str, float],
+    variant_lines: list[str],
     native_masks: bool,
 ) -> dict[str, str]:
-    default_facts = published[0][0]
+    first = published[0][0]  # every configuration holds the same pairs: the split table is this one's
     partial_notice = ""
     partial_limitation = ""
     if partial:
         counts = ", ".join(
-            f"{split.name} {split.pairs} of {release.split(split.name).official_count}"
-            for split in default_facts.splits
+            f"{split.name} {split.pairs} of {release.split(split.name).official_count}" for split in first.splits
         )
         partial_notice = (
             f"> **Partial dataset.** This repository holds only part of {release.short_name} ({counts} pairs). "
@@ -306,19 +476,18 @@ def _body_values(
         partial_limitation = f"- This is a partial copy: {counts} pairs.\n"
     return {
         **release_values(release),
-        "pretty_name": pretty_name(partial, release),
+        "pretty_name": title,
         "partial_notice": partial_notice,
         "partial_limitation": partial_limitation,
         "preview_path": preview_path,
         "repo_id": repo_id,
-        "default_config": default_facts.name,
-        "split_names": ", ".join(f"`{split.name}`" for split in default_facts.splits),
-        "configs_table": configs_table(configs, default_facts.name),
-        "split_table": split_table(default_facts.splits, release),
+        "default_config": default,
+        "split_table_config": first.name,
+        "split_names": ", ".join(f"`{split.name}`" for split in first.splits),
+        "configs_table": configs_table(configs, default),
+        "split_table": split_table(first.splits, release),
         "schema_table": markdown_table(release),
-        "variants_made": "\n".join(
-            _variant_line(options, ceilings.get(options.config_name)) for _, options in published
-        ),
+        "variants_made": "\n".join(variant_lines),
         "native_masks_section": NATIVE_MASKS_TEXT if native_masks else NO_NATIVE_MASKS_TEXT,
         "id2label": json.dumps(id2label(release)),
         "builder_version": BUILDER_VERSION,

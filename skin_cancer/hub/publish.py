@@ -25,6 +25,7 @@ from .card import (
     ConfigFacts,
     ExistingCard,
     SplitFacts,
+    choose_default,
     config_facts,
     id2label,
     render_card,
@@ -47,6 +48,7 @@ class StagedRepo:
     configs: list[str] = field(default_factory=lambda: list(DEFAULT_CONFIGS))
     # Shards of a skin_cancer 1.x upload (one "default" configuration in data/), replaced by this one.
     legacy_patterns: list[str] = field(default_factory=list)
+    default: str | None = None  # the repository's default configuration after this upload
 
 
 def check_repo_id(repo_id: str) -> None:
@@ -84,12 +86,14 @@ def stage(
     allow_partial: bool,
     overwrite: bool = False,
     existing: ExistingCard | None = None,
+    set_default: bool = False,
 ) -> StagedRepo:
     """Write the repository into `folder` (new, empty, or an earlier staging with `overwrite`), all or nothing.
 
-    Each build is one configuration (`pad-512`, ...) with its shards under its own folder; the first is
-    the default. Configurations of `existing` (the repository's current card) that are not rebuilt
-    here are kept in the card, and their shards are never touched.
+    Each build is one configuration (`pad-512`, ...) with its shards under its own folder. Configurations
+    of `existing` (the repository's current card) that are not rebuilt here are kept in the card, whole,
+    and their shards are never touched; so are its default configuration (unless `set_default`: then the
+    first build's, as in a new repository) and what a person wrote in it (see `card.render_card`).
     """
     builds = [builds] if isinstance(builds, Build) else list(builds)
     names = [build.options.config_name for build in builds]
@@ -118,14 +122,24 @@ def stage(
         (scratch / ID2LABEL_PATH).write_text(json.dumps(id2label(builds[0].release), indent=2) + "\n")
         extra = [native] if native else []
         content = render_card(
-            repo_id, published, partial, PREVIEW_PATH, existing, extra, ceilings=ceilings, release=builds[0].release
+            repo_id,
+            published,
+            partial,
+            PREVIEW_PATH,
+            existing,
+            extra,
+            ceilings=ceilings,
+            release=builds[0].release,
+            set_default=set_default,
         )
         validate_card(content, [facts for facts, _ in published] + extra)
         (scratch / "README.md").write_text(content)
     folder = folder.expanduser().resolve()
     files = written_files(folder)
     legacy = [LEGACY_SHARDS] if existing is not None and existing.legacy else []
-    return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS] if native else []), legacy)
+    all_names = [*names, *([NATIVE_MASKS] if native else []), *(existing.configs if existing else [])]
+    default = choose_default(names[0], all_names, existing, set_default)
+    return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS] if native else []), legacy, default)
 
 
 def _check_mergeable(existing: ExistingCard, build: Build) -> None:
@@ -139,7 +153,7 @@ def _check_mergeable(existing: ExistingCard, build: Build) -> None:
     counts = {split: len(dataset) for split, dataset in build.dataset.items()}
     for facts in existing.kept({build.options.config_name, NATIVE_MASKS}):
         theirs = {split.name: split.pairs for split in facts.splits}
-        if theirs != counts:
+        if facts.info is not None and theirs != counts:  # without dataset_info the card has no counts
             raise PublishError(
                 f"the repository's configuration {facts.name} holds {_counts(theirs)} pairs but this build holds "
                 f"{_counts(counts)}: every variant of a repository must come from the same data; publish them all "

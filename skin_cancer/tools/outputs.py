@@ -28,6 +28,10 @@ from ..errors import DiskFullError, UsageError, is_disk_full
 MARKER = ".skin-cancer-output.json"
 _SCRATCH_TAG = ".skin-cancer-partial-"
 _RETIRED_TAG = ".skin-cancer-retired-"
+# A folder no output may replace, hold or sit inside: a path, or (path, role) where the role names it in the
+# refusal ("the predictions folder"); a bare path is DEFAULT_ROLE.
+Protected = str | os.PathLike | tuple[str | os.PathLike, str]
+DEFAULT_ROLE = "a folder that holds your data or the datasets cache"
 
 
 def marker_text(kind: str, files: Iterable[str] = ()) -> str:
@@ -83,18 +87,17 @@ def foreign_entries(folder: Path, ignore: Path | None = None) -> list[str]:
     return foreign
 
 
-def check_output(
-    output: str | os.PathLike[str], overwrite: bool, protected: Iterable[str | os.PathLike[str]] = ()
-) -> Path:
+def check_output(output: str | os.PathLike[str], overwrite: bool, protected: Iterable[Protected] = ()) -> Path:
     """Refuse any destination a replacement could harm; return it resolved.
 
-    `protected` are folders that must survive whatever happens: the data_dir and the cache.
+    `protected` are folders that must survive whatever happens (the data_dir, the cache, the folders a
+    command reads), each a path or a `(path, role)` pair whose role names it in the refusal.
     Called before any build, so a refusal costs the user nothing.
     """
     if not str(output).strip():
         raise UsageError("the output folder name is empty: give a folder name")
     target = Path(output).expanduser().resolve()
-    protected = _with_link_targets(protected)
+    named = _with_link_targets(protected)
     guarded = {
         "the root folder": Path(target.anchor),
         "your home folder": Path.home().resolve(),
@@ -103,15 +106,16 @@ def check_output(
     for description, folder in guarded.items():
         if target == folder:
             raise UsageError(f"{target} is {description}: refusing to write there; choose a new folder")
-    for folder in [Path.cwd().resolve(), Path.home().resolve(), *protected]:
+    around = [(Path.cwd().resolve(), "the current folder"), (Path.home().resolve(), "your home folder"), *named]
+    for folder, role in around:
         if target == folder:
-            raise UsageError(f"{target} holds your data or the datasets cache: refusing to write there")
+            raise UsageError(f"{target} is {role}: refusing to write there; choose a new folder")
         if _is_inside(folder, target):
-            raise UsageError(f"{target} holds {folder}: refusing to write there; choose a new folder")
-    for folder in protected:
+            raise UsageError(f"{target} holds {role} ({folder}): refusing to write there; choose a new folder")
+    for folder, role in named:
         if _is_inside(target, folder):
             raise UsageError(
-                f"{target} is inside {folder}, which holds your data or the datasets cache: choose a folder elsewhere"
+                f"{target} is inside {role} ({folder}): refusing to write there; choose a folder elsewhere"
             )
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder: choose a new folder")
@@ -136,7 +140,7 @@ def check_output(
 
 
 @contextmanager
-def replacing(output: Path, kind: str, overwrite: bool, protected: Iterable[Path] = ()) -> Iterator[Path]:
+def replacing(output: Path, kind: str, overwrite: bool, protected: Iterable[Protected] = ()) -> Iterator[Path]:
     """Yield an empty scratch folder; when the block succeeds it becomes `output`, atomically.
 
     A new or replaceable folder is swapped by renames beside it. An existing empty folder (it may be
@@ -227,16 +231,17 @@ def _fill(target: Path, scratch: Path) -> None:
         remove_tree(retired)
 
 
-def _with_link_targets(folders: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The folders, resolved, plus where their symbolic links point: a split folder linked in from
-    elsewhere is data too."""
+def _with_link_targets(folders: Iterable[Protected]) -> list[tuple[Path, str]]:
+    """The folders, resolved, with what each is (`(folder, "the predictions folder")`, or a bare folder for
+    DEFAULT_ROLE), plus where their symbolic links point: a split folder linked in from elsewhere is data too."""
     found = []
-    for folder in folders:
+    for item in folders:
+        folder, role = item if isinstance(item, tuple) else (item, DEFAULT_ROLE)
         path = Path(folder).expanduser()
-        found.append(path.resolve())
+        found.append((path.resolve(), role))
         if path.is_dir():
             with suppress(OSError):
-                found += [child.resolve() for child in path.iterdir() if child.is_symlink()]
+                found += [(child.resolve(), role) for child in path.iterdir() if child.is_symlink()]
     return found
 
 
@@ -359,15 +364,19 @@ def require_free_space(folder: Path, needed: int, target: Path | str) -> None:
         raise DiskFullError(target, f"about {needed / 1e6:.0f} MB needed, {free / 1e6:.0f} MB free")
 
 
-def check_file_output(folder: str | os.PathLike[str], names: Iterable[str], protected: Iterable[Path] = ()) -> Path:
+def check_file_output(
+    folder: str | os.PathLike[str], names: Iterable[str], protected: Iterable[Protected] = ()
+) -> Path:
     """A folder that receives a few named files (stats, previews, reports): it may be any folder, even the
     current one, but no file of those names may be replaced unless this tool wrote it."""
     if not str(folder).strip():
         raise UsageError("the output folder name is empty: give a folder name")
     target = Path(folder).expanduser().resolve()
-    for place in _with_link_targets(protected):
-        if target == place or _is_inside(target, place):
-            raise UsageError(f"{target} is inside {place}, which holds your data or the datasets cache")
+    for place, role in _with_link_targets(protected):
+        if target == place:
+            raise UsageError(f"{target} is {role}: refusing to write there; choose another folder")
+        if _is_inside(target, place):
+            raise UsageError(f"{target} is inside {role} ({place}): refusing to write there; choose a folder elsewhere")
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder: choose a folder")
     _check_writable(target)
@@ -385,7 +394,7 @@ def check_file_output(folder: str | os.PathLike[str], names: Iterable[str], prot
 
 @contextmanager
 def placing_files(
-    folder: str | os.PathLike[str], kind: str, names: Iterable[str], protected: Iterable[Path] = ()
+    folder: str | os.PathLike[str], kind: str, names: Iterable[str], protected: Iterable[Protected] = ()
 ) -> Iterator[Path]:
     """Yield a scratch folder; when the block succeeds its files move into `folder`, each by one rename,
     and the folder's marker lists them, so a later run may replace them and nothing else."""

@@ -42,14 +42,15 @@ class Build:
         )
 
     @property
-    def protected_folders(self) -> list[Path]:
+    def protected_folders(self) -> list[tuple[Path, str]]:
         return protected_folders(self.data_dir, self.cache_dir)
 
 
-def protected_folders(data_dir: str | None, cache_dir: str | None) -> list[Path]:
-    """Folders no output may replace or contain: the input data and the cache."""
-    cache = Path(cache_dir or datasets.config.HF_DATASETS_CACHE)
-    return [cache] if data_dir is None else [Path(data_dir), cache]
+def protected_folders(data_dir: str | None, cache_dir: str | None) -> list[tuple[Path, str]]:
+    """Folders no output may replace or contain, with what each is: the input data and the cache
+    (the `protected` of `outputs.check_output`)."""
+    cache = (Path(cache_dir or datasets.config.HF_DATASETS_CACHE), "the datasets cache")
+    return [cache] if data_dir is None else [(Path(data_dir), "the data folder"), cache]
 
 
 def resolve_data_dir(data_dir: str | None) -> str | None:

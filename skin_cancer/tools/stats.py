@@ -101,6 +101,9 @@ def stats_table(stats: dict[str, Any]) -> str:
     return format_table(header, rows)
 
 
+CHARTS_HINT = 'pip install "skin-cancer[plots]"'
+
+
 def require_matplotlib():
     try:
         import matplotlib
@@ -108,8 +111,17 @@ def require_matplotlib():
         matplotlib.use("Agg")
         import matplotlib.pyplot as pyplot
     except ImportError:
-        raise UsageError('charts need matplotlib: pip install "skin-cancer[plots]"') from None
+        raise UsageError(f"charts need matplotlib: {CHARTS_HINT}") from None
     return pyplot
+
+
+def charts_available() -> bool:
+    """Whether matplotlib (an optional extra) can draw the charts; without it `stats` writes stats.json alone."""
+    try:
+        require_matplotlib()
+    except UsageError:
+        return False
+    return True
 
 
 def write_charts(stats: dict[str, Any], output: Path) -> list[Path]:
