@@ -388,7 +388,7 @@ ISIC2018 = Release(
             100,
             None,
             None,
-            None,
+            "isic2018-valid.txt",
         ),
         Split(
             "test",
@@ -398,7 +398,7 @@ ISIC2018 = Release(
             1000,
             None,
             None,
-            None,
+            "isic2018-test.txt",
         ),
     ),
     downloads=_zips(

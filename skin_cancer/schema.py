@@ -18,7 +18,8 @@ class Column:
     type_name: str
     meaning: Callable[[Release], str]
     # Written to the folder export's metadata.jsonl (the image and mask are files there; `also_in` is left
-    # out because `imagefolder` infers an empty list's type per split and then cannot join the splits).
+    # out because `imagefolder` infers an empty list's type per split and then cannot join the splits, and
+    # so are the archive's columns, which can be null throughout a split: their type would then be `null`).
     in_folder_export: bool = True
 
 
@@ -35,7 +36,14 @@ def _patient(meaning: str, noun: str) -> Callable[[Release], str]:
 
 def _also_in(release: Release) -> str:
     example = "isic2017/train" if release.name == "isic2018" else "isic2018/train"
-    return f"the other ISIC release splits holding the same image id, e.g. `{example}`; empty when none"
+    return (
+        f"the other ISIC release splits holding the same image id, e.g. `{example}` (all eight splits of the three "
+        "releases are checked); empty when none"
+    )
+
+
+def _archive(what: str) -> str:
+    return f"the ISIC Archive's {what} share it; null where the archive records none (never guessed)"
 
 
 def _string() -> datasets.Value:
@@ -82,6 +90,38 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: datasets.List(_string()),
         "list of strings",
         _also_in,
+        in_folder_export=False,
+    ),
+    # From the ISIC Archive's per-image metadata (skin_cancer/data/archive/, its source in SOURCES.md there).
+    Column(
+        "lesion_id",
+        lambda r: _string(),
+        "string",
+        lambda r: _archive("lesion id (`IL_...`): images of one lesion"),
+        in_folder_export=False,
+    ),
+    Column(
+        "patient_id",
+        lambda r: _string(),
+        "string",
+        lambda r: _archive("patient id (`IP_...`): images of one patient"),
+        in_folder_export=False,
+    ),
+    Column(
+        "license",
+        lambda r: _string(),
+        "string",
+        lambda r: (
+            "the image's licence in the ISIC Archive as the Hub spells it (`cc0-1.0`, `cc-by-4.0`, `cc-by-nc-4.0`); "
+            "null where the archive has no record of the image"
+        ),
+        in_folder_export=False,
+    ),
+    Column(
+        "attribution",
+        lambda r: _string(),
+        "string",
+        lambda r: "the ISIC Archive's attribution text for the image (e.g. `Anonymous`); null where none",
         in_folder_export=False,
     ),
 )

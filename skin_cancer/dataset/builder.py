@@ -24,6 +24,7 @@ from ..options import DEFAULTS, check_options
 from ..releases import DEFAULT_RELEASE, RELEASES, Release, checksum_problem, get_release
 from ..schema import features
 from .annotations import AnnotationError, Metadata, parse_labels, parse_metadata
+from .archive import UNKNOWN, ImageFacts, image_facts
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
 from .fingerprint import CODE_HASH, cache_hash
 from .overlap import also_in
@@ -91,6 +92,7 @@ class ExampleSource:
     diagnosis: str | None
     metadata: Metadata
     also_in: tuple[str, ...] = ()
+    archive: ImageFacts = UNKNOWN  # lesion, patient, licence and attribution from the ISIC Archive
 
 
 class SkinCancer(datasets.GeneratorBasedBuilder):
@@ -226,6 +228,10 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "original_width": pair.original_width,
                     "original_height": pair.original_height,
                     "also_in": list(example.also_in),
+                    "lesion_id": example.archive.lesion_id,
+                    "patient_id": example.archive.patient_id,
+                    "license": example.archive.license,
+                    "attribution": example.archive.attribution,
                 },
             )
 
@@ -292,6 +298,7 @@ def _example_sources(source: SplitSource, release: Release) -> list[ExampleSourc
             diagnoses.get(pair.image_id),
             metadata.get(pair.image_id, unknown),
             tuple(also_in(release, source.split.name, pair.image_id)),
+            image_facts(pair.image_id),
         )
         for pair in source.pairs
     ]
