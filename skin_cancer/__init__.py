@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 
 from .dataset.builder import BUILDER_VERSION, PartialSplitWarning, SkinCancer, SkinCancerConfig
+from .dataset.leakage import leak_free
 from .dataset.registration import RegistrationError, register
 from .errors import DataError, SkinCancerError, UsageError
 from .evaluate import EvaluationReport, evaluate, to_original
@@ -28,6 +29,7 @@ __all__ = [
     "SkinCancerError",
     "UsageError",
     "evaluate",
+    "leak_free",
     "register",
     "to_original",
 ]

@@ -117,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
         run_releases,
     )
 
+    leaks = _command(
+        commands,
+        "leaks",
+        "count the images of every evaluation split that leak into a training split by image, lesion or patient "
+        "(no data needed)",
+        run_leaks,
+    )
+    leaks.add_argument("--release", choices=list(RELEASES), default=None, help="only the rows about this release")
+    leaks.add_argument("--format", choices=("text", "json"), default="text", help="a table, or JSON rows with ids")
+
     build = _command(commands, "build", "prepare the dataset in the datasets cache and print a summary", run_build)
     add_dataset_options(build)
 
@@ -317,6 +327,14 @@ def run_releases(args: argparse.Namespace) -> int:
     from .dataset.overlap import render_releases
 
     print(render_releases())
+    return EXIT_OK
+
+
+def run_leaks(args: argparse.Namespace) -> int:
+    from .tools.leaks import leaks_json, release_rows, render_leaks
+
+    rows = release_rows(args.release)
+    print(leaks_json(rows) if args.format == "json" else render_leaks(rows))
     return EXIT_OK
 
 
