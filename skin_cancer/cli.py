@@ -170,6 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("--allow-partial", action="store_true", help="publish fewer pairs than the official counts")
     publish.add_argument(
+        "--only-license",
+        action="append",
+        metavar="LICENSE[,LICENSE]",
+        help="publish only the images the ISIC Archive lists under these licences (cc0-1.0, cc-by-4.0, "
+        "cc-by-nc-4.0); repeat or separate by commas (without it: every known licence); the card counts the rest",
+    )
+    publish.add_argument(
+        "--include-unknown-license",
+        action="store_true",
+        help="also publish the images the ISIC Archive has no licence record of (left out otherwise; always "
+        "included with --sample, whose images skin-cancer draws itself)",
+    )
+    publish.add_argument(
         "--variant",
         action="append",
         metavar="SIZE:MODE[:FORMAT]",
@@ -432,6 +445,7 @@ def run_publish(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .hub import card, publish
+    from .hub.licences import LicenseChoice, only_licences
     from .tools.outputs import check_output
 
     publish.check_repo_id(args.repo_id)
@@ -442,11 +456,19 @@ def run_publish(args: argparse.Namespace) -> int:
         raise UsageError("--overwrite only applies to --dry-run OUT")
     if args.dry_run is not None:
         check_output(args.dry_run, args.overwrite, protected_folders(args))
+    # The synthetic sample's images are drawn by skin-cancer, not ISIC's: no archive record can exist for them.
+    licenses = LicenseChoice(only_licences(args.only_license), args.include_unknown_license or args.sample)
     token = None if args.dry_run else publish.resolve_token(args.token)
     builds = [prepare(args, options) for options in variants]
     if args.dry_run:
         staged = publish.stage(
-            builds, args.repo_id, Path(args.dry_run), args.max_shard_size, args.allow_partial, args.overwrite
+            builds,
+            args.repo_id,
+            Path(args.dry_run),
+            args.max_shard_size,
+            args.allow_partial,
+            args.overwrite,
+            licenses=licenses,
         )
         print(f"Staged {len(staged.files)} files in {staged.folder} (dry run, nothing uploaded):")
         for name in staged.files:
@@ -456,7 +478,13 @@ def run_publish(args: argparse.Namespace) -> int:
     remote = publish.read_remote(args.repo_id, token, args.revision)
     with tempfile.TemporaryDirectory(prefix="skin-cancer-publish-") as scratch:
         staged = publish.stage(
-            builds, args.repo_id, Path(scratch) / "repo", args.max_shard_size, args.allow_partial, existing=remote.card
+            builds,
+            args.repo_id,
+            Path(scratch) / "repo",
+            args.max_shard_size,
+            args.allow_partial,
+            existing=remote.card,
+            licenses=licenses,
         )
         url = publish.upload(
             staged,

@@ -25,6 +25,8 @@ from ..errors import SkinCancerError
 from ..options import BuildOptions
 from ..releases import DEFAULT_RELEASE, Release, get_release
 from ..schema import markdown_table
+from ..tools.leaks import leak_markdown
+from .licences import LicenseSummary, license_section
 
 # The top-level dataset_card.md, shipped inside the package (skin_cancer/dataset_card.md links to it in a checkout).
 TEMPLATE = "dataset_card.md"
@@ -195,9 +197,12 @@ def render_card(
     template: str | None = None,
     ceilings: dict[str, float] | None = None,
     release: str | Release = DEFAULT_RELEASE,
+    licenses: LicenseSummary | None = None,
 ) -> str:
     """The card for every configuration the repository will hold: the published ones first (the first is
-    the default), then those of an existing card that this upload keeps. One repository holds one release."""
+    the default), then those of an existing card that this upload keeps. One repository holds one release.
+    With `licenses` (the published images' per-image licences) the YAML `license` lists every licence the
+    images carry and the body counts them; without it, the release's notice alone."""
     release = get_release(release)
     new = [facts for facts, _ in published]
     replaced = {facts.name for facts in [*new, *extra_configs]}
@@ -206,7 +211,9 @@ def render_card(
     total = sum(split.pairs for split in new[0].splits)
     card_data = DatasetCardData(
         # The Hub's `unknown` where nothing here confirms the licence; the body says what is believed.
-        license=release.license_id if release.license_confirmed else "unknown",
+        license=licenses.yaml_license()
+        if licenses is not None
+        else (release.license_id if release.license_confirmed else "unknown"),
         task_categories=list(TASK_CATEGORIES),
         task_ids=list(TASK_IDS),
         annotations_creators=list(ANNOTATIONS_CREATORS),
@@ -225,6 +232,7 @@ def render_card(
     values = _body_values(
         repo_id, published, configs, preview_path, partial, release, ceilings or {}, bool(extra_configs)
     )
+    values["license_section"] = license_section(licenses)
     body = string.Template(load_template() if template is None else template).substitute(values)
     return f"---\n{card_data.to_yaml()}\n---\n\n{body}"
 
@@ -278,7 +286,8 @@ def check_hub_rules(metadata: dict) -> None:
         for value in metadata.get("source_datasets", [])
         if value != "original" and not re.fullmatch(r"extended\|[\w.-]+(/[\w.-]+)?", value)
     ]
-    if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", str(metadata["license"])):
+    licences = metadata["license"] if isinstance(metadata["license"], list) else [metadata["license"]]
+    if not all(re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", str(licence)) for licence in licences):
         problems.append(f"license {metadata['license']!r}")
     if "language" in metadata:
         problems.append("language (the data hold no text)")
@@ -362,6 +371,13 @@ def release_values(release: Release) -> dict[str, str]:
         "license_text": license_text(release),
         "overlap_table": overlap_markdown(release),
         "unknown_splits": ", ".join(f"`{key}`" for key in unknown_splits()) or "none",
+        "unknown_splits_sentence": (
+            f"Membership in {', '.join(f'`{key}`' for key in unknown_splits())} is not checked: their id lists "
+            "are not known. "
+            if unknown_splits()
+            else ""
+        ),
+        "leak_table": leak_markdown(release),
     }
 
 

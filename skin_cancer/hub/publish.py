@@ -30,6 +30,7 @@ from .card import (
     source_dataset,
     validate_card,
 )
+from .licences import LicenseChoice, LicenseSummary, select_licensed
 
 PREVIEW_PATH = "assets/preview.png"
 NATIVE_MASKS = "native_masks"
@@ -87,12 +88,14 @@ def stage(
     allow_partial: bool,
     overwrite: bool = False,
     existing: ExistingCard | None = None,
+    licenses: LicenseChoice | None = None,
 ) -> StagedRepo:
     """Write the repository into `folder` (new, empty, or an earlier staging with `overwrite`), all or nothing.
 
     Each build is one configuration (`pad-512`, ...) with its shards under its own folder; the first is
     the default. Configurations of `existing` (the repository's current card) that are not rebuilt
-    here are kept in the card, and their shards are never touched.
+    here are kept in the card, and their shards are never touched. `licenses` keeps only the images under
+    the chosen licences (hub/licences.py; None publishes every image); the card counts per-image licences.
     """
     builds = [builds] if isinstance(builds, Build) else list(builds)
     names = [build.options.config_name for build in builds]
@@ -102,6 +105,9 @@ def stage(
     if len(releases) != 1:
         raise UsageError(f"one repository holds one release, not {', '.join(releases)}: publish each to its own")
     partial = any([check_complete(build, allow_partial) for build in builds])
+    selections = [select_licensed(build, licenses) for build in builds]
+    builds = [build for build, _ in selections]
+    licence_summary = LicenseSummary(builds[0].release, selections[0][1], licenses)
     convert_file_size_to_int(max_shard_size)  # a bad size fails here, before any work
     protected = [folder for build in builds for folder in build.protected_folders]
     if existing is not None:
@@ -121,7 +127,15 @@ def stage(
         (scratch / ID2LABEL_PATH).write_text(json.dumps(id2label(builds[0].release), indent=2) + "\n")
         extra = [native] if native else []
         content = render_card(
-            repo_id, published, partial, PREVIEW_PATH, existing, extra, ceilings=ceilings, release=builds[0].release
+            repo_id,
+            published,
+            partial,
+            PREVIEW_PATH,
+            existing,
+            extra,
+            ceilings=ceilings,
+            release=builds[0].release,
+            licenses=licence_summary,
         )
         validate_card(content, [facts for facts, _ in published] + extra)
         (scratch / "README.md").write_text(content)
