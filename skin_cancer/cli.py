@@ -338,8 +338,11 @@ def protected_folders(args: argparse.Namespace) -> list[Path]:
 
 def run_releases(args: argparse.Namespace) -> int:
     from .dataset.overlap import render_releases
+    from .tools.licences import render_split_licences
 
     print(render_releases())
+    print()
+    print(render_split_licences())
     return EXIT_OK
 
 

@@ -304,6 +304,8 @@ def real_2018(isic2018_images, real_sample, tmp_path_factory) -> dict[str, datas
             built[swap] = datasets.load_dataset(
                 "skin_cancer", "isic2018", data_dir=str(top), cache_dir=str(root / "cache"), size=32
             )
+        built[f"tree-{swap}"] = top
+    built["cache"] = root / "cache"
     return built
 
 
@@ -339,3 +341,72 @@ def test_leak_free_on_a_real_build_keeps_the_columns(real_2018):
     kept = skin_cancer.leak_free(dataset, against="isic2018/valid", level="image")
     assert len(kept["test"]) == 0 and len(kept["valid"]) == len(dataset["valid"])
     assert kept["valid"].features == dataset["valid"].features
+
+
+# --- licences on a staged ISIC 2018 repository -----------------------------------------------------
+
+
+def _stage_2018(real_2018, out: Path, *extra: str) -> tuple[dict, str]:
+    from huggingface_hub import DatasetCard
+
+    source = ["--data-dir", str(real_2018["tree-False"]), "--release", "isic2018", "--size", "32"]
+    command = ["publish", *source, "--cache-dir", str(real_2018["cache"]), "--repo-id", "lab/isic-2018"]
+    assert main([*command, "--dry-run", str(out), "--allow-partial", "--quiet", *extra]) == 0
+    card = DatasetCard.load(out / "README.md")
+    return card.data.to_dict(), card.text
+
+
+def _staged_ids(out: Path, config: str = "pad-32") -> dict[str, list[str]]:
+    loaded = datasets.load_dataset(str(out), config, cache_dir=str(out.parent / f"{out.name}-cache"))
+    return {split: loaded[split]["image_id"] for split in loaded}
+
+
+def test_a_staged_2018_repository_lists_both_licences(real_2018, archive_metadata, tmp_path):
+    expected = _shared_rows(archive_metadata)
+    metadata, body = _stage_2018(real_2018, tmp_path / "all")
+    assert metadata["license"] == ["cc0-1.0", "cc-by-nc-4.0"]
+    staged = _staged_ids(tmp_path / "all")
+    assert "ISIC_0021121" not in staged["test"]  # no archive record: left out without the flag
+    assert all(image_id in expected for ids in staged.values() for image_id in ids)
+    assert "| `valid` | 4 | 4 |" in body and "| `test` | 4 | 4 |" in body
+    assert "Department of Dermatology, Medical University of Vienna (8 images)" in body
+    assert "Follow the stricter licence per image" in body
+    assert "- `test`: 1 images: no licence known" in body
+    metadata, body = _stage_2018(real_2018, tmp_path / "unknown", "--include-unknown-license")
+    assert "ISIC_0021121" in _staged_ids(tmp_path / "unknown")["test"]
+    assert metadata["license"] == ["cc0-1.0", "cc-by-nc-4.0", "unknown"]  # 2018's notice is not confirmed here
+
+
+def test_only_license_stages_only_cc0_images_and_counts_the_rest(real_2018, archive_metadata, tmp_path):
+    expected = _shared_rows(archive_metadata)
+    metadata, body = _stage_2018(real_2018, tmp_path / "cc0", "--only-license", "cc0-1.0")
+    assert metadata["license"] == "cc0-1.0"
+    staged = _staged_ids(tmp_path / "cc0")
+    assert {split: len(ids) for split, ids in staged.items()} == {"train": 2, "valid": 4, "test": 4}
+    assert all(expected[image_id]["license"] == "cc0-1.0" for ids in staged.values() for image_id in ids)
+    assert "- `valid`: 4 images: cc-by-nc-4.0 is not among --only-license cc0-1.0" in body
+    assert "- `test`: 4 images: cc-by-nc-4.0 is not among --only-license cc0-1.0" in body
+    assert "- `test`: 1 images: no licence known" in body
+    native = datasets.load_dataset(str(tmp_path / "cc0"), "native_masks", cache_dir=str(tmp_path / "n"))
+    assert native["valid"]["image_id"] == staged["valid"]  # the left-out images' masks are left out too
+
+
+def test_only_license_refuses_an_unknown_licence_and_an_emptied_split(real_2018, tmp_path, capsys):
+    source = ["--data-dir", str(real_2018["tree-False"]), "--release", "isic2018", "--size", "32", "--quiet"]
+    command = ["publish", *source, "--cache-dir", str(real_2018["cache"]), "--repo-id", "lab/x", "--allow-partial"]
+    assert main([*command, "--dry-run", str(tmp_path / "a"), "--only-license", "CC-0"]) == 2
+    assert "not a licence of any ISIC image" in capsys.readouterr().err
+    assert main([*command, "--dry-run", str(tmp_path / "b"), "--only-license", "cc-by-4.0"]) == 2
+    assert "no train image of this ISIC 2018 build is left to publish" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_releases_says_which_licences_each_split_holds(capsys):
+    assert main(["releases"]) == 0
+    out = capsys.readouterr().out
+    table = out.split("Licences of each split's images")[1].splitlines()
+    assert table[1].split() == ["split", "images", "cc0-1.0", "cc-by-4.0", "cc-by-nc-4.0", "no", "record"]
+    rows = {line.split()[0]: line.split()[1:] for line in table[2:] if line.strip()}
+    assert rows["isic2018/test"] == ["1000", "669", "0", "299", "32"]
+    assert rows["isic2018/valid"] == ["100", "66", "0", "29", "5"]
+    assert rows["isic2017/train"] == ["2000", "1910", "0", "0", "90"]

@@ -11,6 +11,8 @@ import csv
 import functools
 import importlib.resources
 import io
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 ARCHIVE_PACKAGE = "skin_cancer"
@@ -77,3 +79,9 @@ def stricter_license(*licences: str | None) -> str | None:
     """The most restrictive of the given Hub licence ids (None ignored); None when none is given."""
     known = [licence for licence in licences if licence is not None]
     return max(known, key=LICENSE_ORDER.index) if known else None
+
+
+def license_counts(ids: Iterable[str]) -> dict[str | None, int]:
+    """{licence (None: no archive record): images} over the given ids, in LICENSE_ORDER then None."""
+    counts = Counter(image_facts(image_id).license for image_id in ids)
+    return {licence: counts[licence] for licence in (*LICENSE_ORDER, None) if counts[licence]}
