@@ -410,3 +410,13 @@ def test_releases_says_which_licences_each_split_holds(capsys):
     assert rows["isic2018/test"] == ["1000", "669", "0", "299", "32"]
     assert rows["isic2018/valid"] == ["100", "66", "0", "29", "5"]
     assert rows["isic2017/train"] == ["2000", "1910", "0", "0", "90"]
+
+
+def test_the_readme_shows_the_leak_and_licence_tables_the_code_computes():
+    from skin_cancer.tools.leaks import leak_markdown
+    from skin_cancer.tools.licences import split_licences_markdown
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert leak_markdown() in readme
+    assert split_licences_markdown() in readme
+    assert 'skin_cancer.leak_free(ds["train"], against="isic2017/test", level="patient")' in readme
