@@ -18,6 +18,7 @@ from .errors import DataError, PartialSplitWarning, RegistrationError, SkinCance
 
 if TYPE_CHECKING:
     from .dataset.builder import BUILDER_VERSION, SkinCancer, SkinCancerConfig
+    from .dataset.leakage import leak_free
     from .dataset.registration import register
     from .evaluate import EvaluationReport, evaluate, to_original
 
@@ -27,6 +28,7 @@ _LAZY = {
     "SkinCancer": ".dataset.builder",
     "SkinCancerConfig": ".dataset.builder",
     "register": ".dataset.registration",
+    "leak_free": ".dataset.leakage",
     "EvaluationReport": ".evaluate",
     "evaluate": ".evaluate",
     "to_original": ".evaluate",
@@ -72,6 +74,7 @@ __all__ = [
     "SkinCancerError",
     "UsageError",
     "evaluate",
+    "leak_free",
     "register",
     "to_original",
 ]

@@ -117,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
         run_releases,
     )
 
+    leaks = _command(
+        commands,
+        "leaks",
+        "count the images of every evaluation split that leak into a training split by image, lesion or patient "
+        "(no data needed)",
+        run_leaks,
+    )
+    leaks.add_argument("--release", choices=list(RELEASES), default=None, help="only the rows about this release")
+    leaks.add_argument("--format", choices=("text", "json"), default="text", help="a table, or JSON rows with ids")
+
     build = _command(commands, "build", "prepare the dataset in the datasets cache and print a summary", run_build)
     add_dataset_options(build)
 
@@ -162,6 +172,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="with --dry-run: replace an earlier staging of this tool"
     )
     publish.add_argument("--allow-partial", action="store_true", help="publish fewer pairs than the official counts")
+    publish.add_argument(
+        "--only-license",
+        action="append",
+        metavar="LICENSE[,LICENSE]",
+        help="publish only the images the ISIC Archive lists under these licences (cc0-1.0, cc-by-4.0, "
+        "cc-by-nc-4.0); repeat or separate by commas (without it: every known licence); the card counts the rest",
+    )
+    publish.add_argument(
+        "--include-unknown-license",
+        action="store_true",
+        help="also publish the images the ISIC Archive has no licence record of (left out otherwise; always "
+        "included with --sample, whose images skin-cancer draws itself)",
+    )
     publish.add_argument(
         "--variant",
         action="append",
@@ -378,9 +401,20 @@ def protected_folders(args: argparse.Namespace) -> list[Path]:
 
 
 def run_releases(args: argparse.Namespace) -> int:
+    from .tools.licences import render_split_licences
     from .tools.summary import render_releases
 
     print(render_releases())
+    print()
+    print(render_split_licences())
+    return EXIT_OK
+
+
+def run_leaks(args: argparse.Namespace) -> int:
+    from .tools.leaks import leaks_json, release_rows, render_leaks
+
+    rows = release_rows(args.release)
+    print(leaks_json(rows) if args.format == "json" else render_leaks(rows))
     return EXIT_OK
 
 
@@ -481,6 +515,7 @@ def run_publish(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .hub import card, publish
+    from .hub.licences import LicenseChoice, only_licences
     from .tools.outputs import check_output
 
     publish.check_repo_id(args.repo_id)
@@ -491,11 +526,19 @@ def run_publish(args: argparse.Namespace) -> int:
         raise UsageError("--overwrite only applies to --dry-run OUT")
     if args.dry_run is not None:
         check_output(args.dry_run, args.overwrite, protected_folders(args))
+    # The synthetic sample's images are drawn by skin-cancer, not ISIC's: no archive record can exist for them.
+    licenses = LicenseChoice(only_licences(args.only_license), args.include_unknown_license or args.sample)
     token = None if args.dry_run else publish.resolve_token(args.token)
     builds = [prepare(args, options) for options in variants]
     if args.dry_run:
         staged = publish.stage(
-            builds, args.repo_id, Path(args.dry_run), args.max_shard_size, args.allow_partial, args.overwrite
+            builds,
+            args.repo_id,
+            Path(args.dry_run),
+            args.max_shard_size,
+            args.allow_partial,
+            args.overwrite,
+            licenses=licenses,
         )  # a dry run reads no card: the staged card is a new repository's
         print(f"Staged {len(staged.files)} files in {staged.folder} (dry run, nothing uploaded):")
         for name in staged.files:
@@ -512,6 +555,7 @@ def run_publish(args: argparse.Namespace) -> int:
             args.allow_partial,
             existing=remote.card,
             set_default=args.set_default,
+            licenses=licenses,
         )
         url = publish.upload(
             staged,

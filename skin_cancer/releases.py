@@ -391,7 +391,7 @@ ISIC2018 = Release(
             100,
             None,
             None,
-            None,
+            "isic2018-valid.txt",
         ),
         Split(
             "test",
@@ -401,7 +401,7 @@ ISIC2018 = Release(
             1000,
             None,
             None,
-            None,
+            "isic2018-test.txt",
         ),
     ),
     downloads=_zips(

@@ -19,7 +19,8 @@ class Column:
     type_name: str
     meaning: Callable[[Release], str]
     # Written to the folder export's metadata.jsonl (the image and mask are files there; `also_in` is left
-    # out because `imagefolder` infers an empty list's type per split and then cannot join the splits).
+    # out because `imagefolder` infers an empty list's type per split and then cannot join the splits, and
+    # so are the archive's columns, which can be null throughout a split: their type would then be `null`).
     in_folder_export: bool = True
 
 
@@ -38,7 +39,14 @@ def _also_in(release: Release) -> str:
     # The example names the latest other release's first split, so it is never the release itself.
     other = [candidate for candidate in RELEASES.values() if candidate.name != release.name][-1]
     example = f"{other.name}/{other.splits[0].name}"
-    return f"the other ISIC release splits holding the same image id, e.g. `{example}`; empty when none"
+    return (
+        f"the other ISIC release splits holding the same image id, e.g. `{example}` (every split of every "
+        "release is checked); empty when none"
+    )
+
+
+def _archive(what: str) -> str:
+    return f"the ISIC Archive's {what} share it; null where the archive records none (never guessed)"
 
 
 def _string() -> datasets.Value:
@@ -85,6 +93,38 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: datasets.List(_string()),
         "list of strings",
         _also_in,
+        in_folder_export=False,
+    ),
+    # From the ISIC Archive's per-image metadata (skin_cancer/data/archive/, its source in SOURCES.md there).
+    Column(
+        "lesion_id",
+        lambda r: _string(),
+        "string",
+        lambda r: _archive("lesion id (`IL_...`): images of one lesion"),
+        in_folder_export=False,
+    ),
+    Column(
+        "patient_id",
+        lambda r: _string(),
+        "string",
+        lambda r: _archive("patient id (`IP_...`): images of one patient"),
+        in_folder_export=False,
+    ),
+    Column(
+        "license",
+        lambda r: _string(),
+        "string",
+        lambda r: (
+            "the image's licence in the ISIC Archive as the Hub spells it (`cc0-1.0`, `cc-by-4.0`, `cc-by-nc-4.0`); "
+            "null where the archive has no record of the image"
+        ),
+        in_folder_export=False,
+    ),
+    Column(
+        "attribution",
+        lambda r: _string(),
+        "string",
+        lambda r: "the ISIC Archive's attribution text for the image (e.g. `Anonymous`); null where none",
         in_folder_export=False,
     ),
 )

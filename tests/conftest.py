@@ -43,6 +43,18 @@ def shared_releases() -> Path:
 
 
 @pytest.fixture(scope="session")
+def archive_metadata() -> Path:
+    """../shared/isic-archive-metadata: the ISIC Archive's per-image facts (IMA++), read where they are."""
+    return _require(SHARED / "isic-archive-metadata")
+
+
+@pytest.fixture(scope="session")
+def isic2018_images() -> Path:
+    """../shared/isic2018-images: 17 real ISIC 2018 validation and test images, without masks."""
+    return _require(SHARED / "isic2018-images")
+
+
+@pytest.fixture(scope="session")
 def session_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("hf-cache")
 

@@ -42,6 +42,10 @@ def test_schema(real_dataset):
         "original_width",
         "original_height",
         "also_in",
+        "lesion_id",
+        "patient_id",
+        "license",
+        "attribution",
     ]
     assert features["diagnosis"].names == ["nevus", "melanoma", "seborrheic_keratosis"]
     assert type(features["image"]).__name__ == type(features["mask"]).__name__ == "Image"

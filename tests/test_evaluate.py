@@ -439,7 +439,10 @@ def staged_plain(real_sample, cache, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("staging") / "plain"
     source = ["--data-dir", str(real_sample), "--cache-dir", str(cache), "--quiet", "--repo-id", "lab/isic"]
     variants = ["--variant", "512:pad", "--variant", "256:center_crop"]
-    code = main(["publish", *source, *variants, "--dry-run", str(folder), "--allow-partial"])
+    # Every pair, the 4 without an ISIC Archive licence record too, so the folder matches the data_dir.
+    code = main(
+        ["publish", *source, *variants, "--dry-run", str(folder), "--allow-partial", "--include-unknown-license"]
+    )
     assert code == 0
     return folder
 

@@ -130,6 +130,8 @@ def test_installed_wheel_runs_every_command_outside_the_checkout(venv, user_fold
     assert (user_folder / "exported" / "train" / "metadata.jsonl").is_file()
     run([cli, "stats", *common, "--output", "stats"], cwd=user_folder, env=env)
     assert (user_folder / "stats" / "stats.json").is_file() and list((user_folder / "stats").glob("*.png"))
+    leaks = run([cli, "leaks", "--release", "isic2017"], cwd=user_folder, env=env)  # the shipped archive facts
+    assert "isic2017/test  isic2017/train" in leaks and "556 (93%)" in leaks
     run([cli, "preview", *common, "--output", "previews"], cwd=user_folder, env=env)
     assert (user_folder / "previews" / "preview-train.png").is_file()
     dry_run = [cli, "publish", *common, "--repo-id", REPO_ID, "--dry-run", "staged", "--allow-partial"]

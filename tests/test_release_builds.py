@@ -107,11 +107,11 @@ def test_splits_counts_and_features(builds, name):
     assert dataset["train"].info.config_name == name
 
 
-def test_every_release_has_the_same_columns_and_2017_gains_only_also_in(builds):
+def test_every_release_has_the_same_columns_and_2017_gains_also_in_and_the_archive_facts(builds):
     columns = {name: list(builds[name]["train"].features) for name in NAMES}
     assert columns["isic2016"] == columns["isic2017"] == columns["isic2018"]
     before = ["image_id", "image", "mask", "diagnosis", "age_approximate", "sex", "original_width", "original_height"]
-    assert columns["isic2017"] == [*before, "also_in"]
+    assert columns["isic2017"] == [*before, "also_in", "lesion_id", "patient_id", "license", "attribution"]
     for name in NAMES:
         kinds = {column: type(feature) for column, feature in builds[name]["train"].features.items()}
         assert kinds == {column: type(feature) for column, feature in features("isic2017").items()}
@@ -351,7 +351,8 @@ def test_releases_command_prints_counts_and_overlaps_without_data(capsys):
     assert "isic2017/test (600): 529 in isic2018/train (88%)" in out
     assert "isic2016/test (379): 305 in isic2017/train" in out
     assert "121 in isic2018/train" in out and "1800 in isic2018/train" in out
-    assert "Not checked (id lists not known): isic2018/valid, isic2018/test" in out
+    assert "Not checked" not in out  # the ISIC 2018 validation and test lists are known
+    assert "isic2018/test (1000): 0 in any other release (0%)" in out
 
 
 # --- every command on every release ------------------------------------------------------------------
@@ -413,7 +414,8 @@ def test_a_staged_release_loads_like_the_builder_and_its_card_names_the_release(
             assert "not checked" in row
         else:
             assert all(f" {count} " in row for key, count in counts.items() if not key.startswith(name))
-    assert "`isic2018/valid`, `isic2018/test` is not checked" in card
+    assert "is not checked" not in card  # every split's id list is known
+    assert "| split | against | image | lesion | patient |" in card  # the leak table of the release
     assert "not confirmed" in card and "LICENSE.txt" in card  # neither licence is confirmed by ../shared
 
 

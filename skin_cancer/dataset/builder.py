@@ -37,6 +37,7 @@ from ..releases import DEFAULT_RELEASE, RELEASES, Release, checksum_problem, get
 from ..schema import features
 from . import compat
 from .annotations import AnnotationError, Metadata, parse_labels, parse_metadata
+from .archive import UNKNOWN, ImageFacts, image_facts
 from .cache import NotASupersededBuild, remove_build, superseded_builds
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
 from .fingerprint import cache_hash, first_change, input_listing, listing_fingerprint, package_code_hash
@@ -101,6 +102,7 @@ class ExampleSource:
     diagnosis: str | None
     metadata: Metadata
     also_in: tuple[str, ...] = ()
+    archive: ImageFacts = UNKNOWN  # lesion, patient, licence and attribution from the ISIC Archive
 
 
 class SkinCancer(datasets.GeneratorBasedBuilder):
@@ -277,6 +279,10 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "original_width": pair.original_width,
                     "original_height": pair.original_height,
                     "also_in": list(example.also_in),
+                    "lesion_id": example.archive.lesion_id,
+                    "patient_id": example.archive.patient_id,
+                    "license": example.archive.license,
+                    "attribution": example.archive.attribution,
                 },
             )
 
@@ -343,6 +349,7 @@ def _example_sources(source: SplitSource, release: Release) -> list[ExampleSourc
             diagnoses.get(pair.image_id),
             metadata.get(pair.image_id, unknown),
             tuple(also_in(release, source.split.name, pair.image_id)),
+            image_facts(pair.image_id),
         )
         for pair in source.pairs
     ]

@@ -2,8 +2,8 @@
 rendered as text by tools/summary.py).
 
 Read from the id lists shipped in skin_cancer/data/ids/ (package data, found with importlib.resources),
-never from the network. A split whose list is not known (ISIC 2018 validation and test) is never
-reported: `also_in` says nothing about membership in it.
+never from the network. A split whose list is not known (none today: the ISIC 2018 validation and test
+lists are shipped too) would never be reported: `also_in` would say nothing about membership in it.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from ..errors import CardError
 from ..options import CARD_KEY, CARD_VARIANTS, BuildOptions, card_variants, options_from_record, variant_record
 from ..releases import DEFAULT_RELEASE, Release, get_release
 from ..schema import markdown_table
+from ..tools.leaks import leak_markdown
+from .licences import LicenseSummary, license_section
 
 # The top-level dataset_card.md, shipped inside the package (skin_cancer/dataset_card.md links to it in a checkout).
 TEMPLATE = "dataset_card.md"
@@ -220,6 +222,7 @@ def render_card(
     ceilings: dict[str, float] | None = None,
     release: str | Release = DEFAULT_RELEASE,
     set_default: bool = False,
+    licenses: LicenseSummary | None = None,
 ) -> str:
     """The card for every configuration the repository will hold: the published ones first, then those of an
     existing card that this upload keeps, whole. One repository holds one release.
@@ -228,6 +231,8 @@ def render_card(
     first published. What a person wrote in the existing card is kept (YAML keys the publisher does not
     write, a hand-written pretty_name, their tags, sections under their own headings); a hand edit inside a
     section the publisher writes raises CardError naming the section, as publishing would lose it.
+    With `licenses` (the published images' per-image licences) the YAML `license` lists every licence the
+    images carry and the body counts them; without it, the release's notice alone.
     """
     release = get_release(release)
     ceilings = ceilings or {}
@@ -243,9 +248,10 @@ def render_card(
     values = _body_values(
         repo_id, published, configs, default, title, preview_path, partial, release, lines, bool(extra_configs)
     )
+    values["license_section"] = license_section(licenses)
     body = string.Template(load_template() if template is None else template).substitute(values)
     body, digests = _with_hand_written_sections(body, existing, repo_id)
-    metadata = _metadata(existing, release, title, sum(split.pairs for split in new[0].splits))
+    metadata = _metadata(existing, release, title, sum(split.pairs for split in new[0].splits), licenses)
     card_data = DatasetCardData(**metadata)
     MetadataConfigs(
         {
@@ -277,14 +283,18 @@ def _hand_written_pretty_name(existing: ExistingCard | None, release: Release) -
     return name
 
 
-def _metadata(existing: ExistingCard | None, release: Release, title: str, total: int) -> dict:
+def _metadata(
+    existing: ExistingCard | None, release: Release, title: str, total: int, licenses: LicenseSummary | None = None
+) -> dict:
     """The YAML keys apart from configs, dataset_info and skin_cancer: the publisher's, plus every key of
     the existing card it does not write, plus the existing card's own tags after the publisher's."""
     theirs = dict(existing.metadata) if existing is not None else {}
     tags = [*TAGS, *(tag for tag in theirs.get("tags") or [] if isinstance(tag, str) and tag not in TAGS)]
     ours = {
         # The Hub's `unknown` where nothing here confirms the licence; the body says what is believed.
-        "license": release.license_id if release.license_confirmed else "unknown",
+        "license": licenses.yaml_license()
+        if licenses is not None
+        else (release.license_id if release.license_confirmed else "unknown"),
         "task_categories": list(TASK_CATEGORIES),
         "task_ids": list(TASK_IDS),
         "annotations_creators": list(ANNOTATIONS_CREATORS),
@@ -442,7 +452,8 @@ def check_hub_rules(metadata: dict) -> None:
         for value in metadata.get("source_datasets", [])
         if value != "original" and not re.fullmatch(r"extended\|[\w.-]+(/[\w.-]+)?", value)
     ]
-    if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", str(metadata["license"])):
+    licences = metadata["license"] if isinstance(metadata["license"], list) else [metadata["license"]]
+    if not all(re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", str(licence)) for licence in licences):
         problems.append(f"license {metadata['license']!r}")
     if "language" in metadata:
         problems.append("language (the data hold no text)")
@@ -526,6 +537,13 @@ def release_values(release: Release) -> dict[str, str]:
         "license_text": license_text(release),
         "overlap_table": overlap_markdown(release),
         "unknown_splits": ", ".join(f"`{key}`" for key in unknown_splits()) or "none",
+        "unknown_splits_sentence": (
+            f"Membership in {', '.join(f'`{key}`' for key in unknown_splits())} is not checked: their id lists "
+            "are not known. "
+            if unknown_splits()
+            else ""
+        ),
+        "leak_table": leak_markdown(release),
     }
 
 

@@ -32,6 +32,7 @@ from .card import (
     source_dataset,
     validate_card,
 )
+from .licences import LicenseChoice, LicenseSummary, select_licensed
 
 PREVIEW_PATH = "assets/preview.png"
 NATIVE_MASKS = NATIVE_MASKS_CONFIG
@@ -87,6 +88,7 @@ def stage(
     overwrite: bool = False,
     existing: ExistingCard | None = None,
     set_default: bool = False,
+    licenses: LicenseChoice | None = None,
 ) -> StagedRepo:
     """Write the repository into `folder` (new, empty, or an earlier staging with `overwrite`), all or nothing.
 
@@ -94,6 +96,8 @@ def stage(
     of `existing` (the repository's current card) that are not rebuilt here are kept in the card, whole,
     and their shards are never touched; so are its default configuration (unless `set_default`: then the
     first build's, as in a new repository) and what a person wrote in it (see `card.render_card`).
+    `licenses` keeps only the images under the chosen licences (hub/licences.py; None publishes every
+    image); the card counts per-image licences.
     """
     builds = [builds] if isinstance(builds, Build) else list(builds)
     names = [build.options.config_name for build in builds]
@@ -103,6 +107,9 @@ def stage(
     if len(releases) != 1:
         raise UsageError(f"one repository holds one release, not {', '.join(releases)}: publish each to its own")
     partial = any([check_complete(build, allow_partial) for build in builds])
+    selections = [select_licensed(build, licenses) for build in builds]
+    builds = [build for build, _ in selections]
+    licence_summary = LicenseSummary(builds[0].release, selections[0][1], licenses)
     convert_file_size_to_int(max_shard_size)  # a bad size fails here, before any work
     protected = [folder for build in builds for folder in build.protected_folders]
     if existing is not None:
@@ -131,6 +138,7 @@ def stage(
             ceilings=ceilings,
             release=builds[0].release,
             set_default=set_default,
+            licenses=licence_summary,
         )
         validate_card(content, [facts for facts, _ in published] + extra)
         (scratch / "README.md").write_text(content)
