@@ -7,9 +7,12 @@ splits exist, what the features are and how to turn one pair of files into one e
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
 import time
+import uuid
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -26,10 +29,12 @@ from ..schema import features
 from .annotations import AnnotationError, Metadata, parse_labels, parse_metadata
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
 from .fingerprint import CODE_HASH, cache_hash
+from .masks import NOTE_ORIENTATION_IGNORED, ReadingNotes
 from .overlap import also_in
 from .transforms import (
     ImageDecodeError,
     MaskDecodeError,
+    MaskMeaningError,
     MaskSizeError,
     UnsupportedImageError,
     prepare_pair,
@@ -167,7 +172,8 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
             _warn_if_partial(source, release)
             generators.append(
                 datasets.SplitGenerator(
-                    name=source.split.name, gen_kwargs={"examples": _example_sources(source, release)}
+                    name=source.split.name,
+                    gen_kwargs={"examples": _example_sources(source, release), "split": source.split.name},
                 )
             )
         return generators
@@ -186,8 +192,21 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
 
     def _prepare_split(self, split_generator: datasets.SplitGenerator, **kwargs: Any) -> None:
         started = time.perf_counter()
-        with bound_workers():
-            super()._prepare_split(split_generator, **kwargs)
+        # Each job (one per worker process with num_proc) writes what its masks and images gave to warn
+        # about into this folder; the split's warnings are the sum, given once here.
+        with tempfile.TemporaryDirectory(prefix="skin-cancer-notes-") as notes_folder:
+            split_generator.gen_kwargs["notes_folder"] = notes_folder
+            try:
+                with bound_workers():
+                    super()._prepare_split(split_generator, **kwargs)
+            finally:
+                del split_generator.gen_kwargs["notes_folder"]
+            notes = ReadingNotes()
+            for name in sorted(os.listdir(notes_folder)):
+                with open(os.path.join(notes_folder, name)) as file:
+                    notes.merge(json.load(file))
+        for message in notes.messages(f"{split_generator.name} split"):
+            warn_user(message)
         self.seconds_per_split[split_generator.name] = time.perf_counter() - started
 
     def _prepare_split_single(self, *args: Any, **kwargs: Any):
@@ -201,8 +220,12 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                 raise
             raise found from error
 
-    def _generate_examples(self, examples: list[ExampleSource]):
+    def _generate_examples(self, examples: list[ExampleSource], split: str = "", notes_folder: str | None = None):
+        """The examples of one split (or one job's part of it). What the masks and images give to warn about
+        (masks.ReadingNotes) is warned once at the end, or, when building, written to `notes_folder` for
+        `_prepare_split` to warn once per split; streaming has no such folder."""
         config = self.config
+        notes = ReadingNotes()
         for example, (image_bytes, mask_bytes) in zip(examples, _read_ahead(examples), strict=True):
             try:
                 pair = prepare_pair(image_bytes, mask_bytes, config.size, config.resize_mode, config.image_format)
@@ -214,6 +237,10 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                 raise DataError(example.mask.label, str(error), _CORRUPT_HINT) from error
             except MaskSizeError as error:
                 raise DataError(example.mask.label, str(error), "a mask must have its image's size") from error
+            except MaskMeaningError as error:
+                raise DataError(example.mask.label, str(error)) from error
+            for note in pair.notes:
+                notes.add(note, example.image.label if note == NOTE_ORIENTATION_IGNORED else example.mask.label)
             yield (
                 example.image_id,
                 {
@@ -228,6 +255,12 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "also_in": list(example.also_in),
                 },
             )
+        if notes_folder is not None:
+            with open(os.path.join(notes_folder, f"{uuid.uuid4().hex}.json"), "w") as file:
+                json.dump(notes.found, file)
+        else:
+            for message in notes.messages(f"{split} split"):
+                warn_user(message)
 
 
 def _read_ahead(examples: list[ExampleSource]):
