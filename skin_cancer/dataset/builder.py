@@ -128,6 +128,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         self.config.check()
         self.seconds_per_split: dict[str, float] = {}
         self._verification_mode: datasets.VerificationMode | None = None
+        self._streaming_notes: dict[str, ReadingNotes] = {}  # per split, while a stream is read
 
     @property
     def release(self) -> Release:
@@ -170,10 +171,14 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         generators = []
         for source in sources:
             _warn_if_partial(source, release)
+            examples = _example_sources(source, release)
+            # The split's first and last ids: streaming reads each example as a shard of its own, and
+            # gives the split's warnings when the last one has been read.
+            ends = (examples[0].image_id, examples[-1].image_id) if examples else ("", "")
             generators.append(
                 datasets.SplitGenerator(
                     name=source.split.name,
-                    gen_kwargs={"examples": _example_sources(source, release), "split": source.split.name},
+                    gen_kwargs={"examples": examples, "split": source.split.name, "first": ends[0], "last": ends[1]},
                 )
             )
         return generators
@@ -220,12 +225,27 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                 raise
             raise found from error
 
-    def _generate_examples(self, examples: list[ExampleSource], split: str = "", notes_folder: str | None = None):
-        """The examples of one split (or one job's part of it). What the masks and images give to warn about
-        (masks.ReadingNotes) is warned once at the end, or, when building, written to `notes_folder` for
-        `_prepare_split` to warn once per split; streaming has no such folder."""
+    def _generate_examples(
+        self,
+        examples: list[ExampleSource],
+        split: str = "",
+        first: str = "",
+        last: str = "",
+        notes_folder: str | None = None,
+    ):
+        """The examples of one split, or of one part of it (a job with num_proc, a shard when streaming).
+
+        What the masks and images give to warn about (masks.ReadingNotes) is written to `notes_folder` when
+        building, for `_prepare_split` to warn once per split; when streaming (no folder), it is kept on the
+        builder from the split's `first` example on and warned once its `last` example has been read.
+        """
         config = self.config
-        notes = ReadingNotes()
+        if notes_folder is not None:
+            notes = ReadingNotes()
+        else:
+            if examples and examples[0].image_id == first:
+                self._streaming_notes[split] = ReadingNotes()  # a new pass over the split
+            notes = self._streaming_notes.setdefault(split, ReadingNotes())
         for example, (image_bytes, mask_bytes) in zip(examples, _read_ahead(examples), strict=True):
             try:
                 pair = prepare_pair(image_bytes, mask_bytes, config.size, config.resize_mode, config.image_format)
@@ -258,8 +278,8 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         if notes_folder is not None:
             with open(os.path.join(notes_folder, f"{uuid.uuid4().hex}.json"), "w") as file:
                 json.dump(notes.found, file)
-        else:
-            for message in notes.messages(f"{split} split"):
+        elif examples and examples[-1].image_id == last:
+            for message in self._streaming_notes.pop(split, notes).messages(f"{split} split"):
                 warn_user(message)
 
 

@@ -160,7 +160,10 @@ def _as_grey(mask: Image.Image, mode: str) -> Image.Image:
         _check_opaque(alpha, mode)
         return grey
     if mode not in _COLOUR_MODES:
-        raise MaskValueError(f"is a {mode} image, not a mask: save it as greyscale (0 background, 255 lesion)")
+        raise MaskValueError(
+            f"has {len(mask.getbands())} channels (Pillow mode {mode}), not a mask: "
+            "save it as greyscale (0 background, 255 lesion)"
+        )
     bands = mask.split()
     if mode == "RGBA":
         _check_opaque(bands[3], mode)
@@ -210,13 +213,14 @@ def default_prediction_values(kind: Literal["greyscale", "palette", "integer", "
     return "indices"
 
 
-def prediction_lesion_values(values: np.ndarray, reading: PredictionValues, flag_hint: str) -> tuple[np.ndarray, float]:
+def prediction_lesion_values(values: np.ndarray, reading: PredictionValues, flag: str) -> tuple[np.ndarray, float]:
     """A 2-D array of values and the threshold above which a value is lesion, for `reading`.
 
     `official`: integers 0..255, lesion `> 128` (as ISIC's scorer); `indices`: class indices {0, 1}
     (returned as 0/255 with the official threshold); `probabilities`: floats in [0, 1] (or 8-bit values,
     divided by 255), lesion `> 0.5`. Booleans are lesion where True in every reading. Raises
-    MaskValueError for values the reading cannot hold, naming `flag_hint` (how to choose another reading).
+    MaskValueError for values the reading cannot hold, naming how to choose another: `flag` is a format
+    string with a `{value}` field, e.g. "--prediction-values {value}".
     """
     if values.dtype == bool:
         return values.astype(np.uint8) * np.uint8(255), float(OFFICIAL_THRESHOLD)
@@ -231,7 +235,8 @@ def prediction_lesion_values(values: np.ndarray, reading: PredictionValues, flag
         if values.size and not np.isin(values, (0, 1)).all():
             raise MaskValueError(
                 f"holds values from {low:g} to {high:g}, but is read as class indices (0 background, 1 lesion); "
-                f"{flag_hint} official for 0..255 values read as ISIC's scorer does (> 128), or probabilities"
+                f"pass {flag.format(value='official')} for 0..255 values read as ISIC's scorer does (> 128), "
+                f"or {flag.format(value='probabilities')}"
             )
         return (values == 1).astype(np.uint8) * np.uint8(255), float(OFFICIAL_THRESHOLD)
     if reading == "official":
@@ -239,7 +244,8 @@ def prediction_lesion_values(values: np.ndarray, reading: PredictionValues, flag
             kind = "float values" if floating else "values"
             raise MaskValueError(
                 f"has {kind} from {low:g} to {high:g}, but is read as 8-bit values 0..255 (ISIC's > 128); "
-                f"{flag_hint} probabilities for values in [0, 1], or indices for class indices"
+                f"pass {flag.format(value='probabilities')} for values in [0, 1], "
+                f"or {flag.format(value='indices')} for class indices"
             )
         return values, float(OFFICIAL_THRESHOLD)
     if integer:
@@ -249,7 +255,7 @@ def prediction_lesion_values(values: np.ndarray, reading: PredictionValues, flag
     if low < 0.0 or high > 1.0:
         raise MaskValueError(
             f"has float values from {low:g} to {high:g}, but probabilities lie in [0, 1]; "
-            f"{flag_hint} official for 8-bit values"
+            f"pass {flag.format(value='official')} for 8-bit values"
         )
     if np.logical_or(values == 0, values == 1).all():
         # Certain 0/1 probabilities are a binary mask: mapped back exactly as its 0/255 or boolean form is.

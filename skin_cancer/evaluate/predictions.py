@@ -33,7 +33,7 @@ Prediction = np.ndarray | Image.Image | str | os.PathLike | bytes
 
 PREDICTION_SUFFIXES = (".png", ".npy")
 EIGHT_BIT_THRESHOLD = float(OFFICIAL_THRESHOLD)  # official: value > 128 of 255 is lesion
-FLAG_HINT = "pass --prediction-values (prediction_values=)"
+FLAG = "--prediction-values {value} (prediction_values='{value}')"  # how a reading is chosen, in messages
 
 _ID_PATTERN = re.compile(r"^(ISIC_\d{7})(?!\d)")
 _INTEGER_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
@@ -75,7 +75,7 @@ def read_prediction(prediction: Prediction, name: str, prediction_values: str | 
         raise DataError(name, f"has shape {raw.shape}; a prediction must be single-channel (height, width)")
     reading = check_prediction_values(prediction_values) or default_prediction_values(kind)
     try:
-        values, threshold = prediction_lesion_values(raw, reading, FLAG_HINT)  # type: ignore[arg-type]
+        values, threshold = prediction_lesion_values(raw, reading, FLAG)  # type: ignore[arg-type]
     except MaskValueError as error:
         raise DataError(name, str(error)) from None
     return PredictionRead(values, threshold, kind, kind == "greyscale" and only_zero_one(raw))

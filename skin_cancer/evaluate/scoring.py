@@ -29,7 +29,7 @@ from ..dataset.transforms import PixelError, read_mask
 from .native import NativeWindow, native_window
 from .predictions import (
     EIGHT_BIT_THRESHOLD,
-    FLAG_HINT,
+    FLAG,
     Prediction,
     check_prediction_values,
     prediction_name,
@@ -252,7 +252,7 @@ def _warn_about_readings(per_image: list[dict[str, Any]], split: str, prediction
     if prediction_values is None and zero_one and all(zero_one):
         warnings.warn(
             f"all {len(zero_one)} greyscale predictions hold only the values 0 and 1: read as ISIC's scorer reads "
-            f"them (lesion > 128) they all score as empty; if 1 means lesion, {FLAG_HINT} indices",
+            f"them (lesion > 128) they all score as empty; if 1 means lesion, pass {FLAG.format(value='indices')}",
             stacklevel=4,
         )
 
