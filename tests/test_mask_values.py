@@ -267,8 +267,10 @@ def _official_macro(truth_folder: Path, prediction_folder: Path) -> dict[str, fl
     return SegmentationScore.from_dir(truth_folder, prediction_folder).macro_average.to_dict()
 
 
-def _greyscale(truth: np.ndarray, kind: str) -> np.ndarray:
+def _greyscale(truth: np.ndarray, kind: str, index: int = 0) -> np.ndarray:
     lesion = truth > 128
+    if kind == "mixed":  # one file of the run 0/1, the others 0/255: each was once read its own way
+        return lesion.astype(np.uint8) * (1 if index == 0 else 255)
     if kind == "soft":
         return np.asarray(Image.fromarray(truth).filter(ImageFilter.GaussianBlur(15)))
     if kind == "all_ones":
@@ -284,7 +286,7 @@ def _greyscale(truth: np.ndarray, kind: str) -> np.ndarray:
     raise ValueError(kind)
 
 
-GREYSCALE_KINDS = ("soft", "all_ones", "zero_one", "one_pixel_two", "background_one")
+GREYSCALE_KINDS = ("soft", "all_ones", "zero_one", "one_pixel_two", "background_one", "mixed")
 
 
 @pytest.mark.parametrize("kind", GREYSCALE_KINDS)
@@ -293,8 +295,8 @@ def test_every_greyscale_png_prediction_scores_as_isics_scorer_scores_it(kind, r
     truth_folder = real_sample / VALID.mask_folder
     folder = tmp_path / kind
     folder.mkdir()
-    for path in sorted(truth_folder.glob("*.png")):
-        Image.fromarray(_greyscale(np.asarray(Image.open(path)), kind), mode="L").save(folder / path.name)
+    for index, path in enumerate(sorted(truth_folder.glob("*.png"))):
+        Image.fromarray(_greyscale(np.asarray(Image.open(path)), kind, index), mode="L").save(folder / path.name)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = score(collect_predictions(folder), truth)
