@@ -111,13 +111,15 @@ def read_truth(mask: Image.Image) -> TruthMask:
 
 
 def _read_grey(grey: Image.Image, mode: str) -> TruthMask:
-    present = _present(grey)
+    histogram = grey.histogram()[:256]  # one pass over the pixels gives the values and the lesion's area
+    present = tuple(value for value, count in enumerate(histogram) if count)
     values = set(present)
     if values <= {0, 255}:
-        return _truth(grey, "binary", mode, present)
+        return _truth(grey, "binary", mode, present, histogram[255])
     if values <= {0, 1}:
-        return _truth(grey.point(_INDEX_LUT), "indices", mode, present)
-    return _truth(grey.point(_OFFICIAL_LUT), "thresholded", mode, present)
+        return _truth(grey.point(_INDEX_LUT), "indices", mode, present, histogram[1])
+    lesion = sum(histogram[OFFICIAL_THRESHOLD + 1 :])
+    return _truth(grey.point(_OFFICIAL_LUT), "thresholded", mode, present, lesion)
 
 
 def _read_wide(mask: Image.Image, mode: str) -> TruthMask:
@@ -193,9 +195,12 @@ def _from_bool(lesion: np.ndarray) -> Image.Image:
     return Image.fromarray(lesion.astype(np.uint8) * np.uint8(255), mode="L")
 
 
-def _truth(binary: Image.Image, kind: TruthKind, mode: str, present: tuple[int, ...]) -> TruthMask:
+def _truth(
+    binary: Image.Image, kind: TruthKind, mode: str, present: tuple[int, ...], lesion: int | None = None
+) -> TruthMask:
     area = binary.width * binary.height
-    lesion = binary.histogram()[255] if binary.mode == "L" else 0
+    if lesion is None:
+        lesion = binary.histogram()[255]
     return TruthMask(binary, kind, mode, present[:_VALUES_KEPT], lesion / area if area else 0.0)
 
 
