@@ -242,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace an earlier --write-native folder of this tool"
     )
     evaluate.add_argument("--allow-missing", action="store_true", help="score only the images that have predictions")
+    evaluate.add_argument(
+        "--prediction-values",
+        choices=("official", "indices", "probabilities"),
+        default=None,
+        help="read every prediction one way: official (0..255, lesion > 128, as ISIC's scorer), indices "
+        "(0/1 class indices), probabilities (lesion > 0.5); default: greyscale PNGs official, palette PNGs "
+        "and integer .npy indices, float .npy probabilities",
+    )
     return parser
 
 
@@ -603,7 +611,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         truth = truth_from_build(prepare(args), args.split)
     predictions = ceiling_predictions(truth) if args.ceiling else collect_predictions(args.predictions)
-    report = score(predictions, truth, args.num_proc, args.allow_missing, args.write_native, args.overwrite)
+    report = score(
+        predictions,
+        truth,
+        args.num_proc,
+        args.allow_missing,
+        args.write_native,
+        args.overwrite,
+        prediction_values=args.prediction_values,
+    )
     print(report.table())
     if args.write_native:
         print(f"\nWrote {len(report.per_image)} native-size masks to {args.write_native}")

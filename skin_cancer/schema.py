@@ -82,12 +82,8 @@ COLUMNS: tuple[Column, ...] = (
         "age_approximate", lambda r: _int32(), "int32", _patient("approximate age in years; null where unknown", "age")
     ),
     Column("sex", lambda r: _string(), "string", _patient("`male` or `female`; null where unknown", "sex")),
-    Column(
-        "original_width", lambda r: _int32(), "int32", lambda r: "width of the source image (after EXIF orientation)"
-    ),
-    Column(
-        "original_height", lambda r: _int32(), "int32", lambda r: "height of the source image (after EXIF orientation)"
-    ),
+    Column("original_width", lambda r: _int32(), "int32", lambda r: "width of the source image, in its mask's frame"),
+    Column("original_height", lambda r: _int32(), "int32", lambda r: "height of the source image, in its mask's frame"),
     Column(
         "also_in",
         lambda r: datasets.List(_string()),

@@ -211,7 +211,6 @@ def test_every_prediction_encoding_maps_back_to_the_same_mask(tmp_path):
     palette.save(tmp_path / "palette.png")
     encodings = {
         "uint8 0/1": binary.astype(np.uint8),
-        "uint8 0/255": binary.astype(np.uint8) * 255,
         "int64 0/1": binary.astype(np.int64),
         "float 0/1": binary.astype(np.float32),
         "channel axis": binary[:, :, None],
@@ -224,12 +223,19 @@ def test_every_prediction_encoding_maps_back_to_the_same_mask(tmp_path):
     }
     for label, prediction in encodings.items():
         assert np.array_equal(to_original(prediction, example), reference), label
+    # 8-bit arrays are class indices unless the run says otherwise: 0/255 needs the official reading.
+    eight_bit = binary.astype(np.uint8) * 255
+    assert np.array_equal(to_original(eight_bit, example, prediction_values="official"), reference)
+    with pytest.raises(DataError, match=r"ISIC_0000042: holds values from 0 to 255.*--prediction-values"):
+        to_original(eight_bit, example)
 
 
 def test_thresholds_are_the_official_ones():
     example = {"original_width": 90, "original_height": 60}
     for value, lesion in ((128, False), (129, True)):
-        assert to_original(np.full((32, 32), value, np.uint8), example, "stretch").all() == lesion
+        assert to_original(np.full((32, 32), value, np.uint8), example, "stretch", None, "official").all() == lesion
+        grey = Image.fromarray(np.full((32, 32), value, np.uint8))  # a greyscale image: official by default
+        assert to_original(grey, example, "stretch").all() == lesion
     for value, lesion in ((0.5, False), (0.5001, True)):
         assert to_original(np.full((32, 32), value, np.float32), example, "stretch").all() == lesion
 
@@ -287,7 +293,7 @@ def test_center_crop_ends_are_background_and_pad_bands_are_ignored():
 def test_a_native_size_prediction_is_taken_as_is():
     example = {"original_width": 50, "original_height": 30}
     native = _random_blob((30, 50), seed=5)
-    assert np.array_equal(to_original(native.astype(np.uint8) * 255, example), native)
+    assert np.array_equal(to_original(native.astype(np.uint8), example), native)
 
 
 def test_bad_predictions_get_one_line_naming_the_file(tmp_path):
@@ -298,13 +304,13 @@ def test_bad_predictions_get_one_line_naming_the_file(tmp_path):
         DataError, match=r"ISIC_0000009\.png: is 64x48, .*square size \(512x512\).*native size \(300x200\)"
     ):
         to_original(path, example, size=512)
-    Image.new("RGB", (64, 64)).save(path)
-    with pytest.raises(DataError, match=r"ISIC_0000009\.png: has 3 channels"):
+    Image.new("RGB", (64, 64), (10, 200, 30)).save(path)
+    with pytest.raises(DataError, match=r"ISIC_0000009\.png: is a colour image \(mode RGB\) whose channels differ"):
         to_original(path, example)
     path.write_bytes(b"not a png")
     with pytest.raises(DataError, match=r"ISIC_0000009\.png: cannot be decoded"):
         to_original(path, example)
-    with pytest.raises(DataError, match="probabilities in"):
+    with pytest.raises(DataError, match="probabilities lie in"):
         to_original(np.full((8, 8), 3.0), example)
     with pytest.raises(DataError, match="single-channel"):
         to_original(np.zeros((8, 8, 3), np.uint8), example)

@@ -115,7 +115,7 @@ def test_image_and_mask_share_the_geometry():
 
 
 @pytest.mark.parametrize("values", ["zero_one", "antialiased"])
-def test_non_binary_masks_read_as_non_zero_is_lesion(values):
+def test_zero_one_masks_are_class_indices_and_others_are_read_at_the_official_threshold(values):
     _, _, _, mask = pair_bytes(900, 600, seed=5)
     lesion = np.asarray(mask) > 0
     if values == "zero_one":
@@ -123,7 +123,8 @@ def test_non_binary_masks_read_as_non_zero_is_lesion(values):
         expected_lesion = lesion
     else:
         source = mask.filter(ImageFilter.GaussianBlur(4))
-        expected_lesion = np.asarray(source) > 0
+        expected_lesion = np.asarray(source) > 128  # ISIC's scorer's reading, not "any non-zero value"
+        assert (np.asarray(source) > 0).sum() > expected_lesion.sum() * 1.02
     reference = Image.fromarray(np.where(expected_lesion, 255, 0).astype(np.uint8), mode="L")
     ours = decode(prepare_mask(png_bytes(source), (900, 600), 256, "pad"))
     expected = decode(prepare_mask(png_bytes(reference), (900, 600), 256, "pad"))
@@ -155,8 +156,8 @@ INVERSE_OF_DISPLAY = {
 }
 
 
-@pytest.mark.parametrize("orientation", sorted(INVERSE_OF_DISPLAY))
-def test_exif_orientation_is_applied(orientation):
+@pytest.mark.parametrize("orientation", [5, 6, 7, 8])
+def test_exif_orientation_is_applied_when_only_the_oriented_frame_fits_the_mask(orientation):
     displayed, mask = synthetic_pair(1203, 801, seed=11)
     displayed.paste((0, 0, 255), (0, 0, 300, 200))  # an asymmetric marker in the top-left corner
     stored = displayed.transpose(INVERSE_OF_DISPLAY[orientation])
@@ -171,6 +172,33 @@ def test_exif_orientation_is_applied(orientation):
     assert np.array_equal(decode(ours.mask), decode(expected.mask))
     difference = np.abs(decode(ours.image).astype(int) - decode(expected.image).astype(int))
     assert difference.mean() < 2.5
+    assert ours.notes == ()
+
+
+@pytest.mark.parametrize("orientation", sorted(INVERSE_OF_DISPLAY))
+def test_a_mask_of_the_stored_size_keeps_the_image_in_its_stored_frame(orientation):
+    """ISIC masks are drawn on the stored pixels: the tag is ignored (and counted) when the mask fits them."""
+    stored, mask = synthetic_pair(1203, 801, seed=11)
+    stored.paste((0, 0, 255), (0, 0, 300, 200))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    expected = prepare_pair(jpeg_bytes(stored), png_bytes(mask), size=256)
+    ours = prepare_pair(jpeg_bytes(stored, exif=exif.tobytes()), png_bytes(mask), size=256)
+    assert (ours.original_width, ours.original_height) == (1203, 801)
+    assert ours.mask == expected.mask and ours.image == expected.image
+    assert ours.notes == ("orientation_ignored",)
+
+
+def test_a_square_image_keeps_its_stored_frame_and_a_misfit_names_the_tag():
+    stored, mask = synthetic_pair(700, 700, seed=12)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    ours = prepare_pair(jpeg_bytes(stored, exif=exif.tobytes()), png_bytes(mask), size=128)
+    assert ours.image == prepare_pair(jpeg_bytes(stored), png_bytes(mask), size=128).image
+    assert ours.notes == ("orientation_ignored",)
+    other, other_mask = synthetic_pair(900, 700, seed=13)
+    with pytest.raises(MaskSizeError, match="800x600 but its image is 900x700 as stored, 700x900 with its EXIF Orie"):
+        prepare_pair(jpeg_bytes(other, exif=exif.tobytes()), png_bytes(other_mask.resize((800, 600))), size=128)
 
 
 @pytest.mark.parametrize("mode", ["L", "CMYK"])

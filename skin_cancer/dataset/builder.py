@@ -11,9 +11,12 @@ The private `datasets` methods it overrides (`_download_and_prepare`, `_prepare_
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
+import tempfile
 import time
+import uuid
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -41,11 +44,13 @@ from .archive import UNKNOWN, ImageFacts, image_facts
 from .cache import NotASupersededBuild, remove_build, superseded_builds
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
 from .fingerprint import cache_hash, first_change, input_listing, listing_fingerprint, package_code_hash
+from .masks import NOTE_ORIENTATION_IGNORED, ReadingNotes
 from .overlap import also_in
 from .registration import DATASET_NAME
 from .transforms import (
     ImageDecodeError,
     MaskDecodeError,
+    MaskMeaningError,
     MaskSizeError,
     UnsupportedImageError,
     prepare_pair,
@@ -144,6 +149,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         self.seconds_per_split: dict[str, float] = {}
         self.removed_builds: list[str] = []  # superseded builds this builder deleted (cache.py)
         self._verification_mode: datasets.VerificationMode | None = None
+        self._streaming_notes: dict[str, ReadingNotes] = {}  # per split, while a stream is read
 
     @property
     def release(self) -> Release:
@@ -217,9 +223,14 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         generators = []
         for source in sources:
             _warn_if_partial(source, release)
+            examples = _example_sources(source, release)
+            # The split's first and last ids: streaming reads each example as a shard of its own, and
+            # gives the split's warnings when the last one has been read.
+            ends = (examples[0].image_id, examples[-1].image_id) if examples else ("", "")
             generators.append(
                 datasets.SplitGenerator(
-                    name=source.split.name, gen_kwargs={"examples": _example_sources(source, release)}
+                    name=source.split.name,
+                    gen_kwargs={"examples": examples, "split": source.split.name, "first": ends[0], "last": ends[1]},
                 )
             )
         return generators
@@ -239,8 +250,21 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
 
     def _prepare_split(self, split_generator: datasets.SplitGenerator, **kwargs: Any) -> None:
         started = time.perf_counter()
-        with bound_workers(kwargs.get("num_proc")):
-            super()._prepare_split(split_generator, **kwargs)
+        # Each job (one per worker process with num_proc) writes what its masks and images gave to warn
+        # about into this folder; the split's warnings are the sum, given once here.
+        with tempfile.TemporaryDirectory(prefix="skin-cancer-notes-") as notes_folder:
+            split_generator.gen_kwargs["notes_folder"] = notes_folder
+            try:
+                with bound_workers(kwargs.get("num_proc")):
+                    super()._prepare_split(split_generator, **kwargs)
+            finally:
+                del split_generator.gen_kwargs["notes_folder"]
+            notes = ReadingNotes()
+            for name in sorted(os.listdir(notes_folder)):
+                with open(os.path.join(notes_folder, name)) as file:
+                    notes.merge(json.load(file))
+        for message in notes.messages(f"{split_generator.name} split"):
+            warn_user(message)
         self.seconds_per_split[split_generator.name] = time.perf_counter() - started
 
     def _prepare_split_single(self, *args: Any, **kwargs: Any):
@@ -254,8 +278,27 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                 raise
             raise found from error
 
-    def _generate_examples(self, examples: list[ExampleSource]):
+    def _generate_examples(
+        self,
+        examples: list[ExampleSource],
+        split: str = "",
+        first: str = "",
+        last: str = "",
+        notes_folder: str | None = None,
+    ):
+        """The examples of one split, or of one part of it (a job with num_proc, a shard when streaming).
+
+        What the masks and images give to warn about (masks.ReadingNotes) is written to `notes_folder` when
+        building, for `_prepare_split` to warn once per split; when streaming (no folder), it is kept on the
+        builder from the split's `first` example on and warned once its `last` example has been read.
+        """
         config = self.config
+        if notes_folder is not None:
+            notes = ReadingNotes()
+        else:
+            if examples and examples[0].image_id == first:
+                self._streaming_notes[split] = ReadingNotes()  # a new pass over the split
+            notes = self._streaming_notes.setdefault(split, ReadingNotes())
         for example, (image_bytes, mask_bytes) in zip(examples, _read_ahead(examples), strict=True):
             try:
                 pair = prepare_pair(image_bytes, mask_bytes, config.size, config.resize_mode, config.image_format)
@@ -267,6 +310,10 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                 raise DataError(example.mask.label, str(error), _CORRUPT_HINT) from error
             except MaskSizeError as error:
                 raise DataError(example.mask.label, str(error), "a mask must have its image's size") from error
+            except MaskMeaningError as error:
+                raise DataError(example.mask.label, str(error)) from error
+            for note in pair.notes:
+                notes.add(note, example.image.label if note == NOTE_ORIENTATION_IGNORED else example.mask.label)
             yield (
                 example.image_id,
                 {
@@ -285,6 +332,12 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "attribution": example.archive.attribution,
                 },
             )
+        if notes_folder is not None:
+            with open(os.path.join(notes_folder, f"{uuid.uuid4().hex}.json"), "w") as file:
+                json.dump(notes.found, file)
+        elif examples and examples[-1].image_id == last:
+            for message in self._streaming_notes.pop(split, notes).messages(f"{split} split"):
+                warn_user(message)
 
 
 def _read_ahead(examples: list[ExampleSource]):

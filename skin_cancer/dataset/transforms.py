@@ -2,10 +2,12 @@
 
 The image and its mask go through the same `Placement`, so they stay aligned to the pixel.
 Images are decoded with libjpeg's DCT scaling (Pillow's `draft`) at the smallest scale that
-still covers their footprint in the output, and are resized in their stored orientation; the
-EXIF rotation is applied to the small result. Masks are made binary ("non-zero is lesion"), and
+still covers their footprint in the output, and are resized in their stored orientation; an EXIF
+rotation, when the pair follows it, is applied to the small result. The pair always shares one frame
+(`pair_orientation`): ISIC masks are drawn on the stored pixels, so an image whose mask has its stored
+size keeps its stored frame whatever its EXIF tag says. Masks are read by the one rule of `masks`, and
 an output pixel is lesion when at least half the area under it is lesion, computed exactly in
-integers, so they stay {0, 255} and do not shift.
+integers, so they stay binary and do not shift.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ..options import DEFAULTS, IMAGE_FORMATS, RESIZE_MODES, ImageFormat, ResizeMode
+from .masks import NOTE_ORIENTATION_IGNORED, MaskValueError, TruthMask, read_truth
 
 JPEG_QUALITY = 95
 # Antialiased bilinear, as torchvision's default Resize; the DCT decode already did most of the shrinking.
@@ -38,7 +41,6 @@ _TRANSPOSE_FOR_ORIENTATION = {
     8: Image.Transpose.ROTATE_90,
 }
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, Image.DecompressionBombError)
-_BINARY_LUT = [0] + [255] * 255
 # Pillow clips these to 255 when converting to RGB; they are scaled to 8 bits here instead.
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 # 32-bit integer and float pixels carry no range that says which value is white: refused.
@@ -67,6 +69,10 @@ class MaskSizeError(PixelError):
     pass
 
 
+class MaskMeaningError(PixelError):
+    """The mask decodes but its values have no defined meaning (see `masks`); not a corrupt file."""
+
+
 @dataclass(frozen=True)
 class Placement:
     """Which region of the source frame lands on which rectangle of the square output."""
@@ -86,6 +92,8 @@ class PreparedPair:
     mask: bytes
     original_width: int
     original_height: int
+    # What a split's warnings count (masks.NOTE_*): how the mask was read, an EXIF orientation ignored.
+    notes: tuple[str, ...] = ()
 
 
 def placement(width: int, height: int, size: int, mode: ResizeMode) -> Placement:
@@ -146,75 +154,136 @@ def prepare_pair(
     resize_mode: ResizeMode = DEFAULTS.resize_mode,
     image_format: ImageFormat = DEFAULTS.image_format,
 ) -> PreparedPair:
-    image, (width, height) = prepare_image(image_bytes, size, resize_mode, image_format)
-    mask = prepare_mask(mask_bytes, (width, height), size, resize_mode)
-    return PreparedPair(image, mask, width, height)
+    """The square image and mask of one pair, in the one frame they share (see `pair_orientation`).
+
+    Raises ImageDecodeError / UnsupportedImageError for the image, MaskDecodeError, MaskSizeError and
+    MaskMeaningError for the mask; the caller adds the file name.
+    """
+    with _open(image_bytes, ImageDecodeError) as image:
+        with _open(mask_bytes, MaskDecodeError) as mask_file:
+            mask_size = mask_file.size  # the header only: nothing decoded yet
+        tag = _orientation(image)
+        orientation, ignored = pair_orientation(tag, image.size, mask_size)
+        encoded, (width, height) = _prepare_open_image(image, orientation, size, resize_mode, image_format)
+    mask, reading = _prepare_mask(mask_bytes, (width, height), size, resize_mode)
+    notes = reading.notes + ((NOTE_ORIENTATION_IGNORED,) if ignored else ())
+    return PreparedPair(encoded, mask, width, height, notes)
+
+
+def pair_orientation(tag: int, stored: tuple[int, int], mask_size: tuple[int, int]) -> tuple[int, bool]:
+    """The EXIF orientation to apply to an image whose mask is `mask_size`, and whether its tag is ignored.
+
+    ISIC's data pages say the images' remaining EXIF tags should not be relied upon, and ISIC masks are
+    drawn on the stored pixels: a mask of the stored size keeps the image in its stored frame (a square
+    image, and orientations 2 to 4, always do); a mask of only the oriented size makes the image oriented.
+    Raises MaskSizeError naming the EXIF tag when the mask fits neither.
+    """
+    if tag not in _TRANSPOSE_FOR_ORIENTATION:
+        if mask_size != stored:
+            raise MaskSizeError(_size_mismatch(mask_size, stored))
+        return 1, False
+    if mask_size == stored:
+        return 1, True
+    oriented = _oriented_size(stored, tag)
+    if mask_size == oriented:
+        return tag, False
+    raise MaskSizeError(
+        f"{_size_mismatch(mask_size, stored)} as stored, {oriented[0]}x{oriented[1]} with its EXIF Orientation {tag}"
+    )
+
+
+def _size_mismatch(mask_size: tuple[int, int], image_size: tuple[int, int]) -> str:
+    return f"mask is {mask_size[0]}x{mask_size[1]} but its image is {image_size[0]}x{image_size[1]}"
 
 
 def prepare_image(
     image_bytes: bytes, size: int, resize_mode: ResizeMode, image_format: ImageFormat
 ) -> tuple[bytes, tuple[int, int]]:
-    """Return the encoded square image and the source's displayed size."""
+    """Return the encoded square image and the source's displayed size (its EXIF orientation applied)."""
     with _open(image_bytes, ImageDecodeError) as image:
-        orientation = _orientation(image)
-        stored_width, stored_height = image.size
-        width, height = _oriented_size(image.size, orientation)
-        place = placement(width, height, size, resize_mode)
-        stored_box = _box_in_stored_frame(place.source_box, orientation, (stored_width, stored_height))
-        stored_target = _stored_size(place.target_size, orientation)
+        return _prepare_open_image(image, _orientation(image), size, resize_mode, image_format)
 
-        scale = 1.0
-        if image.format == "JPEG":
-            needed = decode_request((stored_width, stored_height), stored_box, stored_target)
-            drafted = image.draft("RGB" if image.mode == "RGB" else None, needed)
-            if drafted is not None:
-                scale = stored_width / drafted[1][2]
-        if image.mode in _UNSCALABLE_MODES:
-            raise UnsupportedImageError(
-                f"the image has {'floating-point' if image.mode == 'F' else '32-bit integer'} pixels "
-                f"(Pillow mode {image.mode}), whose brightness range is unknown: save it with 8 or 16 bits per channel"
-            )
-        try:
-            image.load()
-            rgb = to_rgb(image)
-        except _DECODE_ERRORS as error:
-            raise ImageDecodeError(f"cannot decode the image: {error}") from error
 
-        reduced_box = tuple(coordinate / scale for coordinate in stored_box)
-        resized = rgb.resize(stored_target, IMAGE_FILTER, box=reduced_box)
-        if orientation in _TRANSPOSE_FOR_ORIENTATION:
-            resized = resized.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
+def _prepare_open_image(
+    image: Image.Image, orientation: int, size: int, resize_mode: ResizeMode, image_format: ImageFormat
+) -> tuple[bytes, tuple[int, int]]:
+    """The encoded square image and the size of the frame it was taken in (`orientation` applied)."""
+    stored_width, stored_height = image.size
+    width, height = _oriented_size(image.size, orientation)
+    place = placement(width, height, size, resize_mode)
+    stored_box = _box_in_stored_frame(place.source_box, orientation, (stored_width, stored_height))
+    stored_target = _stored_size(place.target_size, orientation)
 
-        if place.target_size == (size, size):
-            square = resized
-        else:
-            pad_x, pad_y = pad_colour_position(width, height)
-            pixel = _box_in_stored_frame(
-                (pad_x, pad_y, pad_x + 1, pad_y + 1), orientation, (stored_width, stored_height)
-            )
-            reduced_pixel = (
-                min(int(pixel[0] / scale), rgb.width - 1),
-                min(int(pixel[1] / scale), rgb.height - 1),
-            )
-            square = Image.new("RGB", (size, size), rgb.getpixel(reduced_pixel))
-            square.paste(resized, place.target_box[:2])
+    scale = 1.0
+    if image.format == "JPEG":
+        needed = decode_request((stored_width, stored_height), stored_box, stored_target)
+        drafted = image.draft("RGB" if image.mode == "RGB" else None, needed)
+        if drafted is not None:
+            scale = stored_width / drafted[1][2]
+    if image.mode in _UNSCALABLE_MODES:
+        raise UnsupportedImageError(
+            f"the image has {'floating-point' if image.mode == 'F' else '32-bit integer'} pixels "
+            f"(Pillow mode {image.mode}), whose brightness range is unknown: save it with 8 or 16 bits per channel"
+        )
+    try:
+        image.load()
+        rgb = to_rgb(image)
+    except _DECODE_ERRORS as error:
+        raise ImageDecodeError(f"cannot decode the image: {error}") from error
+
+    reduced_box = tuple(coordinate / scale for coordinate in stored_box)
+    resized = rgb.resize(stored_target, IMAGE_FILTER, box=reduced_box)
+    if orientation in _TRANSPOSE_FOR_ORIENTATION:
+        resized = resized.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
+
+    if place.target_size == (size, size):
+        square = resized
+    else:
+        pad_x, pad_y = pad_colour_position(width, height)
+        pixel = _box_in_stored_frame((pad_x, pad_y, pad_x + 1, pad_y + 1), orientation, (stored_width, stored_height))
+        reduced_pixel = (
+            min(int(pixel[0] / scale), rgb.width - 1),
+            min(int(pixel[1] / scale), rgb.height - 1),
+        )
+        square = Image.new("RGB", (size, size), rgb.getpixel(reduced_pixel))
+        square.paste(resized, place.target_box[:2])
     return encode_image(square, image_format), (width, height)
 
 
 def prepare_mask(mask_bytes: bytes, image_size: tuple[int, int], size: int, resize_mode: ResizeMode) -> bytes:
-    """Return the square mask, placed exactly like its image, encoded by `encode_mask`."""
+    """Return the square mask, placed exactly like its image, encoded by `encode_mask`.
+
+    The mask's values are read by `masks.read_truth`; raises MaskDecodeError, MaskSizeError, MaskMeaningError.
+    """
+    return _prepare_mask(mask_bytes, image_size, size, resize_mode)[0]
+
+
+def read_mask(mask_bytes: bytes) -> TruthMask:
+    """A mask file's bytes read by the one rule (`masks.read_truth`); MaskDecodeError / MaskMeaningError."""
+    with _open(mask_bytes, MaskDecodeError) as mask:
+        return _read_open_mask(mask)
+
+
+def _read_open_mask(mask: Image.Image) -> TruthMask:
+    try:
+        mask.load()
+        return read_truth(mask)
+    except MaskValueError as error:
+        raise MaskMeaningError(f"the mask {error}") from error
+    except _DECODE_ERRORS as error:
+        raise MaskDecodeError(f"cannot decode the mask: {error}") from error
+
+
+def _prepare_mask(
+    mask_bytes: bytes, image_size: tuple[int, int], size: int, resize_mode: ResizeMode
+) -> tuple[bytes, TruthMask]:
     with _open(mask_bytes, MaskDecodeError) as mask:
         if mask.size != image_size:
-            raise MaskSizeError(
-                f"mask is {mask.size[0]}x{mask.size[1]} but its image is {image_size[0]}x{image_size[1]}"
-            )
-        try:
-            mask.load()
-            source = mask if mask.mode == "L" else binarize_mask(mask)
-            lesion_box = source.getbbox()  # non-zero pixels; output outside it is background anyway
-            window = np.asarray(source.crop(lesion_box)) != 0 if lesion_box is not None else None
-        except _DECODE_ERRORS as error:
-            raise MaskDecodeError(f"cannot decode the mask: {error}") from error
+            raise MaskSizeError(_size_mismatch(mask.size, image_size))
+        reading = _read_open_mask(mask)
+    source = reading.binary
+    lesion_box = source.getbbox()  # non-zero pixels; output outside it is background anyway
+    window = np.asarray(source.crop(lesion_box)) != 0 if lesion_box is not None else None
     place = placement(image_size[0], image_size[1], size, resize_mode)
     square = np.zeros((size, size), dtype=bool)
     if window is not None:
@@ -223,7 +292,7 @@ def prepare_mask(mask_bytes: bytes, image_size: tuple[int, int], size: int, resi
         square[top + first_y : top + first_y + lesion.shape[0], left + first_x : left + first_x + lesion.shape[1]] = (
             lesion
         )
-    return encode_mask(square)
+    return encode_mask(square), reading
 
 
 def area_threshold(window: np.ndarray, origin: tuple[int, int], place: Placement) -> tuple[tuple[int, int], np.ndarray]:
@@ -312,22 +381,6 @@ def to_rgb(image: Image.Image) -> Image.Image:
         values = np.asarray(image).astype(np.uint32)
         return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8)).convert("RGB")
     return image.convert("RGB")
-
-
-def binarize_mask(mask: Image.Image) -> Image.Image:
-    """Mode L with exactly {0, 255}: any non-zero source value is lesion (0/1 and antialiased masks too)."""
-    if mask.mode == "L":
-        histogram = mask.histogram()
-        if not any(histogram[1:255]):
-            return mask  # already {0, 255}: a histogram is cheaper than a lookup pass
-        return mask.point(_BINARY_LUT)
-    if mask.mode == "1":
-        return mask.convert("L")
-    if mask.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        values = np.asarray(mask)
-        return Image.fromarray(np.where(values != 0, 255, 0).astype(np.uint8), mode="L")
-    values = np.asarray(mask.convert("RGB"))
-    return Image.fromarray(np.where(values.any(axis=2), 255, 0).astype(np.uint8), mode="L")
 
 
 def encode_image(image: Image.Image, image_format: ImageFormat) -> bytes:

@@ -22,7 +22,7 @@ from ..options import DEFAULTS
 if TYPE_CHECKING:
     pass
 
-from .predictions import Prediction, prediction_name, read_values
+from .predictions import Prediction, PredictionRead, prediction_name, read_prediction
 
 # ----------------------------------------------------------------------------------------------
 # Mapping back to the native frame
@@ -99,10 +99,21 @@ def _map_back(values: np.ndarray, threshold: float, place: Placement, native: tu
 
 
 def native_window(
-    prediction: Prediction, native: tuple[int, int], resize_mode: str, size: int | None, name: str
+    prediction: Prediction | PredictionRead,
+    native: tuple[int, int],
+    resize_mode: str,
+    size: int | None,
+    name: str,
+    prediction_values: str | None = None,
 ) -> tuple[NativeWindow, np.ndarray | None]:
-    """The native binary prediction, and the square one when the prediction was square."""
-    values, threshold = read_values(prediction, name)
+    """The native binary prediction, and the square one when the prediction was square.
+
+    `prediction` may be already read (`read_prediction`); else it is read as `prediction_values` says.
+    """
+    read = (
+        prediction if isinstance(prediction, PredictionRead) else read_prediction(prediction, name, prediction_values)
+    )
+    values, threshold = read.values, read.threshold
     square = _check_size(values.shape, native, size, name)
     if square is None:
         binary = values > threshold
@@ -113,17 +124,23 @@ def native_window(
 
 
 def to_original(
-    prediction: Prediction, example: Mapping[str, Any], resize_mode: str = DEFAULTS.resize_mode, size: int | None = None
+    prediction: Prediction,
+    example: Mapping[str, Any],
+    resize_mode: str = DEFAULTS.resize_mode,
+    size: int | None = None,
+    prediction_values: str | None = None,
 ) -> np.ndarray:
     """A square prediction as a boolean (original_height, original_width) array; native-size ones as they are.
 
     `example` is a row of the dataset (it gives original_width and original_height); `resize_mode`
     must be the one the dataset was built with ("pad" unless you chose otherwise); `size` is the
-    square side, by default the prediction's own.
+    square side, by default the prediction's own. `prediction_values` ("official", "indices",
+    "probabilities") overrides how the values are read (by default: by the prediction's kind, see
+    `predictions`).
     """
     if resize_mode not in RESIZE_MODES:
         raise UsageError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, not {resize_mode!r}")
     native = (int(example["original_width"]), int(example["original_height"]))
     name = prediction_name(prediction, str(example.get("image_id", "")))
-    window, _ = native_window(prediction, native, resize_mode, size, name)
+    window, _ = native_window(prediction, native, resize_mode, size, name, prediction_values)
     return window.full()

@@ -1,6 +1,9 @@
 """Reading predictions: files, arrays and images as values with the threshold that makes them lesion.
 
-The threshold follows ISIC's scorer: > 128 of 255 for 8-bit values, > 0.5 for float probabilities.
+How values are read is the one rule of `dataset.masks`, chosen per run, never per image: by default
+greyscale images exactly as ISIC's scorer reads them (> 128 of 255), palette images and integer or
+boolean arrays as class indices, floating arrays as probabilities (> 0.5); `prediction_values`
+("official", "indices" or "probabilities"; command line --prediction-values) reads every one of a run alike.
 """
 
 from __future__ import annotations
@@ -8,31 +11,83 @@ from __future__ import annotations
 import io
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Literal
 
 import numpy as np
 from PIL import Image
 
+from ..dataset.masks import (
+    OFFICIAL_THRESHOLD,
+    PREDICTION_VALUES,
+    MaskValueError,
+    as_greyscale,
+    default_prediction_values,
+    only_zero_one,
+    prediction_lesion_values,
+)
 from ..errors import DataError, UsageError
-
-if TYPE_CHECKING:
-    pass
 
 Prediction = np.ndarray | Image.Image | str | os.PathLike | bytes
 
 PREDICTION_SUFFIXES = (".png", ".npy")
-EIGHT_BIT_THRESHOLD = 128.0  # official: value > 128 of 255 is lesion
-PROBABILITY_THRESHOLD = 0.5
+EIGHT_BIT_THRESHOLD = float(OFFICIAL_THRESHOLD)  # official: value > 128 of 255 is lesion
+FLAG = "--prediction-values {value} (prediction_values='{value}')"  # how a reading is chosen, in messages
 
 _ID_PATTERN = re.compile(r"^(ISIC_\d{7})(?!\d)")
+_INTEGER_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+
+Kind = Literal["greyscale", "palette", "integer", "float"]
 
 # ----------------------------------------------------------------------------------------------
 # Reading a prediction's values
 
 
-def read_values(prediction: Prediction, name: str) -> tuple[np.ndarray, float]:
+@dataclass(frozen=True)
+class PredictionRead:
+    """A prediction's 2-D values, the threshold above which a value is lesion, what kind of prediction it
+    was, and whether it is a greyscale image holding only 0 and 1 (empty under ISIC's `> 128`)."""
+
+    values: np.ndarray
+    threshold: float
+    kind: Kind
+    zero_one_greyscale: bool
+
+
+def check_prediction_values(prediction_values: str | None) -> str | None:
+    """None (each prediction by its kind) or one of PREDICTION_VALUES; else a UsageError."""
+    if prediction_values is not None and prediction_values not in PREDICTION_VALUES:
+        raise UsageError(f"prediction_values must be one of {', '.join(PREDICTION_VALUES)}, not {prediction_values!r}")
+    return prediction_values
+
+
+def read_prediction(prediction: Prediction, name: str, prediction_values: str | None = None) -> PredictionRead:
+    """The prediction's values read as `prediction_values` says, or by its kind (see the module docstring).
+
+    Raises DataError naming `name` for unreadable files, multi-channel images whose channels differ,
+    and values the reading cannot hold.
+    """
+    raw, kind = _raw_values(prediction, name)
+    if raw.ndim == 3 and raw.shape[2] == 1:
+        raw = raw[:, :, 0]
+    if raw.ndim != 2:
+        raise DataError(name, f"has shape {raw.shape}; a prediction must be single-channel (height, width)")
+    reading = check_prediction_values(prediction_values) or default_prediction_values(kind)
+    try:
+        values, threshold = prediction_lesion_values(raw, reading, FLAG)  # type: ignore[arg-type]
+    except MaskValueError as error:
+        raise DataError(name, str(error)) from None
+    return PredictionRead(values, threshold, kind, kind == "greyscale" and only_zero_one(raw))
+
+
+def read_values(prediction: Prediction, name: str, prediction_values: str | None = None) -> tuple[np.ndarray, float]:
     """The prediction as a 2-D array and the threshold above which a value is lesion."""
+    read = read_prediction(prediction, name, prediction_values)
+    return read.values, read.threshold
+
+
+def _raw_values(prediction: Prediction, name: str) -> tuple[np.ndarray, Kind]:
     if isinstance(prediction, (str, os.PathLike)):
         return _values_from_file(Path(prediction))
     if isinstance(prediction, bytes):
@@ -40,17 +95,25 @@ def read_values(prediction: Prediction, name: str) -> tuple[np.ndarray, float]:
     if isinstance(prediction, Image.Image):
         return _values_from_pil(prediction, name)
     if isinstance(prediction, np.ndarray):
-        return _values_from_array(prediction, name)
+        return prediction, _array_kind(prediction, name)
     raise DataError(name, f"is a {type(prediction).__name__}; a prediction must be a numpy array, PIL image or file")
 
 
-def _values_from_file(path: Path) -> tuple[np.ndarray, float]:
+def _array_kind(array: np.ndarray, name: str) -> Kind:
+    if array.dtype == bool or np.issubdtype(array.dtype, np.integer):
+        return "integer"
+    if np.issubdtype(array.dtype, np.floating):
+        return "float"
+    raise DataError(name, f"has dtype {array.dtype}; expected bool, integers or floats")
+
+
+def _values_from_file(path: Path) -> tuple[np.ndarray, Kind]:
     if path.suffix.lower() == ".npy":
         try:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError) as error:
             raise DataError(str(path), f"cannot be read as a .npy array: {error}") from None
-        return _values_from_array(array, str(path))
+        return array, _array_kind(array, str(path))
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -58,7 +121,7 @@ def _values_from_file(path: Path) -> tuple[np.ndarray, float]:
     return _values_from_image_bytes(data, str(path))
 
 
-def _values_from_image_bytes(data: bytes, name: str) -> tuple[np.ndarray, float]:
+def _values_from_image_bytes(data: bytes, name: str) -> tuple[np.ndarray, Kind]:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -72,51 +135,22 @@ def _values_from_image_bytes(data: bytes, name: str) -> tuple[np.ndarray, float]
         raise DataError(name, f"cannot be decoded as an image: {error}") from None
 
 
-def _values_from_pil(image: Image.Image, name: str) -> tuple[np.ndarray, float]:
+def _values_from_pil(image: Image.Image, name: str) -> tuple[np.ndarray, Kind]:
+    """Mode 1 becomes L 0/255, as ISIC's scorer converts it; equal-channel colour images are greyscale."""
     if image.mode == "1":
-        return _values_from_array(np.asarray(image.convert("L")) > 0, name)
-    if image.mode in ("L", "P", "I", "I;16", "I;16B", "I;16L", "F"):
-        values = np.asarray(image)
-        if image.mode == "P" and values.size and int(values.max()) > 1:
-            raise DataError(
-                name,
-                "is a palette image with indices other than 0 and 1",
-                "save a prediction as L with 0/255 (or soft 0..255) or as P with class indices {0, 1}",
-            )
-        return _values_from_array(values, name)
-    channels = len(image.getbands())
-    raise DataError(name, f"has {channels} channels (mode {image.mode}); a prediction must be single-channel")
-
-
-def _values_from_array(array: np.ndarray, name: str) -> tuple[np.ndarray, float]:
-    """bool and 0/1 class indices (of any dtype) become 0/255; 8-bit soft values stay; floats are probabilities."""
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if array.ndim != 2:
-        raise DataError(name, f"has shape {array.shape}; a prediction must be single-channel (height, width)")
-    if array.dtype == bool:
-        return array.astype(np.uint8) * np.uint8(255), EIGHT_BIT_THRESHOLD
-    if np.issubdtype(array.dtype, np.integer):
-        low, high = (int(array.min()), int(array.max())) if array.size else (0, 0)
-        if low < 0 or high > 255:
-            raise DataError(name, f"has values from {low} to {high}; integer predictions must lie in 0..255")
-        if high <= 1:
-            return array.astype(np.uint8) * np.uint8(255), EIGHT_BIT_THRESHOLD
-        return array, EIGHT_BIT_THRESHOLD
-    if np.issubdtype(array.dtype, np.floating):
-        if array.size and not np.isfinite(array).all():
-            raise DataError(name, "contains NaN or infinite values")
-        low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
-        if low < 0.0 or high > 1.0:
-            raise DataError(
-                name,
-                f"has float values from {low:g} to {high:g}; float predictions must be probabilities in [0, 1]",
-                "pass 8-bit values as an integer array",
-            )
-        if np.logical_or(array == 0, array == 1).all():  # a binary mask stored as floats: class indices
-            return (array == 1).astype(np.uint8) * np.uint8(255), EIGHT_BIT_THRESHOLD
-        return array, PROBABILITY_THRESHOLD
-    raise DataError(name, f"has dtype {array.dtype}; expected bool, integers or floats")
+        return np.asarray(image.convert("L")), "greyscale"
+    if image.mode == "L":
+        return np.asarray(image), "greyscale"
+    if image.mode == "P":
+        return np.asarray(image), "palette"
+    if image.mode in _INTEGER_MODES:
+        return np.asarray(image), "integer"
+    if image.mode == "F":
+        return np.asarray(image), "float"
+    try:
+        return np.asarray(as_greyscale(image)), "greyscale"
+    except MaskValueError as error:
+        raise DataError(name, f"{error}; a prediction must be single-channel") from None
 
 
 # ----------------------------------------------------------------------------------------------

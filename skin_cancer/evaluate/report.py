@@ -44,6 +44,7 @@ class EvaluationReport:
     per_image: list[dict[str, Any]]
     missing: list[str] = field(default_factory=list)
     total: int = 0
+    prediction_values: str | None = None  # how the run read the predictions (None: each by its kind)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -115,8 +116,10 @@ class EvaluationReport:
 # Drawing the worst images
 
 
-def _square_prediction_image(prediction: Prediction, row: TruthRow, truth: Truth) -> Image.Image:
-    values, threshold = read_values(prediction, row.image_id)
+def _square_prediction_image(
+    prediction: Prediction, row: TruthRow, truth: Truth, prediction_values: str | None = None
+) -> Image.Image:
+    values, threshold = read_values(prediction, row.image_id, prediction_values)
     binary = ((values > threshold).astype(np.uint8)) * np.uint8(255)
     if values.shape == (truth.size, truth.size):
         return Image.fromarray(binary, mode="L")
@@ -148,7 +151,10 @@ def worst_grid(
         image = truth.dataset[index[image_id]]["image"].convert("RGB")
         line = max(1, image.width // 160)
         image.paste(TRUTH_COLOUR, mask=outline(Image.open(io.BytesIO(row.square_mask)), line))
-        image.paste(PREDICTION_COLOUR, mask=outline(_square_prediction_image(predictions[image_id], row, truth), line))
+        image.paste(
+            PREDICTION_COLOUR,
+            mask=outline(_square_prediction_image(predictions[image_id], row, truth, report.prediction_values), line),
+        )
         left = margin + column * (tile + margin)
         draw.text((left, 18), f"{image_id} J={scored['jaccard']:.3f}", fill="black")
         grid.paste(image.resize((tile, tile)), (left, header))

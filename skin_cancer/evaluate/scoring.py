@@ -25,8 +25,17 @@ from .metrics import METRIC_NAMES, Confusion, confusion, scores
 if TYPE_CHECKING:
     pass
 
+from ..dataset.masks import ReadingNotes
+from ..dataset.transforms import PixelError, read_mask
 from .native import NativeWindow, native_window
-from .predictions import EIGHT_BIT_THRESHOLD, Prediction, prediction_name, read_values
+from .predictions import (
+    EIGHT_BIT_THRESHOLD,
+    FLAG,
+    Prediction,
+    check_prediction_values,
+    prediction_name,
+    read_prediction,
+)
 from .report import EvaluationReport
 from .truth import NATIVE_CONFIG, Truth, decode_truth, load_truth
 
@@ -46,6 +55,11 @@ class _Task:
     resize_mode: str
     size: int
     write_native: str | None
+    prediction_values: str | None = None
+
+
+# Per-image facts a task hands back for the run's warnings; taken out of the rows before the report.
+_TRUTH_NOTES, _TRUTH_LABEL, _ZERO_ONE = "_truth_notes", "_truth_label", "_zero_one_greyscale"
 
 
 def _union(box: tuple[int, int, int, int] | None, window: NativeWindow) -> tuple[int, int, int, int] | None:
@@ -59,12 +73,14 @@ def _union(box: tuple[int, int, int, int] | None, window: NativeWindow) -> tuple
 
 def _score_task(task: _Task) -> dict[str, Any]:
     native = (task.width, task.height)
-    window, square_prediction = native_window(task.prediction, native, task.resize_mode, task.size, task.name)
+    read = read_prediction(task.prediction, task.name, task.prediction_values)
+    window, square_prediction = native_window(read, native, task.resize_mode, task.size, task.name)
     if isinstance(task.truth, Location):
         truth_bytes, truth_label = read_bytes(task.truth), task.truth.label
     else:
         truth_bytes, truth_label = task.truth, f"{NATIVE_CONFIG} mask of {task.image_id}"
-    truth = decode_truth(truth_bytes, truth_label, native)
+    truth_mask = decode_truth(truth_bytes, truth_label, native)
+    truth = truth_mask.binary  # 0/255, by the rule the build reads masks with
 
     # Count only where either mask can be positive (> 128 implies non-zero); every pixel outside is a true negative.
     union = _union(truth.getbbox(), window)
@@ -95,9 +111,20 @@ def _score_task(task: _Task) -> dict[str, Any]:
     }
     square_scores: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
     if square_prediction is not None:
-        values, threshold = read_values(task.square_truth, f"square mask of {task.image_id}")
-        square_scores = scores(confusion(values > threshold, square_prediction))
+        label = f"square mask of {task.image_id}"
+        try:
+            square_truth = read_mask(task.square_truth).lesion
+        except PixelError as error:
+            raise DataError(label, str(error)) from None
+        square_scores = scores(confusion(square_truth, square_prediction))
     row.update({f"square_{name}": value for name, value in square_scores.items()})
+    row.update(
+        {
+            _TRUTH_NOTES: truth_mask.notes,
+            _TRUTH_LABEL: truth_label,
+            _ZERO_ONE: read.zero_one_greyscale if read.kind == "greyscale" else None,
+        }
+    )
 
     if task.write_native:
         frame = window.full().astype(np.uint8) * np.uint8(255)
@@ -156,28 +183,38 @@ def score(
     allow_missing: bool = False,
     write_native: str | os.PathLike | None = None,
     overwrite: bool = False,
+    prediction_values: str | None = None,
 ) -> EvaluationReport:
     """Score predictions against a loaded `Truth`; the CLI and `evaluate` both come here.
 
     `write_native` is written like every output of this package (see `outputs`): a new or empty folder,
     or, with `overwrite`, an earlier one of ours; never the data or the predictions' own folder.
+    `prediction_values` ("official", "indices", "probabilities") reads every prediction of the run one
+    way; None reads each by its kind (`predictions`). The truth is read by the rule the build uses
+    (`dataset.masks`); what it gives to warn about is warned once, as the build does per split.
     """
     if num_proc < 1:
         raise UsageError(f"num_proc must be at least 1, not {num_proc}")
+    check_prediction_values(prediction_values)
     missing = _check_ids(predictions, truth, allow_missing)
     if write_native is None:
-        return _score(predictions, truth, num_proc, missing, None)
+        return _score(predictions, truth, num_proc, missing, None, prediction_values)
     from ..tools.outputs import replacing
 
     protected = [(Path(folder), "a folder the ground truth is read from") for folder in truth.folders]
     read = sorted({Path(p).parent for p in predictions.values() if isinstance(p, (str, os.PathLike))})
     protected += [(folder, "the predictions folder") for folder in read]
     with replacing(Path(write_native), "native-size predictions", overwrite, protected) as scratch:
-        return _score(predictions, truth, num_proc, missing, str(scratch))
+        return _score(predictions, truth, num_proc, missing, str(scratch), prediction_values)
 
 
 def _score(
-    predictions: Mapping[str, Prediction], truth: Truth, num_proc: int, missing: list[str], write_native: str | None
+    predictions: Mapping[str, Prediction],
+    truth: Truth,
+    num_proc: int,
+    missing: list[str],
+    write_native: str | None,
+    prediction_values: str | None = None,
 ) -> EvaluationReport:
     tasks = [
         _Task(
@@ -191,14 +228,35 @@ def _score(
             truth.resize_mode,
             truth.size,
             write_native,
+            prediction_values,
         )
         for row in truth.rows
         if row.image_id in predictions
     ]
     per_image = _run(tasks, num_proc)
+    _warn_about_readings(per_image, truth.split, prediction_values)
     return EvaluationReport(
-        truth.split, truth.resize_mode, truth.size, truth.source, per_image, missing, len(truth.rows)
+        truth.split, truth.resize_mode, truth.size, truth.source, per_image, missing, len(truth.rows), prediction_values
     )
+
+
+def _warn_about_readings(per_image: list[dict[str, Any]], split: str, prediction_values: str | None) -> None:
+    """The truth's notes once per run, as the build gives them once per split; and, when every greyscale
+    prediction holds only 0 and 1 under the default reading, that all of them score as empty."""
+    notes = ReadingNotes()
+    zero_one = []  # one per greyscale prediction
+    for row in per_image:
+        notes.add_all(row.pop(_TRUTH_NOTES), row.pop(_TRUTH_LABEL))
+        if (greyscale_zero_one := row.pop(_ZERO_ONE)) is not None:
+            zero_one.append(greyscale_zero_one)
+    for message in notes.messages(f"{split} split's ground truth"):
+        warnings.warn(message, stacklevel=4)
+    if prediction_values is None and zero_one and all(zero_one):
+        warnings.warn(
+            f"all {len(zero_one)} greyscale predictions hold only the values 0 and 1: read as ISIC's scorer reads "
+            f"them (lesion > 128) they all score as empty; if 1 means lesion, pass {FLAG.format(value='indices')}",
+            stacklevel=4,
+        )
 
 
 def evaluate(
@@ -217,12 +275,14 @@ def evaluate(
     overwrite: bool = False,
     cache_dir: str | None = None,
     release: str | Release = DEFAULT_RELEASE,
+    prediction_values: str | None = None,
 ) -> EvaluationReport:
     """Score {image_id: prediction} at native resolution (and at the square size) with the ISIC metrics.
 
     With data_dir the build of (size, resize_mode="pad" by default, image_format) is prepared or
     reused; with dataset (a staged folder or Hub repo) the configuration `config` (default: the
-    card's default) is read, and its name (pad-512, ...) gives the resize mode.
+    card's default) is read, and its name (pad-512, ...) gives the resize mode. `prediction_values`
+    ("official", "indices", "probabilities") reads every prediction one way (default: each by its kind).
     """
     truth = load_truth(data_dir, dataset, split, resize_mode, size, image_format, num_proc, cache_dir, config, release)
-    return score(predictions, truth, num_proc, allow_missing, write_native, overwrite)
+    return score(predictions, truth, num_proc, allow_missing, write_native, overwrite, prediction_values)

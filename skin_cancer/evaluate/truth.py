@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from ..dataset.discovery import Location
+from ..dataset.masks import TruthMask
+from ..dataset.transforms import PixelError, read_mask
 from ..errors import DataError, UsageError, find_skin_cancer_error
 from ..options import DEFAULTS, NATIVE_MASKS_CONFIG
 from ..releases import DEFAULT_RELEASE, Release, get_release
@@ -24,23 +26,21 @@ if TYPE_CHECKING:
 NATIVE_CONFIG = NATIVE_MASKS_CONFIG
 
 
-def decode_truth(data: bytes, label: str, native: tuple[int, int]) -> Image.Image:
-    """The truth mask as the official scorer reads it: single channel (L, or 1 made L), the image's size."""
+def decode_truth(data: bytes, label: str, native: tuple[int, int]) -> TruthMask:
+    """The truth mask read by the one rule the build reads it with (`dataset.masks.read_truth`): for ISIC's
+    own {0, 255} files exactly as the official scorer reads them; the image's size.
+
+    Raises DataError naming `label` for undecodable files, masks whose values have no meaning, and sizes
+    other than `native`.
+    """
     try:
-        image = Image.open(io.BytesIO(data))
-        with image:
-            image.load()
-            if image.mode == "1":
-                image = image.convert("L")
-            if image.mode != "L":
-                raise DataError(label, f"is not a single-channel mask (mode {image.mode})")
-            if image.size != native:
-                raise DataError(label, f"is {image.size[0]}x{image.size[1]} but its image is {native[0]}x{native[1]}")
-            return image
-    except DataError:
-        raise
-    except Exception as error:
-        raise DataError(label, f"cannot be decoded as a mask: {error}") from None
+        truth = read_mask(data)
+    except PixelError as error:  # MaskMeaningError or MaskDecodeError; the text says which
+        raise DataError(label, str(error)) from None
+    size = truth.binary.size
+    if size != native:
+        raise DataError(label, f"is {size[0]}x{size[1]} but its image is {native[0]}x{native[1]}")
+    return truth
 
 
 # ----------------------------------------------------------------------------------------------

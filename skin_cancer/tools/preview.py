@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+from ..dataset.masks import read_truth
+
 if TYPE_CHECKING:
     from .pipeline import Build
 
@@ -19,8 +21,8 @@ ROW_TITLES = ("image", "mask", "outline on image")
 
 
 def outline(mask: Image.Image, width: int = 2) -> Image.Image:
-    """The lesion's border as an L image: the mask (any non-zero value) minus its erosion."""
-    binary = mask.convert("L").point(lambda value: 255 if value else 0)
+    """The lesion's border as an L image: the mask, read by the one rule (dataset.masks), minus its erosion."""
+    binary = read_truth(mask).binary
     return ImageChops.subtract(binary, binary.filter(ImageFilter.MinFilter(2 * width + 1)))
 
 

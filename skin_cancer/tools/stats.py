@@ -6,18 +6,14 @@ with matplotlib, an optional extra (`pip install "skin-cancer[plots]"`).
 
 from __future__ import annotations
 
-import io
 import statistics
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
 from ..dataset.builder import BUILDER_VERSION
 from ..dataset.compat import tqdm
-from ..dataset.transforms import placement
+from ..dataset.transforms import placement, read_mask
 from ..errors import UsageError
 from .pipeline import Build, split_num_bytes
 from .summary import diagnosis_counts, format_table
@@ -28,7 +24,7 @@ CHART_FILES = ("pairs_per_split.png", "diagnoses_per_split.png", "lesion_area.pn
 def mask_facts(mask_png: bytes, original_size: tuple[int, int], size: int, resize_mode: str) -> tuple[float, bool]:
     """(lesion share of the image's area in the square, whether the lesion touches that area's border)."""
     left, top, right, bottom = placement(*original_size, size, resize_mode).target_box  # type: ignore[arg-type]
-    lesion = np.asarray(Image.open(io.BytesIO(mask_png)))[top:bottom, left:right] > 0
+    lesion = read_mask(mask_png).lesion[top:bottom, left:right]  # the one rule (dataset.masks)
     touches = bool(lesion[0].any() or lesion[-1].any() or lesion[:, 0].any() or lesion[:, -1].any())
     return float(lesion.mean()), touches
 
