@@ -78,6 +78,15 @@ COLUMNS: tuple[Column, ...] = (
         "original_height", lambda r: _int32(), "int32", lambda r: "height of the source image (after EXIF orientation)"
     ),
     Column(
+        "phash",
+        lambda r: _string(),
+        "string",
+        lambda r: (
+            "64-bit DCT perceptual hash of the source image (16 hex digits, as `imagehash.phash`), the same for "
+            "every size and resize mode; near-duplicates differ in few bits (`skin-cancer duplicates`)"
+        ),
+    ),
+    Column(
         "also_in",
         lambda r: datasets.List(_string()),
         "list of strings",

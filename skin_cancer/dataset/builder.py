@@ -225,6 +225,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "sex": example.metadata.sex,
                     "original_width": pair.original_width,
                     "original_height": pair.original_height,
+                    "phash": pair.phash,
                     "also_in": list(example.also_in),
                 },
             )

@@ -2,8 +2,9 @@
 
 The image and its mask go through the same `Placement`, so they stay aligned to the pixel.
 Images are decoded with libjpeg's DCT scaling (Pillow's `draft`) at the smallest scale that
-still covers their footprint in the output, and are resized in their stored orientation; the
-EXIF rotation is applied to the small result. Masks are made binary ("non-zero is lesion"), and
+still covers their footprint in the output (and the decode the perceptual hash is taken from,
+`hash_decode_request`), and are resized in their stored orientation; the EXIF rotation is applied
+to the small result. Masks are made binary ("non-zero is lesion"), and
 an output pixel is lesion when at least half the area under it is lesion, computed exactly in
 integers, so they stay {0, 255} and do not shift.
 """
@@ -19,6 +20,8 @@ from typing import Literal, get_args
 
 import numpy as np
 from PIL import Image
+
+from .phash import HASH_DECODE_SIDE, phash
 
 ResizeMode = Literal["pad", "stretch", "center_crop"]
 ImageFormat = Literal["jpeg", "png"]
@@ -91,6 +94,7 @@ class PreparedPair:
     mask: bytes
     original_width: int
     original_height: int
+    phash: str = ""  # of the source image, whatever the size and mode: see source_phash
 
 
 def placement(width: int, height: int, size: int, mode: ResizeMode) -> Placement:
@@ -151,15 +155,15 @@ def prepare_pair(
     resize_mode: ResizeMode = "pad",
     image_format: ImageFormat = "jpeg",
 ) -> PreparedPair:
-    image, (width, height) = prepare_image(image_bytes, size, resize_mode, image_format)
+    image, (width, height), fingerprint = prepare_image(image_bytes, size, resize_mode, image_format)
     mask = prepare_mask(mask_bytes, (width, height), size, resize_mode)
-    return PreparedPair(image, mask, width, height)
+    return PreparedPair(image, mask, width, height, fingerprint)
 
 
 def prepare_image(
     image_bytes: bytes, size: int, resize_mode: ResizeMode, image_format: ImageFormat
-) -> tuple[bytes, tuple[int, int]]:
-    """Return the encoded square image and the source's displayed size."""
+) -> tuple[bytes, tuple[int, int], str]:
+    """Return the encoded square image, the source's displayed size and its perceptual hash (`source_phash`)."""
     with _open(image_bytes, ImageDecodeError) as image:
         orientation = _orientation(image)
         stored_width, stored_height = image.size
@@ -171,6 +175,9 @@ def prepare_image(
         scale = 1.0
         if image.format == "JPEG":
             needed = decode_request((stored_width, stored_height), stored_box, stored_target)
+            # No coarser than the hash's own decode, so that one decode serves both whenever the output needs
+            # no finer one (the default build, and every smaller one).
+            needed = tuple(map(max, needed, hash_decode_request((stored_width, stored_height))))
             drafted = image.draft("RGB" if image.mode == "RGB" else None, needed)
             if drafted is not None:
                 scale = stored_width / drafted[1][2]
@@ -203,7 +210,41 @@ def prepare_image(
             )
             square = Image.new("RGB", (size, size), rgb.getpixel(reduced_pixel))
             square.paste(resized, place.target_box[:2])
-    return encode_image(square, image_format), (width, height)
+        fingerprint = source_phash(image_bytes, rgb, orientation)
+    return encode_image(square, image_format), (width, height), fingerprint
+
+
+def hash_decode_request(stored_size: tuple[int, int]) -> tuple[int, int]:
+    """The decode the perceptual hash is taken from: the whole frame at the DCT scale that covers
+    HASH_DECODE_SIDE pixels along its longer side (the default build's own pad decode), whatever the build."""
+    place = placement(stored_size[0], stored_size[1], HASH_DECODE_SIDE, "pad")
+    return decode_request(stored_size, place.source_box, place.target_size)
+
+
+def source_phash(image_bytes: bytes, decoded: Image.Image | None = None, orientation: int | None = None) -> str:
+    """`phash.phash` of the source as displayed (EXIF orientation applied), decoded at `hash_decode_request`.
+
+    The same photograph decoded at two of libjpeg's DCT scales can differ by a bit or two, so the hash is
+    always taken of this one decode, which depends on the source alone: a 256 and a 512 build, padded or
+    cropped, give the same hash. `decoded` is the caller's 8-bit RGB decode of the same bytes (stored
+    orientation, `orientation` its EXIF value); it is reused when it is that decode (same size, hence same
+    scale), and otherwise the source is decoded again at the hash's scale. Raises ImageDecodeError.
+    """
+    with _open(image_bytes, ImageDecodeError) as probe:
+        if orientation is None:
+            orientation = _orientation(probe)
+        if probe.format == "JPEG":
+            probe.draft("RGB" if probe.mode == "RGB" else None, hash_decode_request(probe.size))
+        if decoded is None or decoded.size != probe.size:
+            try:
+                probe.load()
+                decoded = to_rgb(probe)
+            except _DECODE_ERRORS as error:
+                raise ImageDecodeError(f"cannot decode the image: {error}") from error
+    grey = decoded.convert("L")
+    if orientation in _TRANSPOSE_FOR_ORIENTATION:
+        grey = grey.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
+    return phash(grey)
 
 
 def prepare_mask(mask_bytes: bytes, image_size: tuple[int, int], size: int, resize_mode: ResizeMode) -> bytes:
