@@ -12,7 +12,7 @@ Why not `imagehash` itself: it needs SciPy and PyWavelets, two large compiled pa
 in the dev extra instead.
 
 The hash depends on which pixels it is given: the same photograph decoded at two of libjpeg's DCT scales can
-differ in a bit or two. The builder therefore always hashes one fixed decode of the source (HASH_DECODE_SIDE);
+differ in up to 4 bits. The builder therefore always hashes one fixed decode of the source (HASH_DECODE_SIDE);
 see transforms.source_phash.
 """
 

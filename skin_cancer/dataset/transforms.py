@@ -224,7 +224,7 @@ def hash_decode_request(stored_size: tuple[int, int]) -> tuple[int, int]:
 def source_phash(image_bytes: bytes, decoded: Image.Image | None = None, orientation: int | None = None) -> str:
     """`phash.phash` of the source as displayed (EXIF orientation applied), decoded at `hash_decode_request`.
 
-    The same photograph decoded at two of libjpeg's DCT scales can differ by a bit or two, so the hash is
+    The same photograph decoded at two of libjpeg's DCT scales can differ in up to 4 bits, so the hash is
     always taken of this one decode, which depends on the source alone: a 256 and a 512 build, padded or
     cropped, give the same hash. `decoded` is the caller's 8-bit RGB decode of the same bytes (stored
     orientation, `orientation` its EXIF value); it is reused when it is that decode (same size, hence same
