@@ -149,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--n", type=int, default=8, help="how many pairs")
     preview.add_argument("--seed", type=int, default=None, help="random choice with this seed (without: the first n)")
 
+    duplicates = _command(
+        commands,
+        "duplicates",
+        "print the pairs of images in different splits with near-identical content (perceptual hash)",
+        run_duplicates,
+    )
+    add_dataset_options(duplicates)
+    duplicates.add_argument("--output", default=None, help="folder for duplicates.png, a grid of the pairs")
+
     publish = _command(commands, "publish", "build, stage and upload the dataset to the Hugging Face Hub", run_publish)
     add_dataset_options(publish)
     publish.add_argument("--repo-id", required=True, help="OWNER/NAME of the Hub dataset repository")
@@ -515,6 +524,32 @@ def run_preview(args: argparse.Namespace) -> int:
         grid.save(scratch / name)
     path = Path(args.output).expanduser().resolve() / name
     print(f"Wrote {path} ({grid.width}x{grid.height}): images, masks and mask outlines of {args.split}")
+    return EXIT_OK
+
+
+def run_duplicates(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .tools.duplicates import GRID_PAIRS, duplicates_grid, find_duplicates, format_pairs
+    from .tools.outputs import check_file_output, placing_files
+
+    check_folders_up_front(args)
+    name, protected = "duplicates.png", protected_folders(args)
+    if args.output is not None:
+        check_file_output(args.output, [name], protected)
+    build = prepare(args)
+    pairs = find_duplicates(build)
+    print(format_pairs(pairs))
+    if args.output is not None and pairs:
+        grid = duplicates_grid(build, pairs)
+        with placing_files(args.output, "duplicates", [name], protected) as scratch:
+            grid.save(scratch / name)
+        path = Path(args.output).expanduser().resolve() / name
+        print(
+            f"Wrote {path} ({grid.width}x{grid.height}): the first {min(len(pairs), GRID_PAIRS)} pair(s) side by side"
+        )
+    elif args.output is not None:
+        print("No grid written: there is no pair to show.")
     return EXIT_OK
 
 

@@ -85,6 +85,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("original_width", lambda r: _int32(), "int32", lambda r: "width of the source image, in its mask's frame"),
     Column("original_height", lambda r: _int32(), "int32", lambda r: "height of the source image, in its mask's frame"),
     Column(
+        "phash",
+        lambda r: _string(),
+        "string",
+        lambda r: (
+            "64-bit DCT perceptual hash of the source image (16 hex digits, as `imagehash.phash`), the same for "
+            "every size and resize mode; near-duplicates differ in few bits (`skin-cancer duplicates`)"
+        ),
+    ),
+    Column(
         "also_in",
         lambda r: datasets.List(_string()),
         "list of strings",

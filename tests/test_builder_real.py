@@ -41,6 +41,7 @@ def test_schema(real_dataset):
         "sex",
         "original_width",
         "original_height",
+        "phash",
         "also_in",
         "lesion_id",
         "patient_id",

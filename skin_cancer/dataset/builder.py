@@ -325,6 +325,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "sex": example.metadata.sex,
                     "original_width": pair.original_width,
                     "original_height": pair.original_height,
+                    "phash": pair.phash,
                     "also_in": list(example.also_in),
                     "lesion_id": example.archive.lesion_id,
                     "patient_id": example.archive.patient_id,

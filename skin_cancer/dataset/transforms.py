@@ -2,7 +2,8 @@
 
 The image and its mask go through the same `Placement`, so they stay aligned to the pixel.
 Images are decoded with libjpeg's DCT scaling (Pillow's `draft`) at the smallest scale that
-still covers their footprint in the output, and are resized in their stored orientation; an EXIF
+still covers their footprint in the output (and the decode the perceptual hash is taken from,
+`hash_decode_request`), and are resized in their stored orientation; an EXIF
 rotation, when the pair follows it, is applied to the small result. The pair always shares one frame
 (`pair_orientation`): ISIC masks are drawn on the stored pixels, so an image whose mask has its stored
 size keeps its stored frame whatever its EXIF tag says. Masks are read by the one rule of `masks`, and
@@ -23,6 +24,7 @@ from PIL import Image
 
 from ..options import DEFAULTS, IMAGE_FORMATS, RESIZE_MODES, ImageFormat, ResizeMode
 from .masks import NOTE_ORIENTATION_IGNORED, MaskValueError, TruthMask, read_truth
+from .phash import HASH_DECODE_SIDE, phash
 
 JPEG_QUALITY = 95
 # Antialiased bilinear, as torchvision's default Resize; the DCT decode already did most of the shrinking.
@@ -94,6 +96,7 @@ class PreparedPair:
     original_height: int
     # What a split's warnings count (masks.NOTE_*): how the mask was read, an EXIF orientation ignored.
     notes: tuple[str, ...] = ()
+    phash: str = ""  # of the source image, whatever the size and mode: see source_phash
 
 
 def placement(width: int, height: int, size: int, mode: ResizeMode) -> Placement:
@@ -164,10 +167,12 @@ def prepare_pair(
             mask_size = mask_file.size  # the header only: nothing decoded yet
         tag = _orientation(image)
         orientation, ignored = pair_orientation(tag, image.size, mask_size)
-        encoded, (width, height) = _prepare_open_image(image, orientation, size, resize_mode, image_format)
+        encoded, (width, height), fingerprint = _prepare_open_image(
+            image, image_bytes, orientation, size, resize_mode, image_format
+        )
     mask, reading = _prepare_mask(mask_bytes, (width, height), size, resize_mode)
     notes = reading.notes + ((NOTE_ORIENTATION_IGNORED,) if ignored else ())
-    return PreparedPair(encoded, mask, width, height, notes)
+    return PreparedPair(encoded, mask, width, height, notes, fingerprint)
 
 
 def pair_orientation(tag: int, stored: tuple[int, int], mask_size: tuple[int, int]) -> tuple[int, bool]:
@@ -198,16 +203,24 @@ def _size_mismatch(mask_size: tuple[int, int], image_size: tuple[int, int]) -> s
 
 def prepare_image(
     image_bytes: bytes, size: int, resize_mode: ResizeMode, image_format: ImageFormat
-) -> tuple[bytes, tuple[int, int]]:
-    """Return the encoded square image and the source's displayed size (its EXIF orientation applied)."""
+) -> tuple[bytes, tuple[int, int], str]:
+    """Return the encoded square image, the source's displayed size (its EXIF orientation applied) and its
+    perceptual hash (`source_phash`)."""
     with _open(image_bytes, ImageDecodeError) as image:
-        return _prepare_open_image(image, _orientation(image), size, resize_mode, image_format)
+        return _prepare_open_image(image, image_bytes, _orientation(image), size, resize_mode, image_format)
 
 
 def _prepare_open_image(
-    image: Image.Image, orientation: int, size: int, resize_mode: ResizeMode, image_format: ImageFormat
-) -> tuple[bytes, tuple[int, int]]:
-    """The encoded square image and the size of the frame it was taken in (`orientation` applied)."""
+    image: Image.Image,
+    image_bytes: bytes,
+    orientation: int,
+    size: int,
+    resize_mode: ResizeMode,
+    image_format: ImageFormat,
+) -> tuple[bytes, tuple[int, int], str]:
+    """The encoded square image, the size of the frame it was taken in (`orientation` applied) and the
+    source's perceptual hash in that frame (`source_phash`; `image_bytes` are the bytes `image` was opened
+    from, decoded again only when the output needed a finer decode than the hash's)."""
     stored_width, stored_height = image.size
     width, height = _oriented_size(image.size, orientation)
     place = placement(width, height, size, resize_mode)
@@ -217,6 +230,9 @@ def _prepare_open_image(
     scale = 1.0
     if image.format == "JPEG":
         needed = decode_request((stored_width, stored_height), stored_box, stored_target)
+        # No coarser than the hash's own decode, so that one decode serves both whenever the output needs
+        # no finer one (the default build, and every smaller one).
+        needed = tuple(map(max, needed, hash_decode_request((stored_width, stored_height))))
         drafted = image.draft("RGB" if image.mode == "RGB" else None, needed)
         if drafted is not None:
             scale = stored_width / drafted[1][2]
@@ -247,7 +263,41 @@ def _prepare_open_image(
         )
         square = Image.new("RGB", (size, size), rgb.getpixel(reduced_pixel))
         square.paste(resized, place.target_box[:2])
-    return encode_image(square, image_format), (width, height)
+    fingerprint = source_phash(image_bytes, rgb, orientation)
+    return encode_image(square, image_format), (width, height), fingerprint
+
+
+def hash_decode_request(stored_size: tuple[int, int]) -> tuple[int, int]:
+    """The decode the perceptual hash is taken from: the whole frame at the DCT scale that covers
+    HASH_DECODE_SIDE pixels along its longer side (the default build's own pad decode), whatever the build."""
+    place = placement(stored_size[0], stored_size[1], HASH_DECODE_SIDE, "pad")
+    return decode_request(stored_size, place.source_box, place.target_size)
+
+
+def source_phash(image_bytes: bytes, decoded: Image.Image | None = None, orientation: int | None = None) -> str:
+    """`phash.phash` of the source as displayed (EXIF orientation applied), decoded at `hash_decode_request`.
+
+    The same photograph decoded at two of libjpeg's DCT scales can differ in up to 4 bits, so the hash is
+    always taken of this one decode, which depends on the source alone: a 256 and a 512 build, padded or
+    cropped, give the same hash. `decoded` is the caller's 8-bit RGB decode of the same bytes (stored
+    orientation, `orientation` its EXIF value); it is reused when it is that decode (same size, hence same
+    scale), and otherwise the source is decoded again at the hash's scale. Raises ImageDecodeError.
+    """
+    with _open(image_bytes, ImageDecodeError) as probe:
+        if orientation is None:
+            orientation = _orientation(probe)
+        if probe.format == "JPEG":
+            probe.draft("RGB" if probe.mode == "RGB" else None, hash_decode_request(probe.size))
+        if decoded is None or decoded.size != probe.size:
+            try:
+                probe.load()
+                decoded = to_rgb(probe)
+            except _DECODE_ERRORS as error:
+                raise ImageDecodeError(f"cannot decode the image: {error}") from error
+    grey = decoded.convert("L")
+    if orientation in _TRANSPOSE_FOR_ORIENTATION:
+        grey = grey.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
+    return phash(grey)
 
 
 def prepare_mask(mask_bytes: bytes, image_size: tuple[int, int], size: int, resize_mode: ResizeMode) -> bytes:
