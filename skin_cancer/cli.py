@@ -124,8 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(no data needed)",
         run_leaks,
     )
-    leaks.add_argument("--release", choices=list(RELEASES), default=None, help="only the rows about this release")
+    # With a data source it also builds (or reuses) that data and lists near-duplicate images across its splits.
+    add_dataset_options(leaks, required=False)
+    leaks.set_defaults(release=None)  # without data: every release's rows; with data: the release it holds
     leaks.add_argument("--format", choices=("text", "json"), default="text", help="a table, or JSON rows with ids")
+    leaks.add_argument(
+        "--output", default=None, help="with a data source: folder for duplicates.png, a grid of the near-duplicates"
+    )
 
     build = _command(commands, "build", "prepare the dataset in the datasets cache and print a summary", run_build)
     add_dataset_options(build)
@@ -148,15 +153,6 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--split", default="train", help="which split to show")
     preview.add_argument("--n", type=int, default=8, help="how many pairs")
     preview.add_argument("--seed", type=int, default=None, help="random choice with this seed (without: the first n)")
-
-    duplicates = _command(
-        commands,
-        "duplicates",
-        "print the pairs of images in different splits with near-identical content (perceptual hash)",
-        run_duplicates,
-    )
-    add_dataset_options(duplicates)
-    duplicates.add_argument("--output", default=None, help="folder for duplicates.png, a grid of the pairs")
 
     publish = _command(commands, "publish", "build, stage and upload the dataset to the Hugging Face Hub", run_publish)
     add_dataset_options(publish)
@@ -294,9 +290,10 @@ def shard_size(text: str) -> str:
     return text.strip()
 
 
-def add_dataset_options(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
-    """The options every command over a build takes; returns the group of data sources (exactly one)."""
-    source = parser.add_mutually_exclusive_group(required=True)
+def add_dataset_options(parser: argparse.ArgumentParser, required: bool = True) -> argparse._MutuallyExclusiveGroup:
+    """The options every command over a build takes; returns the group of data sources (exactly one, or
+    at most one when not `required`)."""
+    source = parser.add_mutually_exclusive_group(required=required)
     source.add_argument("--data-dir", help="folder with the release's folders or zips")
     source.add_argument(
         "--sample", action="store_true", help="use the built-in synthetic sample of the release (no download)"
@@ -430,9 +427,19 @@ def run_releases(args: argparse.Namespace) -> int:
 def run_leaks(args: argparse.Namespace) -> int:
     from .tools.leaks import leaks_json, release_rows, render_leaks
 
+    if args.data_dir is None and not args.sample and not args.download:
+        if args.output is not None:
+            raise UsageError("--output writes the grid of near-duplicates: give the data too (--data-dir DIR)")
+        rows = release_rows(args.release)
+        print(leaks_json(rows) if args.format == "json" else render_leaks(rows))
+        return EXIT_OK
+    if args.format == "json":
+        raise UsageError("--format json gives the facts' leak rows: leave out the data, or use the text output")
+    args.release = args.release or DEFAULT_RELEASE
     rows = release_rows(args.release)
-    print(leaks_json(rows) if args.format == "json" else render_leaks(rows))
-    return EXIT_OK
+    print(render_leaks(rows))
+    print()
+    return _near_duplicates(args)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -527,7 +534,9 @@ def run_preview(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_duplicates(args: argparse.Namespace) -> int:
+def _near_duplicates(args: argparse.Namespace) -> int:
+    """`leaks` with data: pairs of images in different splits of the user's build whose perceptual hashes
+    are near (tools/duplicates.py), printed, and drawn into OUTPUT/duplicates.png with --output."""
     from pathlib import Path
 
     from .tools.duplicates import GRID_PAIRS, duplicates_grid, find_duplicates, format_pairs

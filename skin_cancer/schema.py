@@ -90,7 +90,7 @@ COLUMNS: tuple[Column, ...] = (
         "string",
         lambda r: (
             "64-bit DCT perceptual hash of the source image (16 hex digits, as `imagehash.phash`), the same for "
-            "every size and resize mode; near-duplicates differ in few bits (`skin-cancer duplicates`)"
+            "every size and resize mode; near-duplicates differ in few bits (`skin-cancer leaks --data-dir`)"
         ),
     ),
     Column(

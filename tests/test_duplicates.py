@@ -176,7 +176,7 @@ def test_planted_near_duplicates_are_found_and_nothing_else(planted_tree, plante
 @pytest.mark.filterwarnings("ignore:.*have no row")
 def test_duplicates_command_prints_pairs_and_writes_the_grid(planted_tree, planted_cache, tmp_path, capsys):
     output = tmp_path / "out"
-    arguments = ["duplicates", "--data-dir", str(planted_tree), "--cache-dir", str(planted_cache), "--quiet"]
+    arguments = ["leaks", "--data-dir", str(planted_tree), "--cache-dir", str(planted_cache), "--quiet"]
     assert main([*arguments, "--output", str(output)]) == 0
     printed = capsys.readouterr().out
     assert "2 near-duplicate pair(s)" in printed
@@ -197,7 +197,7 @@ def test_duplicates_command_prints_pairs_and_writes_the_grid(planted_tree, plant
 def test_duplicates_command_without_pairs(real_sample, tmp_path, capsys):
     output = tmp_path / "out"
     cache = tmp_path / "cache"
-    arguments = ["duplicates", "--data-dir", str(real_sample), "--cache-dir", str(cache), "--quiet", "--size", "64"]
+    arguments = ["leaks", "--data-dir", str(real_sample), "--cache-dir", str(cache), "--quiet", "--size", "64"]
     assert main([*arguments, "--output", str(output)]) == 0
     printed = capsys.readouterr().out
     assert "No near-duplicates between splits" in printed

@@ -139,7 +139,7 @@ def test_also_in_never_names_the_split_itself_and_is_empty_for_unknown_ids():
 def test_split_overlaps_for_a_card():
     rows = overlap.split_overlaps("isic2018")
     for split in ("valid", "test"):
-        assert rows[split] == {key: 0 for key in overlap.known_splits() if key != f"isic2018/{split}"}
+        assert rows[split] == {key: 0 for key in overlap.id_lists() if key != f"isic2018/{split}"}
     assert rows["train"]["isic2017/test"] == 529
     assert "isic2018/train" not in rows["train"]
     assert overlap.split_overlaps("isic2017")["test"] == {

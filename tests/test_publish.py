@@ -730,13 +730,18 @@ def test_a_kept_configuration_without_dataset_info_stays_in_the_card(dry_run, ce
 def test_set_default_on_the_command_line(dry_run, real_sample, tmp_path, monkeypatch, capsys):
     api = RecordingHubApi(files={"README.md": (dry_run / "README.md").read_bytes()})
     monkeypatch.setattr("huggingface_hub.HfApi", lambda *args, **kwargs: api)
-    assert publish_command(real_sample, tmp_path, "--token", SECRET, "--resize-mode", "stretch") == 0
+    # The dry_run fixture staged every image (as stage() does by default), so this publish keeps them all too.
+    keep_all = "--include-unknown-license"
+    assert publish_command(real_sample, tmp_path, "--token", SECRET, "--resize-mode", "stretch", keep_all) == 0
     assert "Default configuration: pad-512 (kept;" in capsys.readouterr().out
     defaults = [
         c["config_name"] for c in card_metadata_text(api.files["README.md"].decode())["configs"] if c.get("default")
     ]
     assert defaults == ["pad-512"]
-    assert publish_command(real_sample, tmp_path, "--token", SECRET, "--resize-mode", "stretch", "--set-default") == 0
+    assert (
+        publish_command(real_sample, tmp_path, "--token", SECRET, "--resize-mode", "stretch", "--set-default", keep_all)
+        == 0
+    )
     assert "Default configuration: stretch-64\n" in capsys.readouterr().out
     defaults = [
         c["config_name"] for c in card_metadata_text(api.files["README.md"].decode())["configs"] if c.get("default")

@@ -58,7 +58,7 @@ from .transforms import (
 from .workers import bound_workers
 
 # Bump whenever the bytes written change; one line per version in the README.
-BUILDER_VERSION = "2.0.0"
+BUILDER_VERSION = "2.1.0"
 
 
 _CORRUPT_HINT = "the file is truncated or corrupt: replace it"
@@ -204,7 +204,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
 
         Only for a data_dir on a local cache; a failure to delete warns and keeps the new build."""
         kept = os.path.normpath(os.path.abspath(self.cache_dir))
-        if not self.config.data_dir or not self.is_prepared() or "://" in self._cache_dir_root:
+        if not self.config.data_dir or not self.is_prepared() or "://" in compat.cache_root(self):
             return
         for path in superseded_builds(kept):
             try:
