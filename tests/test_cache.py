@@ -17,7 +17,7 @@ import skin_cancer
 from skin_cancer.dataset import cache
 from skin_cancer.dataset.cache import NotASupersededBuild, remove_build, superseded_builds
 
-from .conftest import prepared_files
+from .helpers import prepared_files
 from .test_builder_inputs import SYNTHETIC_COUNTS, build, change_input
 
 
