@@ -103,9 +103,10 @@ def split_overlaps(release: str | Release) -> dict[str, dict[str, int] | None]:
 
 def in_other_releases(key: str) -> int:
     """How many ids of one known split appear in any split of another release."""
-    elsewhere = frozenset().union(*(ids for other, ids in id_lists().items() if _release_of(other) != _release_of(key)))
+    elsewhere = frozenset().union(*(ids for other, ids in id_lists().items() if release_of(other) != release_of(key)))
     return len(id_lists()[key] & elsewhere)
 
 
-def _release_of(key: str) -> str:
+def release_of(key: str) -> str:
+    """The release name of a split key made by `split_key`: "isic2017" for "isic2017/test"."""
     return key.split("/", 1)[0]

@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from ..tools.pipeline import Build
 
 
-NATIVE_CONFIG = NATIVE_MASKS_CONFIG
-
-
 def decode_truth(data: bytes, label: str, native: tuple[int, int]) -> TruthMask:
     """The truth mask read by the one rule the build reads it with (`dataset.masks.read_truth`): for ISIC's
     own {0, 255} files exactly as the official scorer reads them; the image's size.
@@ -137,16 +134,16 @@ def truth_from_dataset(
         if find_skin_cancer_error(error) is not None or isinstance(error, KeyboardInterrupt):
             raise
         raise DataError(source, f"the {split} split of {config} cannot be read: {_one_line(error)}") from error
-    if card is not None and NATIVE_CONFIG not in _card_configs(card):
-        raise DataError(source, f"has no {NATIVE_CONFIG} configuration", _NO_NATIVE_HINT)
+    if card is not None and NATIVE_MASKS_CONFIG not in _card_configs(card):
+        raise DataError(source, f"has no {NATIVE_MASKS_CONFIG} configuration", _NO_NATIVE_HINT)
     try:
-        native = datasets.load_dataset(source, NATIVE_CONFIG, split=split, cache_dir=cache_dir)
+        native = datasets.load_dataset(source, NATIVE_MASKS_CONFIG, split=split, cache_dir=cache_dir)
     except Exception as error:  # a listed configuration whose files are missing or damaged, too
         if find_skin_cancer_error(error) is not None:
             raise
         raise DataError(
             source,
-            f"its {NATIVE_CONFIG} configuration cannot be read for {split}: {_one_line(error)}",
+            f"its {NATIVE_MASKS_CONFIG} configuration cannot be read for {split}: {_one_line(error)}",
             _NO_NATIVE_HINT,
         ) from error
     native = native.cast_column("mask", datasets.Image(decode=False))
@@ -154,7 +151,7 @@ def truth_from_dataset(
     rows = []
     for image_id, width, height, square_mask in _square_rows(square):
         if image_id not in native_bytes:
-            raise DataError(source, f"the {NATIVE_CONFIG} configuration has no mask for {image_id} ({split})")
+            raise DataError(source, f"the {NATIVE_MASKS_CONFIG} configuration has no mask for {image_id} ({split})")
         rows.append(TruthRow(image_id, width, height, square_mask, native_bytes[image_id]))
     if not rows:
         raise DataError(source, f"the {split} split of {config} is empty")
@@ -208,11 +205,11 @@ def _card_configs(card):
 
 def _choose_config(source: str, card, config: str | None) -> str:
     configs = _card_configs(card)
-    square = [name for name in configs if name != NATIVE_CONFIG]
-    if config == NATIVE_CONFIG:
+    square = [name for name in configs if name != NATIVE_MASKS_CONFIG]
+    if config == NATIVE_MASKS_CONFIG:
         listed = f" ({', '.join(square)})" if square else ""
         raise UsageError(
-            f"--config {NATIVE_CONFIG} is the native-size ground truth, not a configuration predictions are made "
+            f"--config {NATIVE_MASKS_CONFIG} is the native-size ground truth, not a configuration predictions are made "
             f"on: give the square configuration of the predictions{listed}"
         )
     if config is None:

@@ -35,7 +35,6 @@ from .card import (
 from .licences import LicenseChoice, LicenseSummary, select_licensed
 
 PREVIEW_PATH = "assets/preview.png"
-NATIVE_MASKS = NATIVE_MASKS_CONFIG
 ID2LABEL_PATH = "id2label.json"
 PREVIEW_PAIRS = 6
 TOKEN_HELP = "pass --token, set HF_TOKEN, or log in once with `hf auth login`"
@@ -145,9 +144,9 @@ def stage(
     folder = folder.expanduser().resolve()
     files = written_files(folder)
     legacy = [LEGACY_SHARDS] if existing is not None and existing.legacy else []
-    all_names = [*names, *([NATIVE_MASKS] if native else []), *(existing.configs if existing else [])]
+    all_names = [*names, *([NATIVE_MASKS_CONFIG] if native else []), *(existing.configs if existing else [])]
     default = choose_default(names[0], all_names, existing, set_default)
-    return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS] if native else []), legacy, default)
+    return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS_CONFIG] if native else []), legacy, default)
 
 
 def _check_mergeable(existing: ExistingCard, build: Build) -> None:
@@ -159,7 +158,7 @@ def _check_mergeable(existing: ExistingCard, build: Build) -> None:
             f"the repository holds {', '.join(extended)}, not {source}: publish each release to its own repository"
         )
     counts = {split: len(dataset) for split, dataset in build.dataset.items()}
-    for facts in existing.kept({build.options.config_name, NATIVE_MASKS}):
+    for facts in existing.kept({build.options.config_name, NATIVE_MASKS_CONFIG}):
         theirs = {split.name: split.pairs for split in facts.splits}
         if facts.info is not None and theirs != counts:  # without dataset_info the card has no counts
             raise PublishError(
@@ -195,12 +194,12 @@ def _stage_native_masks(build: Build, root: Path) -> ConfigFacts | None:
             },
             features=features,
         )
-        relative = f"{NATIVE_MASKS}/{split}-00000-of-00001.parquet"
-        (root / NATIVE_MASKS).mkdir(exist_ok=True)
+        relative = f"{NATIVE_MASKS_CONFIG}/{split}-00000-of-00001.parquet"
+        (root / NATIVE_MASKS_CONFIG).mkdir(exist_ok=True)
         table.to_parquet(str(root / relative))
         splits.append(SplitFacts(split, len(table), split_num_bytes(table), {}))
-    download_size = sum(path.stat().st_size for path in (root / NATIVE_MASKS).iterdir())
-    return config_facts(NATIVE_MASKS, features, splits, download_size)
+    download_size = sum(path.stat().st_size for path in (root / NATIVE_MASKS_CONFIG).iterdir())
+    return config_facts(NATIVE_MASKS_CONFIG, features, splits, download_size)
 
 
 def resolution_ceiling(build: Build, split: str = "test") -> float:
