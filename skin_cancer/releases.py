@@ -467,3 +467,21 @@ def get_release(name: str | Release) -> Release:
         return RELEASES[name]
     except KeyError:
         raise UsageError(f"unknown release {name!r}: choose one of {', '.join(RELEASES)}") from None
+
+
+__all__ = [
+    "DEFAULT_RELEASE",
+    "ISIC2017",
+    "LABELS_2016_PART3_BENIGN_MALIGNANT",
+    "LABELS_2017_PART3_FLAGS",
+    "LABELS_NONE",
+    "RELEASES",
+    "Checksum",
+    "Download",
+    "Release",
+    "Split",
+    "checksum_problem",
+    "file_digest",
+    "get_release",
+    "zip_name",
+]

@@ -149,3 +149,11 @@ def markdown_table(release: str | Release = DEFAULT_RELEASE) -> str:
     lines = ["| column | type | meaning |", "|---|---|---|"]
     lines += [f"| `{column.name}` | {column.type_name} | {column.meaning(release)} |" for column in COLUMNS]
     return "\n".join(lines)
+
+
+__all__ = [
+    "COLUMNS",
+    "features",
+    "folder_export_columns",
+    "markdown_table",
+]

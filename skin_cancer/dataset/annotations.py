@@ -132,3 +132,12 @@ def _image_id(row: dict[str, str], line_number: int, seen: dict) -> str:
     if image_id in seen:
         raise AnnotationError(f"line {line_number}: {image_id} appears twice")
     return image_id
+
+
+__all__ = [
+    "AnnotationError",
+    "Metadata",
+    "parse_diagnoses",
+    "parse_labels",
+    "parse_metadata",
+]

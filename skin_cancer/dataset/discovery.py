@@ -513,3 +513,12 @@ def _other_release_hint(top: _Folder, data_dir: str, release: Release) -> str | 
                     f'or in Python load_dataset("skin_cancer", "{other.name}", data_dir=...)'
                 )
     return None
+
+
+__all__ = [
+    "Location",
+    "SplitSource",
+    "find_in_data_dir",
+    "find_in_downloads",
+    "read_bytes",
+]

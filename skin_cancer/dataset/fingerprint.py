@@ -155,3 +155,14 @@ def package_code_hash() -> str:
     """code_hash() of this installation, computed once, when a cache key is first needed (not at import:
     it reads every file of the package)."""
     return code_hash()
+
+
+__all__ = [
+    "cache_hash",
+    "code_hash",
+    "first_change",
+    "input_fingerprint",
+    "input_listing",
+    "listing_fingerprint",
+    "package_code_hash",
+]

@@ -202,3 +202,13 @@ def leak_free(dataset: Data, against: str | Sequence[str], level: str = "patient
         rows = dataset.select_columns(["image_id", *own])
         return dataset.select([index for index, row in enumerate(rows) if keep_row(row)])  # type: ignore[return-value]
     return dataset.filter(keep_row)  # type: ignore[attr-defined]
+
+
+__all__ = [
+    "LEVELS",
+    "Coverage",
+    "LeakRow",
+    "coverage",
+    "leak_free",
+    "leak_report",
+]

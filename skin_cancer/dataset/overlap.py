@@ -110,3 +110,18 @@ def in_other_releases(key: str) -> int:
 def release_of(key: str) -> str:
     """The release name of a split key made by `split_key`: "isic2017" for "isic2017/test"."""
     return key.split("/", 1)[0]
+
+
+__all__ = [
+    "IDS_FOLDER",
+    "OverlapTable",
+    "also_in",
+    "id_lists",
+    "in_other_releases",
+    "overlap_table",
+    "read_id_list",
+    "release_of",
+    "split_key",
+    "split_overlaps",
+    "unknown_splits",
+]

@@ -517,3 +517,27 @@ def _box_in_stored_frame(box: Box, orientation: int, stored_size: tuple[int, int
     if orientation == 8:
         return (width - y1, x0, width - y0, x1)
     return box
+
+
+__all__ = [
+    "JPEG_QUALITY",
+    "PAD_COLOUR_INSET",
+    "ImageDecodeError",
+    "MaskDecodeError",
+    "MaskMeaningError",
+    "MaskSizeError",
+    "PixelError",
+    "Placement",
+    "UnsupportedImageError",
+    "decode_request",
+    "encode_png",
+    "hash_decode_request",
+    "pad_colour_position",
+    "placement",
+    "prepare_image",
+    "prepare_mask",
+    "prepare_pair",
+    "read_mask",
+    "source_phash",
+    "to_rgb",
+]

@@ -286,3 +286,9 @@ def evaluate(
     """
     truth = load_truth(data_dir, dataset, split, resize_mode, size, image_format, num_proc, cache_dir, config, release)
     return score(predictions, truth, num_proc, allow_missing, write_native, overwrite, prediction_values)
+
+
+__all__ = [
+    "evaluate",
+    "score",
+]

@@ -276,3 +276,14 @@ def load_truth(
 def ceiling_predictions(truth: Truth) -> dict[str, bytes]:
     """The dataset's own square masks as predictions: their native score is the best any model can reach."""
     return {row.image_id: row.square_mask for row in truth.rows}
+
+
+__all__ = [
+    "Truth",
+    "TruthRow",
+    "ceiling_predictions",
+    "decode_truth",
+    "load_truth",
+    "truth_from_build",
+    "truth_from_dataset",
+]

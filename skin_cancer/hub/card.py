@@ -618,3 +618,19 @@ def split_table(splits: list[SplitFacts], release: str | Release = DEFAULT_RELEA
         counts = " | ".join(str(split.diagnoses[name]) for name in names)
         lines.append(f"| {split.name} | {split.pairs} | {release.split(split.name).official_count} | {counts} |")
     return "\n".join(lines)
+
+
+__all__ = [
+    "LEGACY_SHARDS",
+    "ConfigFacts",
+    "ExistingCard",
+    "SplitFacts",
+    "check_hub_rules",
+    "choose_default",
+    "config_facts",
+    "id2label",
+    "load_template",
+    "render_card",
+    "source_dataset",
+    "validate_card",
+]

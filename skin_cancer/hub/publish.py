@@ -396,3 +396,15 @@ def _preview(build: Build):
 
 def _version(build: Build) -> str:
     return str(build.builder.info.version or build.builder.VERSION)
+
+
+__all__ = [
+    "RemoteState",
+    "StagedRepo",
+    "check_repo_id",
+    "commit_message",
+    "read_remote",
+    "resolve_token",
+    "stage",
+    "upload",
+]

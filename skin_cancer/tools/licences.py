@@ -30,3 +30,9 @@ def split_licences_markdown() -> str:
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     lines += [f"| `{row[0]}` | " + " | ".join(str(cell) for cell in row[1:]) + " |" for row in split_licence_rows()]
     return "\n".join(lines)
+
+
+__all__ = [
+    "render_split_licences",
+    "split_licences_markdown",
+]

@@ -415,3 +415,19 @@ def placing_files(
     finally:
         if scratch.exists():
             remove_tree(scratch)
+
+
+__all__ = [
+    "MARKER",
+    "check_file_output",
+    "check_output",
+    "has_marker",
+    "interruption_point",
+    "marker_files",
+    "marker_text",
+    "placing_files",
+    "remove_tree",
+    "replacing",
+    "require_free_space",
+    "written_files",
+]

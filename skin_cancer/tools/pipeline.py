@@ -112,3 +112,12 @@ def split_num_bytes(dataset: datasets.Dataset) -> int:
     """
     table = dataset.data.table
     return sum(column.combine_chunks().nbytes for column in table.columns)
+
+
+__all__ = [
+    "Build",
+    "prepare_dataset",
+    "protected_folders",
+    "resolve_data_dir",
+    "split_num_bytes",
+]

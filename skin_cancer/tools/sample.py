@@ -228,3 +228,15 @@ def ensure_sample_tree(root: str | os.PathLike[str] | None = None, release: str 
         write_sample_tree(root, release=release)
         done.write_text("ok\n")
     return top
+
+
+__all__ = [
+    "NOTICE_TEXT",
+    "SAMPLE_PAIRS",
+    "SamplePair",
+    "ensure_sample_tree",
+    "jpeg_bytes",
+    "png_bytes",
+    "synthetic_pair",
+    "write_sample_tree",
+]

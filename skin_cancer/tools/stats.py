@@ -183,3 +183,13 @@ def _save(figure, path: Path, pyplot) -> Path:
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
     return path
+
+
+__all__ = [
+    "CHARTS_HINT",
+    "CHART_FILES",
+    "charts_available",
+    "compute_stats",
+    "stats_table",
+    "write_charts",
+]

@@ -108,3 +108,12 @@ def render_releases() -> str:
 
 def _share(count: int, total: int) -> str:
     return "<1%" if 0 < count < total / 100 else f"{count / total:.0%}"
+
+
+__all__ = [
+    "build_summary",
+    "diagnosis_counts",
+    "format_table",
+    "render_overlap_table",
+    "render_releases",
+]
