@@ -53,6 +53,9 @@ def input_listing(data_dir: str) -> tuple[str, ...]:
 
 
 def listing_fingerprint(lines: tuple[str, ...]) -> str:
+    """sha256 (64 hex characters) of the lines of `input_listing`, joined by newlines; names that are not valid
+    UTF-8 are hashed by their raw bytes (surrogateescape), so they raise nothing.
+    """
     return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 

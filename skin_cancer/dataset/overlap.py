@@ -67,6 +67,10 @@ def also_in(release: str | Release, split: str, image_id: str) -> list[str]:
 
 @dataclass(frozen=True)
 class OverlapTable:
+    """How many image ids every pair of known release splits share, counted on the shipped id lists (data/ids/,
+    sources in data/ids/SOURCES.md). Keys are split keys ("isic2017/test", see `split_key`).
+    """
+
     splits: list[str]  # the known release splits, in release-table order
     sizes: dict[str, int]  # ids in each list
     shared: dict[tuple[str, str], int]  # ids two different splits share; symmetric

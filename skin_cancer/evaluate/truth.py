@@ -46,6 +46,14 @@ def decode_truth(data: bytes, label: str, native: tuple[int, int]) -> TruthMask:
 
 @dataclass(frozen=True)
 class TruthRow:
+    """One image of the ground truth.
+
+    width, height: the image's native size in pixels (the original_width/original_height columns), the frame
+    ISIC scores in. square_mask: the encoded PNG of the build's size x size mask (class indices {0, 1}).
+    native_mask: the native-size mask, as encoded bytes (a staged or Hub repository's `native_masks`) or as
+    the Location of ISIC's own file ({0, 255} PNG) in the data folder, read when scored.
+    """
+
     image_id: str
     width: int
     height: int
@@ -258,6 +266,26 @@ def load_truth(
     config: str | None = None,
     release: str | Release = DEFAULT_RELEASE,
 ) -> Truth:
+    """The ground truth of one split, from exactly one of an ISIC tree (`data_dir`) or a repository (`dataset`).
+
+    data_dir: a release's files, as for `load_dataset("skin_cancer", data_dir=...)`; the square masks come
+        from the build of (size, resize_mode, image_format) in the cache (built first when missing, with
+        `num_proc` processes), the native ones from ISIC's own files in data_dir.
+    dataset: a staged folder (`skin-cancer publish --dry-run OUT`) or a Hub repository id ("owner/name");
+        its `native_masks` configuration gives the native masks (see `truth_from_dataset`).
+    split: "train", "valid" or "test" (the splits the release has; ISIC 2016 has no "valid").
+    resize_mode: "pad", "stretch" or "center_crop"; with data_dir None means the default ("pad"); with
+        dataset None means what the card records, and a value here must agree with it.
+    size: the square side in pixels (data_dir only). image_format: "jpeg" or "png" (data_dir only).
+    num_proc: worker processes if the build must be made (data_dir only).
+    cache_dir: the `datasets` cache; None means its default.
+    config: the repository's square configuration ("pad-512"; dataset only); None means the card's default.
+    release: the release name or `Release` of data_dir ("isic2017"; data_dir only).
+
+    Raises UsageError when both or neither of data_dir and dataset are given, for a split the release lacks,
+    and for a configuration or resize_mode the repository does not have; DataError (naming the file) for
+    input a build refuses and a repository that cannot be read.
+    """
     if (data_dir is None) == (dataset is None):
         raise UsageError("give exactly one of data_dir (an ISIC tree) and dataset (a staged folder or Hub repo)")
     if dataset is not None:

@@ -190,6 +190,11 @@ def size_category(total: int) -> str:
 
 
 def config_facts(name: str, features: datasets.Features, splits: list[SplitFacts], download_size: int) -> ConfigFacts:
+    """The card's facts of one configuration whose Parquet shards live in `<name>/<split>-*.parquet`.
+
+    download_size: the bytes of its Parquet files on disk; each SplitFacts gives the split's pairs and its
+    Arrow size in bytes (pipeline.split_num_bytes), summed into dataset_size.
+    """
     info = datasets.DatasetInfo(
         features=features,
         splits=datasets.SplitDict(

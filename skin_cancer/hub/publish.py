@@ -42,6 +42,13 @@ TOKEN_HELP = "pass --token, set HF_TOKEN, or log in once with `hf auth login`"
 
 @dataclass(frozen=True)
 class StagedRepo:
+    """A dataset repository written to a local folder, as it will be uploaded.
+
+    files: the paths, relative to `folder`, of everything staged; partial: a split holds fewer
+    pairs than the official release (uploaded only with --allow-partial); configs: the configuration names
+    the card lists after this upload.
+    """
+
     folder: Path
     files: list[str]
     partial: bool
@@ -52,6 +59,9 @@ class StagedRepo:
 
 
 def check_repo_id(repo_id: str) -> None:
+    """Raise UsageError unless `repo_id` is a valid Hub id of the form OWNER/NAME (huggingface_hub's
+    validate_repo_id, plus exactly one "/"). Checked before anything is built or staged.
+    """
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     try:
@@ -252,6 +262,9 @@ def read_remote(repo_id: str, token: str, revision: str | None = None, api: Any 
 
 
 def commit_message(builds: Build | Sequence[Build]) -> str:
+    """The Hub commit's title: "Upload ISIC-2017 pad-512, skin_cancer builder 2.1.0" (the release of the
+    first build, every build's configuration name, the builder version that made them).
+    """
     builds = [builds] if isinstance(builds, Build) else list(builds)
     names = ", ".join(build.options.config_name for build in builds)
     return f"Upload {builds[0].release.short_name} {names}, skin_cancer builder {_version(builds[0])}"
