@@ -110,3 +110,21 @@ def test_modules_use_each_other_only_through_all():
         if name.startswith("_") or name not in getattr(module, "__all__", ()):
             outside.append(f"{importer}: from {target} import {name}")
     assert not outside, "imported but not in the module's __all__:\n" + "\n".join(outside)
+
+
+def test_the_stats_typed_dicts_name_every_key_compute_stats_returns(tmp_path):
+    """`Stats`, `SplitStats` and `LesionAreaFraction` are what stats.json holds, key for key."""
+    from typing import get_type_hints
+
+    from skin_cancer.options import BuildOptions
+    from skin_cancer.tools.pipeline import prepare_dataset
+    from skin_cancer.tools.sample import write_sample_tree
+    from skin_cancer.tools.stats import LesionAreaFraction, SplitStats, Stats, compute_stats
+
+    tree = write_sample_tree(tmp_path / "data", release="isic2018")
+    build = prepare_dataset(str(tree), BuildOptions(size=64), cache_dir=str(tmp_path / "cache"), release="isic2018")
+    stats = compute_stats(build)
+    assert set(stats) == set(get_type_hints(Stats))
+    for split in stats["splits"].values():
+        assert set(split) == set(get_type_hints(SplitStats))
+        assert set(split["lesion_area_fraction"]) == set(get_type_hints(LesionAreaFraction))
