@@ -4,3 +4,8 @@ from __future__ import annotations
 
 # The package's version (the builder's VERSION, which tracks the bytes written, lives in builder.py).
 VERSION = "2.1.0"
+
+
+__all__ = [
+    "VERSION",
+]

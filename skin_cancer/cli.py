@@ -30,6 +30,13 @@ EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `skin-cancer` command line on `argv` (None: sys.argv[1:]) and return its exit status.
+
+    Exit statuses: 0 (EXIT_OK) done; 1 (EXIT_DATA) bad input data or any other failure; 2 (EXIT_USAGE) a
+    usage error or no command given (help printed); 130 (EXIT_INTERRUPTED) Ctrl-C or SIGTERM. Errors are
+    printed as one line "error: ..." on stderr (--debug re-raises them with their traceback), never raised;
+    argparse's own SystemExit (--help, --version, bad arguments) propagates as argparse raises it.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -99,3 +99,19 @@ def is_disk_full(error: BaseException) -> bool:
 def find_skin_cancer_error(error: BaseException) -> SkinCancerError | None:
     """The first of our own errors along the cause chain, or None."""
     return find_in_chain(error, SkinCancerError)
+
+
+__all__ = [
+    "CardError",
+    "DataError",
+    "DiskFullError",
+    "PartialSplitWarning",
+    "PublishError",
+    "RegistrationError",
+    "SkinCancerError",
+    "UsageError",
+    "causes",
+    "find_in_chain",
+    "find_skin_cancer_error",
+    "is_disk_full",
+]

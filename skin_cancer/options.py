@@ -116,3 +116,23 @@ def options_from_record(record: dict) -> BuildOptions | None:
         return BuildOptions(record["size"], record["resize_mode"], record.get("image_format", "jpeg"))
     except (KeyError, TypeError, UsageError):
         return None
+
+
+__all__ = [
+    "CARD_KEY",
+    "CARD_VARIANTS",
+    "DEFAULTS",
+    "DEFAULT_CONFIGS",
+    "DEFAULT_MAX_SHARD_SIZE",
+    "EXPORT_FORMATS",
+    "IMAGE_FORMATS",
+    "NATIVE_MASKS_CONFIG",
+    "RESIZE_MODES",
+    "BuildOptions",
+    "ImageFormat",
+    "ResizeMode",
+    "card_variants",
+    "check_options",
+    "options_from_record",
+    "variant_record",
+]

@@ -76,6 +76,11 @@ class Split:
 
 @dataclass(frozen=True)
 class Release:
+    """Every fact about one ISIC release the package needs: folder and file names, splits, downloads (checksums,
+    and sizes where a source records them), mask naming, labels and licence. One instance per release in RELEASES; the
+    sources of each value are given beside it (the release's data page, ISIC's download listings).
+    """
+
     name: str
     short_name: str  # in messages: "ISIC-2017"
     pretty_name: str  # the card's title
@@ -155,6 +160,7 @@ class Release:
 
 
 def zip_name(folder: str) -> str:
+    """The file name ISIC ships a release folder as: "ISIC-2017_Training_Data" -> "ISIC-2017_Training_Data.zip"."""
     return f"{folder}.zip"
 
 
@@ -163,6 +169,9 @@ def official_url(file_name: str, base_url: str) -> str:
 
 
 def file_digest(path: str | os.PathLike[str], algorithm: str) -> str:
+    """The hex digest of a file's bytes with a hashlib algorithm ("sha256", "md5"), read in 1 MiB chunks.
+    Raises OSError when the file cannot be read and ValueError for an unknown algorithm.
+    """
     digest = hashlib.new(algorithm)
     with open(path, "rb") as file:
         for chunk in iter(lambda: file.read(1 << 20), b""):
@@ -467,3 +476,21 @@ def get_release(name: str | Release) -> Release:
         return RELEASES[name]
     except KeyError:
         raise UsageError(f"unknown release {name!r}: choose one of {', '.join(RELEASES)}") from None
+
+
+__all__ = [
+    "DEFAULT_RELEASE",
+    "ISIC2017",
+    "LABELS_2016_PART3_BENIGN_MALIGNANT",
+    "LABELS_2017_PART3_FLAGS",
+    "LABELS_NONE",
+    "RELEASES",
+    "Checksum",
+    "Download",
+    "Release",
+    "Split",
+    "checksum_problem",
+    "file_digest",
+    "get_release",
+    "zip_name",
+]

@@ -136,16 +136,35 @@ COLUMNS: tuple[Column, ...] = (
 
 
 def features(release: str | Release = DEFAULT_RELEASE) -> datasets.Features:
+    """The `datasets.Features` of a release's builds: one feature per column of COLUMNS, in that order.
+
+    image: datasets.Image (RGB, size x size pixels, JPEG or PNG bytes); mask: datasets.Image (palette PNG,
+    size x size, class indices {0, 1}: `np.array(mask)` is uint8 {0, 1}); diagnosis: a ClassLabel over the
+    release's diagnosis names; the rest as `markdown_table` lists them. Raises UsageError for an unknown
+    release (releases.get_release).
+    """
     release = get_release(release)
     return datasets.Features({column.name: column.feature(release) for column in COLUMNS})
 
 
 def folder_export_columns() -> tuple[str, ...]:
+    """The columns a folder export writes into its metadata.jsonl, in COLUMNS order (images and masks are files)."""
     return tuple(column.name for column in COLUMNS if column.in_folder_export)
 
 
 def markdown_table(release: str | Release = DEFAULT_RELEASE) -> str:
+    """The Markdown table (column, type, meaning) of a release's columns, as the README and the dataset card
+    show it. Raises UsageError for an unknown release.
+    """
     release = get_release(release)
     lines = ["| column | type | meaning |", "|---|---|---|"]
     lines += [f"| `{column.name}` | {column.type_name} | {column.meaning(release)} |" for column in COLUMNS]
     return "\n".join(lines)
+
+
+__all__ = [
+    "COLUMNS",
+    "features",
+    "folder_export_columns",
+    "markdown_table",
+]

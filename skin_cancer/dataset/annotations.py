@@ -36,6 +36,13 @@ class AnnotationError(ValueError):
 
 @dataclass(frozen=True)
 class Metadata:
+    """One image's row of a release's metadata CSV (columns METADATA_COLUMNS, as ISIC 2017 ships them).
+
+    age_approximate: years, as the CSV gives it; None when blank or "unknown" (`parse_metadata` raises
+    AnnotationError for a value that is not an age from 0 to MAX_AGE).
+    sex: "male" or "female" (SEX_SPELLINGS maps other spellings); None otherwise.
+    """
+
     age_approximate: int | None
     sex: str | None
 
@@ -132,3 +139,12 @@ def _image_id(row: dict[str, str], line_number: int, seen: dict) -> str:
     if image_id in seen:
         raise AnnotationError(f"line {line_number}: {image_id} appears twice")
     return image_id
+
+
+__all__ = [
+    "AnnotationError",
+    "Metadata",
+    "parse_diagnoses",
+    "parse_labels",
+    "parse_metadata",
+]

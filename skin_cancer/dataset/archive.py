@@ -85,3 +85,17 @@ def license_counts(ids: Iterable[str]) -> dict[str | None, int]:
     """{licence (None: no archive record): images} over the given ids, in LICENSE_ORDER then None."""
     counts = Counter(image_facts(image_id).license for image_id in ids)
     return {licence: counts[licence] for licence in (*LICENSE_ORDER, None) if counts[licence]}
+
+
+__all__ = [
+    "COLUMNS",
+    "LICENSE_NAMES",
+    "LICENSE_ORDER",
+    "UNKNOWN",
+    "ImageFacts",
+    "archive_facts",
+    "image_facts",
+    "license_counts",
+    "parse_facts",
+    "stricter_license",
+]

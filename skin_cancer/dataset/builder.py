@@ -479,3 +479,10 @@ def _mirror_allowed_offline(base_url: str | None):
     finally:
         for name, value in saved.items():
             setattr(datasets.config, name, value)
+
+
+__all__ = [
+    "BUILDER_VERSION",
+    "SkinCancer",
+    "SkinCancerConfig",
+]

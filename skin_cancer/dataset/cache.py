@@ -91,3 +91,10 @@ def _identity(build: str) -> tuple[str, str, str, str] | None:
         return tuple(str(name) for name in names)  # type: ignore[return-value]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+__all__ = [
+    "NotASupersededBuild",
+    "remove_build",
+    "superseded_builds",
+]

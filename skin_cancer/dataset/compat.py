@@ -278,3 +278,23 @@ def broken(what: str, builder_works: bool = True) -> RegistrationError:
         f"cannot register skin_cancer with datasets {datasets_version()}: {what}. "
         f"skin_cancer is tested with {supported_datasets()}: install that, {advice}"
     )
+
+
+# With the `datasets` internals of INTERNALS (resolved on first use): the package reaches them only here.
+__all__ = [
+    "INTERNALS",
+    "OVERRIDDEN",
+    "DatasetInfosDict",
+    "MetadataConfigs",
+    "add_packaged_module",
+    "broken",
+    "builder_pool",
+    "cache_root",
+    "convert_file_size_to_int",
+    "hub_list",
+    "known_task_ids",
+    "missing",
+    "set_builder_pool",
+    "tqdm",
+    "xopen",
+]

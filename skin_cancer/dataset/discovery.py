@@ -66,6 +66,12 @@ class PairSource:
 
 @dataclass(frozen=True)
 class SplitSource:
+    """Everything one split of a release reads, located in a data_dir or in the downloads.
+
+    pairs: one PairSource (image and mask Location) per image, sorted by image_id; labels_csv and metadata_csv:
+    the split's CSVs, None when the release or the given files have none.
+    """
+
     split: Split
     pairs: list[PairSource]
     labels_csv: Location | None
@@ -513,3 +519,12 @@ def _other_release_hint(top: _Folder, data_dir: str, release: Release) -> str | 
                     f'or in Python load_dataset("skin_cancer", "{other.name}", data_dir=...)'
                 )
     return None
+
+
+__all__ = [
+    "Location",
+    "SplitSource",
+    "find_in_data_dir",
+    "find_in_downloads",
+    "read_bytes",
+]

@@ -53,6 +53,9 @@ def input_listing(data_dir: str) -> tuple[str, ...]:
 
 
 def listing_fingerprint(lines: tuple[str, ...]) -> str:
+    """sha256 (64 hex characters) of the lines of `input_listing`, joined by newlines; names that are not valid
+    UTF-8 are hashed by their raw bytes (surrogateescape), so they raise nothing.
+    """
     return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
@@ -155,3 +158,14 @@ def package_code_hash() -> str:
     """code_hash() of this installation, computed once, when a cache key is first needed (not at import:
     it reads every file of the package)."""
     return code_hash()
+
+
+__all__ = [
+    "cache_hash",
+    "code_hash",
+    "first_change",
+    "input_fingerprint",
+    "input_listing",
+    "listing_fingerprint",
+    "package_code_hash",
+]

@@ -43,3 +43,9 @@ def parse_benign_malignant(text: str, names: tuple[str, ...] = BENIGN_MALIGNANT)
             raise Labels2016Error(f"line {line_number}: {image_id} appears twice")
         labels[image_id] = names[_VALUES[value.lower()]]
     return labels
+
+
+__all__ = [
+    "Labels2016Error",
+    "parse_benign_malignant",
+]

@@ -147,6 +147,13 @@ def leak_report() -> tuple[LeakRow, ...]:
 def coverage(
     key: str, lists: dict[str, frozenset[str]] | None = None, facts: dict[str, ImageFacts] | None = None
 ) -> Coverage:
+    """How many ids of the split `key` ("isic2017/test", see overlap.split_key) have an ISIC Archive record, and
+    how many of those name a lesion and a patient.
+
+    `lists` defaults to the shipped id lists (overlap.id_lists) and `facts` to the shipped archive metadata
+    (archive.archive_facts, from the ISIC Archive API: see data/ids/SOURCES.md). Raises KeyError for a key that
+    is not in `lists`.
+    """
     lists = id_lists() if lists is None else lists
     facts = archive_facts() if facts is None else facts
     records = [facts[image_id] for image_id in lists[key] if image_id in facts]
@@ -202,3 +209,13 @@ def leak_free(dataset: Data, against: str | Sequence[str], level: str = "patient
         rows = dataset.select_columns(["image_id", *own])
         return dataset.select([index for index, row in enumerate(rows) if keep_row(row)])  # type: ignore[return-value]
     return dataset.filter(keep_row)  # type: ignore[attr-defined]
+
+
+__all__ = [
+    "LEVELS",
+    "Coverage",
+    "LeakRow",
+    "coverage",
+    "leak_free",
+    "leak_report",
+]

@@ -329,3 +329,19 @@ _NOTE_TEXT = {
         "their stored frame, as the mask is (ISIC masks are drawn on the stored pixels; first: {first})"
     ),
 }
+
+
+__all__ = [
+    "FULL_FRACTION",
+    "NOTE_ORIENTATION_IGNORED",
+    "OFFICIAL_THRESHOLD",
+    "PREDICTION_VALUES",
+    "MaskValueError",
+    "ReadingNotes",
+    "TruthMask",
+    "as_greyscale",
+    "default_prediction_values",
+    "only_zero_one",
+    "prediction_lesion_values",
+    "read_truth",
+]

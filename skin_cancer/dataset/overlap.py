@@ -67,6 +67,10 @@ def also_in(release: str | Release, split: str, image_id: str) -> list[str]:
 
 @dataclass(frozen=True)
 class OverlapTable:
+    """How many image ids every pair of known release splits share, counted on the shipped id lists (data/ids/,
+    sources in data/ids/SOURCES.md). Keys are split keys ("isic2017/test", see `split_key`).
+    """
+
     splits: list[str]  # the known release splits, in release-table order
     sizes: dict[str, int]  # ids in each list
     shared: dict[tuple[str, str], int]  # ids two different splits share; symmetric
@@ -103,9 +107,25 @@ def split_overlaps(release: str | Release) -> dict[str, dict[str, int] | None]:
 
 def in_other_releases(key: str) -> int:
     """How many ids of one known split appear in any split of another release."""
-    elsewhere = frozenset().union(*(ids for other, ids in id_lists().items() if _release_of(other) != _release_of(key)))
+    elsewhere = frozenset().union(*(ids for other, ids in id_lists().items() if release_of(other) != release_of(key)))
     return len(id_lists()[key] & elsewhere)
 
 
-def _release_of(key: str) -> str:
+def release_of(key: str) -> str:
+    """The release name of a split key made by `split_key`: "isic2017" for "isic2017/test"."""
     return key.split("/", 1)[0]
+
+
+__all__ = [
+    "IDS_FOLDER",
+    "OverlapTable",
+    "also_in",
+    "id_lists",
+    "in_other_releases",
+    "overlap_table",
+    "read_id_list",
+    "release_of",
+    "split_key",
+    "split_overlaps",
+    "unknown_splits",
+]

@@ -82,3 +82,12 @@ def hamming_matrix(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """Bit differences between every uint64 of `rows` (n,) and of `columns` (m,): uint8, shape (n, m)."""
     xor = (rows[:, None] ^ columns[None, :]).astype(np.uint64)
     return _POPCOUNT[xor.view(np.uint8).reshape(*xor.shape, 8)].sum(axis=-1, dtype=np.uint8)
+
+
+__all__ = [
+    "HASH_DECODE_SIDE",
+    "hamming",
+    "hamming_matrix",
+    "hash_values",
+    "phash",
+]

@@ -93,3 +93,10 @@ class _ThenCall(importlib.abc.Loader):
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loader, name)
+
+
+__all__ = [
+    "DATASET_NAME",
+    "register",
+    "register_when_datasets_loads",
+]

@@ -56,6 +56,10 @@ class PixelError(ValueError):
 
 
 class ImageDecodeError(PixelError):
+    """The image bytes cannot be decoded by Pillow: empty, truncated, corrupt or not an image format; the caller
+    adds the file name.
+    """
+
     pass
 
 
@@ -64,10 +68,18 @@ class UnsupportedImageError(ImageDecodeError):
 
 
 class MaskDecodeError(PixelError):
+    """The mask bytes cannot be decoded by Pillow: empty, truncated, corrupt or not an image format; the caller
+    adds the file name.
+    """
+
     pass
 
 
 class MaskSizeError(PixelError):
+    """The mask's size in pixels is neither its image's stored size nor (with an EXIF orientation) its displayed
+    size, so the two cannot be aligned; the message gives both sizes (see `pair_orientation`).
+    """
+
     pass
 
 
@@ -144,6 +156,10 @@ def decode_request(stored_size: tuple[int, int], stored_box: Box, stored_target:
 
 
 def pad_colour_position(width: int, height: int) -> tuple[int, int]:
+    """The (x, y) pixel, in the displayed frame of a width x height image (pixels), whose colour fills the padding
+    in `pad` mode: PAD_COLOUR_INSET pixels up and left of the bottom-right corner (as the seed generator did),
+    clamped into the image for images smaller than that.
+    """
     return (
         min(max(width - PAD_COLOUR_INSET, 0), width - 1),
         min(max(height - PAD_COLOUR_INSET, 0), height - 1),
@@ -159,6 +175,17 @@ def prepare_pair(
 ) -> PreparedPair:
     """The square image and mask of one pair, in the one frame they share (see `pair_orientation`).
 
+    image_bytes, mask_bytes: the files as ISIC ships them (JPEG/PNG image; PNG mask, {0, 255} or any
+        values `masks.read_truth` gives a meaning to).
+    size: the side of the square output in pixels. resize_mode: "pad" (the whole image, letterboxed with
+        the colour at `pad_colour_position`), "stretch" (aspect ratio not kept) or "center_crop" (the
+        central square of the image); the mask always goes through the same `Placement` as the image.
+    image_format: "jpeg" (quality JPEG_QUALITY) or "png" for the encoded square image.
+
+    Returns a PreparedPair: `image`, the encoded RGB size x size image; `mask`, a palette PNG of size x size
+    whose `np.array` is uint8 {0, 1} (1: lesion, where at least half the source area under the pixel is
+    lesion); `original_width`/`original_height`, the image's size in pixels in the frame the pair shares;
+    `notes`, how the mask was read; `phash`, the source image's perceptual hash (`source_phash`).
     Raises ImageDecodeError / UnsupportedImageError for the image, MaskDecodeError, MaskSizeError and
     MaskMeaningError for the mask; the caller adds the file name.
     """
@@ -461,6 +488,9 @@ def encode_mask(lesion: np.ndarray) -> bytes:
 
 
 def encode_png(image: Image.Image) -> bytes:
+    """`image` as PNG bytes, in its own mode and size (Pillow's default compression: lossless, deterministic for
+    the same Pillow and zlib).
+    """
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -517,3 +547,27 @@ def _box_in_stored_frame(box: Box, orientation: int, stored_size: tuple[int, int
     if orientation == 8:
         return (width - y1, x0, width - y0, x1)
     return box
+
+
+__all__ = [
+    "JPEG_QUALITY",
+    "PAD_COLOUR_INSET",
+    "ImageDecodeError",
+    "MaskDecodeError",
+    "MaskMeaningError",
+    "MaskSizeError",
+    "PixelError",
+    "Placement",
+    "UnsupportedImageError",
+    "decode_request",
+    "encode_png",
+    "hash_decode_request",
+    "pad_colour_position",
+    "placement",
+    "prepare_image",
+    "prepare_mask",
+    "prepare_pair",
+    "read_mask",
+    "source_phash",
+    "to_rgb",
+]

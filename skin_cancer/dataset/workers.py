@@ -83,3 +83,9 @@ class _BoundContext:
         manager = SyncManager(ctx=self._context.get_context())
         manager.start(initializer=init_worker, initargs=(self._parent,))
         return manager
+
+
+__all__ = [
+    "bound_workers",
+    "init_worker",
+]

@@ -5,14 +5,15 @@ Layers: `predictions` reads values, `native` maps square predictions back to the
 definitions, `scoring` runs them per image, `report` writes tables and worst.png.
 """
 
+from ..options import NATIVE_MASKS_CONFIG
 from .native import to_original
 from .predictions import PREDICTION_SUFFIXES, Prediction, collect_predictions
 from .report import REPORT_FILES, EvaluationReport, worst_grid
 from .scoring import evaluate, score
-from .truth import NATIVE_CONFIG, Truth, TruthRow, ceiling_predictions, load_truth, truth_from_build, truth_from_dataset
+from .truth import Truth, TruthRow, ceiling_predictions, load_truth, truth_from_build, truth_from_dataset
 
 __all__ = [
-    "NATIVE_CONFIG",
+    "NATIVE_MASKS_CONFIG",
     "PREDICTION_SUFFIXES",
     "REPORT_FILES",
     "EvaluationReport",

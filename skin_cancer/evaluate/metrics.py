@@ -70,3 +70,12 @@ def macro_average(rows: Iterable[Mapping[str, float | None]], prefix: str = "") 
         values = [row[prefix + name] for row in rows if row.get(prefix + name) is not None]
         averages[name] = float(np.mean(values)) if values else None
     return averages
+
+
+__all__ = [
+    "METRIC_NAMES",
+    "Confusion",
+    "confusion",
+    "macro_average",
+    "scores",
+]

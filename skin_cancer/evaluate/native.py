@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from ..dataset.transforms import RESIZE_MODES, Placement, placement
+from ..dataset.transforms import Placement, placement
 from ..errors import DataError, UsageError
-from ..options import DEFAULTS
+from ..options import DEFAULTS, RESIZE_MODES
 
 if TYPE_CHECKING:
     pass
@@ -144,3 +144,10 @@ def to_original(
     name = prediction_name(prediction, str(example.get("image_id", "")))
     window, _ = native_window(prediction, native, resize_mode, size, name, prediction_values)
     return window.full()
+
+
+__all__ = [
+    "NativeWindow",
+    "native_window",
+    "to_original",
+]

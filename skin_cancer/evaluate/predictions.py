@@ -179,4 +179,21 @@ def collect_predictions(folder: str | os.PathLike) -> dict[str, Path]:
 
 
 def prediction_name(prediction: Prediction, image_id: str) -> str:
+    """How messages name a prediction: its path when it is a file, else "prediction for <image_id>" (arrays and
+    in-memory bytes have no name of their own).
+    """
     return str(prediction) if isinstance(prediction, (str, os.PathLike)) else f"prediction for {image_id}"
+
+
+__all__ = [
+    "EIGHT_BIT_THRESHOLD",
+    "FLAG",
+    "PREDICTION_SUFFIXES",
+    "Prediction",
+    "PredictionRead",
+    "check_prediction_values",
+    "collect_predictions",
+    "prediction_name",
+    "read_prediction",
+    "read_values",
+]

@@ -159,3 +159,10 @@ def worst_grid(
         draw.text((left, 18), f"{image_id} J={scored['jaccard']:.3f}", fill="black")
         grid.paste(image.resize((tile, tile)), (left, header))
     return grid
+
+
+__all__ = [
+    "REPORT_FILES",
+    "EvaluationReport",
+    "worst_grid",
+]

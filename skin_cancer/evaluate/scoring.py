@@ -18,7 +18,7 @@ from PIL import Image
 
 from ..dataset.discovery import Location, read_bytes
 from ..errors import DataError, UsageError
-from ..options import DEFAULTS
+from ..options import DEFAULTS, NATIVE_MASKS_CONFIG
 from ..releases import DEFAULT_RELEASE, Release
 from .metrics import METRIC_NAMES, Confusion, confusion, scores
 
@@ -37,7 +37,7 @@ from .predictions import (
     read_prediction,
 )
 from .report import EvaluationReport
-from .truth import NATIVE_CONFIG, Truth, decode_truth, load_truth
+from .truth import Truth, decode_truth, load_truth
 
 # ----------------------------------------------------------------------------------------------
 # Scoring one image (runs in worker processes)
@@ -78,7 +78,7 @@ def _score_task(task: _Task) -> dict[str, Any]:
     if isinstance(task.truth, Location):
         truth_bytes, truth_label = read_bytes(task.truth), task.truth.label
     else:
-        truth_bytes, truth_label = task.truth, f"{NATIVE_CONFIG} mask of {task.image_id}"
+        truth_bytes, truth_label = task.truth, f"{NATIVE_MASKS_CONFIG} mask of {task.image_id}"
     truth_mask = decode_truth(truth_bytes, truth_label, native)
     truth = truth_mask.binary  # 0/255, by the rule the build reads masks with
 
@@ -286,3 +286,9 @@ def evaluate(
     """
     truth = load_truth(data_dir, dataset, split, resize_mode, size, image_format, num_proc, cache_dir, config, release)
     return score(predictions, truth, num_proc, allow_missing, write_native, overwrite, prediction_values)
+
+
+__all__ = [
+    "evaluate",
+    "score",
+]

@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from ..tools.pipeline import Build
 
 
-NATIVE_CONFIG = NATIVE_MASKS_CONFIG
-
-
 def decode_truth(data: bytes, label: str, native: tuple[int, int]) -> TruthMask:
     """The truth mask read by the one rule the build reads it with (`dataset.masks.read_truth`): for ISIC's
     own {0, 255} files exactly as the official scorer reads them; the image's size.
@@ -49,6 +46,14 @@ def decode_truth(data: bytes, label: str, native: tuple[int, int]) -> TruthMask:
 
 @dataclass(frozen=True)
 class TruthRow:
+    """One image of the ground truth.
+
+    width, height: the image's native size in pixels (the original_width/original_height columns), the frame
+    ISIC scores in. square_mask: the encoded PNG of the build's size x size mask (class indices {0, 1}).
+    native_mask: the native-size mask, as encoded bytes (a staged or Hub repository's `native_masks`) or as
+    the Location of ISIC's own file ({0, 255} PNG) in the data folder, read when scored.
+    """
+
     image_id: str
     width: int
     height: int
@@ -137,16 +142,16 @@ def truth_from_dataset(
         if find_skin_cancer_error(error) is not None or isinstance(error, KeyboardInterrupt):
             raise
         raise DataError(source, f"the {split} split of {config} cannot be read: {_one_line(error)}") from error
-    if card is not None and NATIVE_CONFIG not in _card_configs(card):
-        raise DataError(source, f"has no {NATIVE_CONFIG} configuration", _NO_NATIVE_HINT)
+    if card is not None and NATIVE_MASKS_CONFIG not in _card_configs(card):
+        raise DataError(source, f"has no {NATIVE_MASKS_CONFIG} configuration", _NO_NATIVE_HINT)
     try:
-        native = datasets.load_dataset(source, NATIVE_CONFIG, split=split, cache_dir=cache_dir)
+        native = datasets.load_dataset(source, NATIVE_MASKS_CONFIG, split=split, cache_dir=cache_dir)
     except Exception as error:  # a listed configuration whose files are missing or damaged, too
         if find_skin_cancer_error(error) is not None:
             raise
         raise DataError(
             source,
-            f"its {NATIVE_CONFIG} configuration cannot be read for {split}: {_one_line(error)}",
+            f"its {NATIVE_MASKS_CONFIG} configuration cannot be read for {split}: {_one_line(error)}",
             _NO_NATIVE_HINT,
         ) from error
     native = native.cast_column("mask", datasets.Image(decode=False))
@@ -154,7 +159,7 @@ def truth_from_dataset(
     rows = []
     for image_id, width, height, square_mask in _square_rows(square):
         if image_id not in native_bytes:
-            raise DataError(source, f"the {NATIVE_CONFIG} configuration has no mask for {image_id} ({split})")
+            raise DataError(source, f"the {NATIVE_MASKS_CONFIG} configuration has no mask for {image_id} ({split})")
         rows.append(TruthRow(image_id, width, height, square_mask, native_bytes[image_id]))
     if not rows:
         raise DataError(source, f"the {split} split of {config} is empty")
@@ -208,11 +213,11 @@ def _card_configs(card):
 
 def _choose_config(source: str, card, config: str | None) -> str:
     configs = _card_configs(card)
-    square = [name for name in configs if name != NATIVE_CONFIG]
-    if config == NATIVE_CONFIG:
+    square = [name for name in configs if name != NATIVE_MASKS_CONFIG]
+    if config == NATIVE_MASKS_CONFIG:
         listed = f" ({', '.join(square)})" if square else ""
         raise UsageError(
-            f"--config {NATIVE_CONFIG} is the native-size ground truth, not a configuration predictions are made "
+            f"--config {NATIVE_MASKS_CONFIG} is the native-size ground truth, not a configuration predictions are made "
             f"on: give the square configuration of the predictions{listed}"
         )
     if config is None:
@@ -261,6 +266,26 @@ def load_truth(
     config: str | None = None,
     release: str | Release = DEFAULT_RELEASE,
 ) -> Truth:
+    """The ground truth of one split, from exactly one of an ISIC tree (`data_dir`) or a repository (`dataset`).
+
+    data_dir: a release's files, as for `load_dataset("skin_cancer", data_dir=...)`; the square masks come
+        from the build of (size, resize_mode, image_format) in the cache (built first when missing, with
+        `num_proc` processes), the native ones from ISIC's own files in data_dir.
+    dataset: a staged folder (`skin-cancer publish --dry-run OUT`) or a Hub repository id ("owner/name");
+        its `native_masks` configuration gives the native masks (see `truth_from_dataset`).
+    split: "train", "valid" or "test" (the splits the release has; ISIC 2016 has no "valid").
+    resize_mode: "pad", "stretch" or "center_crop"; with data_dir None means the default ("pad"); with
+        dataset None means what the card records, and a value here must agree with it.
+    size: the square side in pixels (data_dir only). image_format: "jpeg" or "png" (data_dir only).
+    num_proc: worker processes if the build must be made (data_dir only).
+    cache_dir: the `datasets` cache; None means its default.
+    config: the repository's square configuration ("pad-512"; dataset only); None means the card's default.
+    release: the release name or `Release` of data_dir ("isic2017"; data_dir only).
+
+    Raises UsageError when both or neither of data_dir and dataset are given, for a split the release lacks,
+    and for a configuration or resize_mode the repository does not have; DataError (naming the file) for
+    input a build refuses and a repository that cannot be read.
+    """
     if (data_dir is None) == (dataset is None):
         raise UsageError("give exactly one of data_dir (an ISIC tree) and dataset (a staged folder or Hub repo)")
     if dataset is not None:
@@ -279,3 +304,14 @@ def load_truth(
 def ceiling_predictions(truth: Truth) -> dict[str, bytes]:
     """The dataset's own square masks as predictions: their native score is the best any model can reach."""
     return {row.image_id: row.square_mask for row in truth.rows}
+
+
+__all__ = [
+    "Truth",
+    "TruthRow",
+    "ceiling_predictions",
+    "decode_truth",
+    "load_truth",
+    "truth_from_build",
+    "truth_from_dataset",
+]

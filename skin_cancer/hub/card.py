@@ -190,6 +190,11 @@ def size_category(total: int) -> str:
 
 
 def config_facts(name: str, features: datasets.Features, splits: list[SplitFacts], download_size: int) -> ConfigFacts:
+    """The card's facts of one configuration whose Parquet shards live in `<name>/<split>-*.parquet`.
+
+    download_size: the bytes of its Parquet files on disk; each SplitFacts gives the split's pairs and its
+    Arrow size in bytes (pipeline.split_num_bytes), summed into dataset_size.
+    """
     info = datasets.DatasetInfo(
         features=features,
         splits=datasets.SplitDict(
@@ -618,3 +623,19 @@ def split_table(splits: list[SplitFacts], release: str | Release = DEFAULT_RELEA
         counts = " | ".join(str(split.diagnoses[name]) for name in names)
         lines.append(f"| {split.name} | {split.pairs} | {release.split(split.name).official_count} | {counts} |")
     return "\n".join(lines)
+
+
+__all__ = [
+    "LEGACY_SHARDS",
+    "ConfigFacts",
+    "ExistingCard",
+    "SplitFacts",
+    "check_hub_rules",
+    "choose_default",
+    "config_facts",
+    "id2label",
+    "load_template",
+    "render_card",
+    "source_dataset",
+    "validate_card",
+]

@@ -171,3 +171,12 @@ def only_licences(values: Sequence[str] | None) -> tuple[str, ...] | None:
     if not values:
         return None
     return tuple(dict.fromkeys(part.strip() for value in values for part in value.split(",") if part.strip()))
+
+
+__all__ = [
+    "LicenseChoice",
+    "LicenseSummary",
+    "license_section",
+    "only_licences",
+    "select_licensed",
+]

@@ -35,7 +35,6 @@ from .card import (
 from .licences import LicenseChoice, LicenseSummary, select_licensed
 
 PREVIEW_PATH = "assets/preview.png"
-NATIVE_MASKS = NATIVE_MASKS_CONFIG
 ID2LABEL_PATH = "id2label.json"
 PREVIEW_PAIRS = 6
 TOKEN_HELP = "pass --token, set HF_TOKEN, or log in once with `hf auth login`"
@@ -43,6 +42,13 @@ TOKEN_HELP = "pass --token, set HF_TOKEN, or log in once with `hf auth login`"
 
 @dataclass(frozen=True)
 class StagedRepo:
+    """A dataset repository written to a local folder, as it will be uploaded.
+
+    files: the paths, relative to `folder`, of everything staged; partial: a split holds fewer
+    pairs than the official release (uploaded only with --allow-partial); configs: the configuration names
+    the card lists after this upload.
+    """
+
     folder: Path
     files: list[str]
     partial: bool
@@ -53,6 +59,9 @@ class StagedRepo:
 
 
 def check_repo_id(repo_id: str) -> None:
+    """Raise UsageError unless `repo_id` is a valid Hub id of the form OWNER/NAME (huggingface_hub's
+    validate_repo_id, plus exactly one "/"). Checked before anything is built or staged.
+    """
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     try:
@@ -145,9 +154,9 @@ def stage(
     folder = folder.expanduser().resolve()
     files = written_files(folder)
     legacy = [LEGACY_SHARDS] if existing is not None and existing.legacy else []
-    all_names = [*names, *([NATIVE_MASKS] if native else []), *(existing.configs if existing else [])]
+    all_names = [*names, *([NATIVE_MASKS_CONFIG] if native else []), *(existing.configs if existing else [])]
     default = choose_default(names[0], all_names, existing, set_default)
-    return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS] if native else []), legacy, default)
+    return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS_CONFIG] if native else []), legacy, default)
 
 
 def _check_mergeable(existing: ExistingCard, build: Build) -> None:
@@ -159,7 +168,7 @@ def _check_mergeable(existing: ExistingCard, build: Build) -> None:
             f"the repository holds {', '.join(extended)}, not {source}: publish each release to its own repository"
         )
     counts = {split: len(dataset) for split, dataset in build.dataset.items()}
-    for facts in existing.kept({build.options.config_name, NATIVE_MASKS}):
+    for facts in existing.kept({build.options.config_name, NATIVE_MASKS_CONFIG}):
         theirs = {split.name: split.pairs for split in facts.splits}
         if facts.info is not None and theirs != counts:  # without dataset_info the card has no counts
             raise PublishError(
@@ -195,12 +204,12 @@ def _stage_native_masks(build: Build, root: Path) -> ConfigFacts | None:
             },
             features=features,
         )
-        relative = f"{NATIVE_MASKS}/{split}-00000-of-00001.parquet"
-        (root / NATIVE_MASKS).mkdir(exist_ok=True)
+        relative = f"{NATIVE_MASKS_CONFIG}/{split}-00000-of-00001.parquet"
+        (root / NATIVE_MASKS_CONFIG).mkdir(exist_ok=True)
         table.to_parquet(str(root / relative))
         splits.append(SplitFacts(split, len(table), split_num_bytes(table), {}))
-    download_size = sum(path.stat().st_size for path in (root / NATIVE_MASKS).iterdir())
-    return config_facts(NATIVE_MASKS, features, splits, download_size)
+    download_size = sum(path.stat().st_size for path in (root / NATIVE_MASKS_CONFIG).iterdir())
+    return config_facts(NATIVE_MASKS_CONFIG, features, splits, download_size)
 
 
 def resolution_ceiling(build: Build, split: str = "test") -> float:
@@ -253,6 +262,9 @@ def read_remote(repo_id: str, token: str, revision: str | None = None, api: Any 
 
 
 def commit_message(builds: Build | Sequence[Build]) -> str:
+    """The Hub commit's title: "Upload ISIC-2017 pad-512, skin_cancer builder 2.1.0" (the release of the
+    first build, every build's configuration name, the builder version that made them).
+    """
     builds = [builds] if isinstance(builds, Build) else list(builds)
     names = ", ".join(build.options.config_name for build in builds)
     return f"Upload {builds[0].release.short_name} {names}, skin_cancer builder {_version(builds[0])}"
@@ -397,3 +409,15 @@ def _preview(build: Build):
 
 def _version(build: Build) -> str:
     return str(build.builder.info.version or build.builder.VERSION)
+
+
+__all__ = [
+    "RemoteState",
+    "StagedRepo",
+    "check_repo_id",
+    "commit_message",
+    "read_remote",
+    "resolve_token",
+    "stage",
+    "upload",
+]

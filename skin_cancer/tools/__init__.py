@@ -1,0 +1,3 @@
+"""What the commands run around a build: pipeline, export, stats, preview, summaries, samples, outputs."""
+
+__all__: list[str] = []

@@ -117,3 +117,14 @@ def duplicates_grid(build: Build, pairs: Sequence[DuplicatePair], limit: int = G
             titles.append(f"{image_id} {split}")
         titles[-1] += f" d={pair.distance}"
     return preview_grid(columns, titles=titles, tile=160)
+
+
+__all__ = [
+    "GRID_PAIRS",
+    "MAX_DISTANCE",
+    "DuplicatePair",
+    "duplicates_grid",
+    "find_duplicates",
+    "format_pairs",
+    "near_duplicates",
+]

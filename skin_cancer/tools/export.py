@@ -88,3 +88,11 @@ def write_split_shards(
 
 def _undecoded(dataset: datasets.Dataset) -> datasets.Dataset:
     return dataset.cast_column("image", datasets.Image(decode=False)).cast_column("mask", datasets.Image(decode=False))
+
+
+__all__ = [
+    "METADATA_COLUMNS",
+    "export",
+    "split_num_bytes",  # defined in tools.pipeline; the shards' size in bytes is part of what an export reports
+    "write_split_shards",
+]

@@ -102,3 +102,11 @@ def leak_markdown(release: str | Release | None = None) -> str:
 
 def _share(count: int, total: int) -> str:
     return f"{count / total:.0%}" if total else "-"
+
+
+__all__ = [
+    "leak_markdown",
+    "leaks_json",
+    "release_rows",
+    "render_leaks",
+]

@@ -19,6 +19,9 @@ def split_licence_rows() -> list[list[object]]:
 
 
 def render_split_licences() -> str:
+    """A plain-text table: images of each known release split per licence, as the ISIC Archive records them
+    (the shipped archive metadata, data/ids/SOURCES.md), with a column for ids the archive has no record of.
+    """
     header = ["split", "images", *LICENSE_ORDER, NO_RECORD]
     return "Licences of each split's images, as the ISIC Archive records them (the `license` column):\n" + format_table(
         header, split_licence_rows(), names_left=True
@@ -26,7 +29,14 @@ def render_split_licences() -> str:
 
 
 def split_licences_markdown() -> str:
+    """The same counts as `render_split_licences`, as a Markdown table for the dataset card."""
     header = ["split", "images", *(f"`{licence}`" for licence in LICENSE_ORDER), NO_RECORD]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     lines += [f"| `{row[0]}` | " + " | ".join(str(cell) for cell in row[1:]) + " |" for row in split_licence_rows()]
     return "\n".join(lines)
+
+
+__all__ = [
+    "render_split_licences",
+    "split_licences_markdown",
+]

@@ -35,6 +35,9 @@ DEFAULT_ROLE = "a folder that holds your data or the datasets cache"
 
 
 def marker_text(kind: str, files: Iterable[str] = ()) -> str:
+    """The JSON text of a marker file: this tool's name and version, the output `kind` ("export", "stats", ...)
+    and the sorted relative paths of the `files` it wrote (the only files a later run may replace).
+    """
     from ..about import VERSION
 
     record = {"written_by": "skin-cancer", "kind": kind, "version": VERSION, "files": sorted(files)}
@@ -61,6 +64,7 @@ def written_files(folder: Path) -> list[str]:
 
 
 def has_marker(folder: Path) -> bool:
+    """Whether `folder` holds a valid marker (MARKER) written by this tool, i.e. it may be replaced."""
     return marker_files(folder) is not None
 
 
@@ -415,3 +419,19 @@ def placing_files(
     finally:
         if scratch.exists():
             remove_tree(scratch)
+
+
+__all__ = [
+    "MARKER",
+    "check_file_output",
+    "check_output",
+    "has_marker",
+    "interruption_point",
+    "marker_files",
+    "marker_text",
+    "placing_files",
+    "remove_tree",
+    "replacing",
+    "require_free_space",
+    "written_files",
+]

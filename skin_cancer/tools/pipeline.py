@@ -74,8 +74,26 @@ def prepare_dataset(
     verify: bool = True,
     base_url: str | None = None,
 ) -> Build:
-    """`verify=False` skips the downloads' checksums (datasets' verification_mode="no_checks");
-    `base_url` downloads from a mirror instead of the release's official address."""
+    """Build one configuration of a release into the `datasets` cache, or reuse the build already there.
+
+    data_dir: the folder holding the release's files (extracted folders or ISIC's zips, as the README's
+        "Getting the data" says); None downloads them from the release's address (`Release.base_url`).
+        "~" is expanded and the path made absolute; an empty string is a UsageError (an unset shell variable).
+    options: size (pixels of the square side), resize_mode, image_format and the rest of `BuildOptions`;
+        None means the defaults of `options.DEFAULTS`.
+    num_proc: worker processes for the build (1: in this process); splits are built by up to this many.
+    cache_dir: the `datasets` cache folder; None means `datasets`' own (HF_DATASETS_CACHE).
+    rebuild: build again even when the cache holds this exact build (downloads already made are kept).
+    release: a release name ("isic2017") or `Release`; see `releases.RELEASES`.
+    verify: False skips the downloads' checksums (datasets' verification_mode="no_checks").
+    base_url: download from this mirror instead of the release's official address.
+
+    Returns a `Build`: the DatasetDict (one Dataset per split, columns of `schema.COLUMNS`), whether it was
+    reused, and the seconds each split took. Raises UsageError for bad options or data_dir, DataError
+    naming the file for bad input (a missing folder, an undecodable image, a mask that fits no image, a
+    checksum that differs) or an unreadable cache, DiskFullError when the disk fills; a split with fewer
+    pairs than the official release (a partial data_dir) warns with PartialSplitWarning.
+    """
     options = options or BuildOptions()
     release = get_release(release)
     data_dir = resolve_data_dir(data_dir)
@@ -112,3 +130,12 @@ def split_num_bytes(dataset: datasets.Dataset) -> int:
     """
     table = dataset.data.table
     return sum(column.combine_chunks().nbytes for column in table.columns)
+
+
+__all__ = [
+    "Build",
+    "prepare_dataset",
+    "protected_folders",
+    "resolve_data_dir",
+    "split_num_bytes",
+]

@@ -68,3 +68,10 @@ def sample_preview(build: Build, split: str, count: int, seed: int | None) -> Im
     indices = list(range(count)) if seed is None else sorted(random.Random(seed).sample(range(len(dataset)), count))
     rows = dataset.select(indices)
     return preview_grid([(row["image"], row["mask"]) for row in rows], titles=rows["image_id"], tile=160)
+
+
+__all__ = [
+    "outline",
+    "preview_grid",
+    "sample_preview",
+]

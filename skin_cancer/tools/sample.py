@@ -32,6 +32,10 @@ SAMPLE_VERSION = "1"
 
 @dataclass(frozen=True)
 class SamplePair:
+    """One synthetic image of a sample tree: its id (ISIC_9xxxxxx, in no real id list), its size in pixels, and
+    what its label and metadata CSV rows say (None: the release has no labels, or a blank cell).
+    """
+
     image_id: str
     width: int
     height: int
@@ -124,12 +128,16 @@ def synthetic_pair(width: int, height: int, seed: int) -> tuple[Image.Image, Ima
 
 
 def jpeg_bytes(image: Image.Image, **options: object) -> bytes:
+    """`image` as JPEG bytes at quality 90 (the sample's own choice, unlike the build's JPEG_QUALITY); `options`
+    go to Pillow's save (exif=..., subsampling=...).
+    """
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90, **options)
     return buffer.getvalue()
 
 
 def png_bytes(image: Image.Image) -> bytes:
+    """`image` as PNG bytes, in its own mode and size."""
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -228,3 +236,15 @@ def ensure_sample_tree(root: str | os.PathLike[str] | None = None, release: str 
         write_sample_tree(root, release=release)
         done.write_text("ok\n")
     return top
+
+
+__all__ = [
+    "NOTICE_TEXT",
+    "SAMPLE_PAIRS",
+    "SamplePair",
+    "ensure_sample_tree",
+    "jpeg_bytes",
+    "png_bytes",
+    "synthetic_pair",
+    "write_sample_tree",
+]

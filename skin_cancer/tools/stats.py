@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ..dataset.builder import BUILDER_VERSION
 from ..dataset.compat import tqdm
@@ -17,6 +17,42 @@ from ..dataset.transforms import placement, read_mask
 from ..errors import UsageError
 from .pipeline import Build, split_num_bytes
 from .summary import diagnosis_counts, format_table
+
+
+class LesionAreaFraction(TypedDict):
+    """Each image's lesion share of its own area in the square (0.0 to 1.0; padding excluded): summary and
+    per image_id."""
+
+    mean: float
+    median: float
+    min: float
+    max: float
+    per_image: dict[str, float]
+
+
+class SplitStats(TypedDict):
+    """One split's statistics (a value of `Stats["splits"]`)."""
+
+    pairs: int  # image/mask pairs
+    diagnoses: dict[str, int]  # diagnosis name (and "no label") -> pairs, in label order (summary.diagnosis_counts)
+    empty_masks: int  # masks with no lesion pixel in the image's area
+    masks_touching_border: int  # masks whose lesion touches the edge of the image's area in the square
+    lesion_area_fraction: LesionAreaFraction
+    original_sizes: dict[str, int]  # "WIDTHxHEIGHT" (pixels: original_width/height columns) -> images, most first
+    bytes: int  # the split's Arrow data (pipeline.split_num_bytes)
+
+
+class Stats(TypedDict):
+    """What `compute_stats` returns and `stats` writes as stats.json."""
+
+    release: str  # "isic2017"
+    release_title: str  # "ISIC-2017"
+    builder_version: str
+    data_dir: str | None  # None: downloaded
+    options: dict[str, Any]  # BuildOptions.as_dict()
+    splits: dict[str, SplitStats]  # split name -> its statistics, in the release's split order
+    total_pairs: int
+
 
 CHART_FILES = ("pairs_per_split.png", "diagnoses_per_split.png", "lesion_area.png", "original_sizes.png")
 
@@ -29,9 +65,15 @@ def mask_facts(mask_png: bytes, original_size: tuple[int, int], size: int, resiz
     return float(lesion.mean()), touches
 
 
-def compute_stats(build: Build) -> dict[str, Any]:
+def compute_stats(build: Build) -> Stats:
+    """The statistics of every split of a build (see `Stats`; the README's "stats" section shows them).
+
+    Reads each mask once (the one rule of `dataset.masks`), measuring only the part of the square the image
+    covers (`transforms.placement`), so padding never counts as background. Writes nothing. Raises
+    statistics.StatisticsError for a split with no pairs.
+    """
     size, mode = build.options.size, build.options.resize_mode
-    splits: dict[str, Any] = {}
+    splits: dict[str, SplitStats] = {}
     for split, dataset in build.dataset.items():
         names = dataset.features["diagnosis"].names
         table = dataset.select_columns(["image_id", "mask", "diagnosis", "original_width", "original_height"])
@@ -80,7 +122,9 @@ def compute_stats(build: Build) -> dict[str, Any]:
     }
 
 
-def stats_table(stats: dict[str, Any]) -> str:
+def stats_table(stats: Stats) -> str:
+    """A plain-text table of `stats`: one row per split (pairs, pairs per diagnosis, empty masks, masks at the
+    border, mean lesion area fraction to 3 decimals), as `skin-cancer stats` prints it."""
     first = next(iter(stats["splits"].values()))
     header = ["split", "pairs", *first["diagnoses"], "empty", "at border", "mean area"]
     rows = [
@@ -120,7 +164,11 @@ def charts_available() -> bool:
     return True
 
 
-def write_charts(stats: dict[str, Any], output: Path) -> list[Path]:
+def write_charts(stats: Stats, output: Path) -> list[Path]:
+    """Draw the PNG charts of CHART_FILES into `output`, creating it; returns their paths.
+
+    Raises UsageError naming `pip install "skin-cancer[plots]"` when matplotlib is not installed.
+    """
     pyplot = require_matplotlib()
     output.mkdir(parents=True, exist_ok=True)
     splits = stats["splits"]
@@ -183,3 +231,16 @@ def _save(figure, path: Path, pyplot) -> Path:
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
     return path
+
+
+__all__ = [
+    "CHARTS_HINT",
+    "CHART_FILES",
+    "LesionAreaFraction",
+    "SplitStats",
+    "Stats",
+    "charts_available",
+    "compute_stats",
+    "stats_table",
+    "write_charts",
+]

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from ..dataset.overlap import (
     OverlapTable,
-    _release_of,
     in_other_releases,
     overlap_table,
+    release_of,
     split_key,
     unknown_splits,
 )
@@ -94,7 +94,7 @@ def render_releases() -> str:
         parts = [
             f"{table.count(key, other)} in {other} ({_share(table.count(key, other), table.sizes[key])})"
             for other in table.splits
-            if _release_of(other) != _release_of(key) and table.count(key, other)
+            if release_of(other) != release_of(key) and table.count(key, other)
         ]
         elsewhere = in_other_releases(key)
         parts.append(f"{elsewhere} in any other release ({_share(elsewhere, table.sizes[key])})")
@@ -108,3 +108,12 @@ def render_releases() -> str:
 
 def _share(count: int, total: int) -> str:
     return "<1%" if 0 < count < total / 100 else f"{count / total:.0%}"
+
+
+__all__ = [
+    "build_summary",
+    "diagnosis_counts",
+    "format_table",
+    "render_overlap_table",
+    "render_releases",
+]
