@@ -20,6 +20,13 @@ EXPORT_FORMATS = ("folders", "parquet")
 DEFAULT_IMAGE_FORMAT: ImageFormat = "jpeg"
 # The largest Parquet shard that `publish` and the Parquet export write (a size `datasets` understands).
 DEFAULT_MAX_SHARD_SIZE = "500MB"
+# Rows per Parquet row group of every shard we write, whatever the installed `datasets` would choose (4.0 writes
+# 100, 5.2 one group per shard): the Hub's viewer pages by row group, and a re-publish stays byte-identical
+# across `datasets` versions. 100 is what `datasets` itself uses for image features.
+ROWS_PER_ROW_GROUP = 100
+# A split of at least this many row groups is written as at least this many shards, so that a streaming
+# DataLoader(num_workers=4) gives every worker its own shard (datasets hands whole shards to workers).
+MIN_SHARDS = 4
 
 
 @dataclass(frozen=True)

@@ -761,3 +761,44 @@ def test_the_card_records_every_configuration_s_build_options_in_its_yaml(dry_ru
         "image_format": "jpeg",
         "builder_version": skin_cancer.BUILDER_VERSION,
     }
+
+
+def test_shards_have_at_most_100_rows_per_row_group_and_feed_four_workers(tmp_path):
+    """The staged Parquet metadata, read with pyarrow: row groups of at most 100 rows whatever `datasets`
+    would choose, and a split of 450 rows written as at least four shards (one per streaming worker)."""
+    import types
+
+    import datasets
+    import pyarrow.parquet as pq
+
+    from skin_cancer.options import MIN_SHARDS, ROWS_PER_ROW_GROUP
+    from skin_cancer.tools.export import write_split_shards
+
+    buffer = io.BytesIO()
+    Image.new("L", (4, 4)).save(buffer, format="PNG")
+    rows = 450
+    split = datasets.Dataset.from_dict(
+        {
+            "image_id": [f"ISIC_{i:07d}" for i in range(rows)],
+            "mask": [{"bytes": buffer.getvalue(), "path": None}] * rows,
+        },
+        features=datasets.Features({"image_id": datasets.Value("string"), "mask": ImageFeature()}),
+    )
+    build = types.SimpleNamespace(dataset={"train": split})
+    written = write_split_shards(build, "train", tmp_path, "500MB", "pad-512")  # type: ignore[arg-type]
+    assert len(written) >= MIN_SHARDS
+    groups = []
+    for name in written:
+        metadata = pq.ParquetFile(tmp_path / name).metadata
+        groups += [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
+    assert max(groups) <= ROWS_PER_ROW_GROUP and sum(groups) == rows
+    # With a small max shard size the size rule still decides, and the four-shard floor holds.
+    assert len(write_split_shards(build, "train", tmp_path / "small", "100KB", "x")) >= MIN_SHARDS  # type: ignore[arg-type]
+
+
+def test_staged_row_groups_are_at_most_100_rows(dry_run):
+    import pyarrow.parquet as pq
+
+    for path in dry_run.rglob("*.parquet"):
+        metadata = pq.ParquetFile(path).metadata
+        assert all(metadata.row_group(i).num_rows <= 100 for i in range(metadata.num_row_groups)), path

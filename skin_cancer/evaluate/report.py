@@ -16,7 +16,20 @@ from PIL import Image, ImageDraw
 
 from ..dataset.transforms import encode_png, prepare_mask
 from ..tools.preview import outline
-from .metrics import METRIC_NAMES, macro_average
+from .metrics import (
+    BOOTSTRAP_DRAWS,
+    BOOTSTRAP_LEVEL,
+    BOOTSTRAP_SEED,
+    BOUNDARY_NAMES,
+    JACCARD_THRESHOLD,
+    METRIC_NAMES,
+    Confusion,
+    bootstrap_intervals,
+    jaccard_distribution,
+    macro_average,
+    pooled,
+    scores,
+)
 
 if TYPE_CHECKING:
     pass
@@ -60,7 +73,38 @@ class EvaluationReport:
             "native": macro_average(self.per_image),
             "square": macro_average(square_rows, prefix="square_"),
             "square_images": len(square_rows),
+            # Beside the official protocol, each labelled: what papers report, so that a user can compare.
+            "pooled_square": self._pooled_square(square_rows),
+            "bootstrap_native": {
+                "seed": BOOTSTRAP_SEED,
+                "draws": BOOTSTRAP_DRAWS,
+                "level": BOOTSTRAP_LEVEL,
+                "intervals": bootstrap_intervals(self.per_image),
+            },
+            "jaccard_distribution_native": {
+                "threshold": JACCARD_THRESHOLD,
+                **jaccard_distribution(row["jaccard"] for row in self.per_image),
+            },
+            "boundary_native": self._boundary(),
         }
+
+    @staticmethod
+    def _pooled_square(square_rows: list[dict[str, Any]]) -> dict[str, float] | None:
+        """The six metrics of one confusion matrix summed over every square-scored image (None without any)."""
+        if not square_rows:
+            return None
+        names = ("tp", "fp", "fn", "tn")
+        return scores(pooled(Confusion(*(row[f"square_{name}"] for name in names)) for row in square_rows))
+
+    def _boundary(self) -> dict[str, Any]:
+        """Mean and median HD95/ASSD (pixels, native) over the images where they are defined."""
+        defined = [row for row in self.per_image if row.get("hd95") is not None]
+        summary: dict[str, Any] = {"images": len(defined), "undefined": len(self.per_image) - len(defined)}
+        for name in BOUNDARY_NAMES:
+            values = [row[name] for row in defined]
+            summary[name] = float(np.mean(values)) if values else None
+            summary[f"{name}_median"] = float(np.median(values)) if values else None
+        return summary
 
     @property
     def first_line(self) -> str:
@@ -74,16 +118,44 @@ class EvaluationReport:
 
     def table(self) -> str:
         summary = self.summary
+        bootstrap = summary["bootstrap_native"]
+        pooled_square = summary["pooled_square"] or {}
         lines = [
             self.first_line,
             "",
-            f"| metric (macro average) | native resolution | square {self.size}x{self.size} |",
-            "|---|---|---|",
+            "Official protocol (ISIC challenge): one confusion matrix per image at native resolution, averaged "
+            "over images. The last column is NOT that protocol: it is the pooled one of many recent papers.",
+            "",
+            f"| metric (macro average) | native resolution (official) | {bootstrap['level']:.0%} bootstrap CI "
+            f"(native) | square {self.size}x{self.size} | pooled square {self.size}x{self.size} (not official) |",
+            "|---|---|---|---|---|",
         ]
+
+        def number(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.4f}"
+
         for name in METRIC_NAMES:
             native, square = summary["native"][name], summary["square"][name]
-            square_text = "n/a" if square is None else f"{square:.4f}"
-            lines.append(f"| {name} | {native:.4f} | {square_text} |")
+            interval = bootstrap["intervals"][name]
+            interval_text = "n/a" if interval is None else f"{interval[0]:.4f} to {interval[1]:.4f}"
+            lines.append(
+                f"| {name} | {number(native)} | {interval_text} | {number(square)} | "
+                f"{number(pooled_square.get(name))} |"
+            )
+        distribution = summary["jaccard_distribution_native"]
+        boundary = summary["boundary_native"]
+        lines += [
+            "",
+            f"Bootstrap: {bootstrap['draws']} resamples of the images, seed {bootstrap['seed']}, percentile "
+            "intervals. Pooled: one confusion matrix over all square pixels of the scored images.",
+            f"Per-image native Jaccard: quartiles {number(distribution['q1'])} / {number(distribution['median'])} "
+            f"(median) / {number(distribution['q3'])}; share below {distribution['threshold']}: "
+            f"{number(distribution['share_below_threshold'])}.",
+            f"Boundary (native, pixels, over {boundary['images']} images): HD95 mean {number(boundary['hd95'])}, "
+            f"median {number(boundary['hd95_median'])}; ASSD mean {number(boundary['assd'])}, median "
+            f"{number(boundary['assd_median'])}; {boundary['undefined']} images undefined (exactly one of truth "
+            "and prediction empty).",
+        ]
         if summary["square_images"] < summary["images"]:
             lines.append("")
             lines.append(

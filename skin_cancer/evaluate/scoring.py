@@ -20,7 +20,7 @@ from ..dataset.discovery import Location, read_bytes
 from ..errors import DataError, UsageError
 from ..options import DEFAULTS, NATIVE_MASKS_CONFIG
 from ..releases import DEFAULT_RELEASE, Release
-from .metrics import METRIC_NAMES, Confusion, confusion, scores
+from .metrics import BOUNDARY_NAMES, METRIC_NAMES, Confusion, boundary_scores, confusion, scores
 
 if TYPE_CHECKING:
     pass
@@ -87,6 +87,7 @@ def _score_task(task: _Task) -> dict[str, Any]:
     total = task.width * task.height
     if union is None:
         counts = Confusion(0, 0, 0, total)
+        boundary = boundary_scores(np.zeros((0, 0), bool), np.zeros((0, 0), bool))
     else:
         left, top, right, bottom = union
         prediction_part = np.zeros((bottom - top, right - left), dtype=bool)
@@ -97,6 +98,8 @@ def _score_task(task: _Task) -> dict[str, Any]:
             ] = window.array
         truth_part = np.asarray(truth.crop(union)) > EIGHT_BIT_THRESHOLD
         counts = confusion(truth_part, prediction_part, total=total)
+        # Surface distances need only the window that holds both masks whole (all outside is background).
+        boundary = boundary_scores(truth_part, prediction_part)
 
     row: dict[str, Any] = {
         "image_id": task.image_id,
@@ -108,16 +111,22 @@ def _score_task(task: _Task) -> dict[str, Any]:
         "fn": counts.fn,
         "tn": counts.tn,
         **scores(counts),
+        **{name: boundary[name] for name in BOUNDARY_NAMES},
     }
     square_scores: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
+    square_counts: Confusion | None = None
     if square_prediction is not None:
         label = f"square mask of {task.image_id}"
         try:
             square_truth = read_mask(task.square_truth).lesion
         except PixelError as error:
             raise DataError(label, str(error)) from None
-        square_scores = scores(confusion(square_truth, square_prediction))
+        square_counts = confusion(square_truth, square_prediction)
+        square_scores = scores(square_counts)
     row.update({f"square_{name}": value for name, value in square_scores.items()})
+    # Kept for the pooled protocol (one confusion matrix over the split's square pixels; see `report`).
+    for name in ("tp", "fp", "fn", "tn"):
+        row[f"square_{name}"] = None if square_counts is None else getattr(square_counts, name)
     row.update(
         {
             _TRUTH_NOTES: truth_mask.notes,

@@ -69,11 +69,20 @@ def write_parquet(build: Build, root: Path, max_shard_size: str | int = DEFAULT_
 def write_split_shards(
     build: Build, split: str, root: Path, max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE, folder: str = "data"
 ) -> list[str]:
-    """<folder>/<split>-XXXXX-of-YYYYY.parquet with the bytes embedded and the features in the schema."""
+    """<folder>/<split>-XXXXX-of-YYYYY.parquet with the bytes embedded and the features in the schema.
+
+    Every row group holds at most `ROWS_PER_ROW_GROUP` rows (we choose, not the installed `datasets`), and a
+    split of at least `MIN_SHARDS` * `ROWS_PER_ROW_GROUP` rows is at least `MIN_SHARDS` shards, each at most
+    `max_shard_size` (the larger count of the two rules wins).
+    """
+    from ..options import MIN_SHARDS, ROWS_PER_ROW_GROUP
+
     dataset = build.dataset[split]
     limit = convert_file_size_to_int(max_shard_size)
     num_bytes = split_num_bytes(dataset)
-    shards = min(max(1, math.ceil(num_bytes / limit)), max(1, len(dataset)))
+    by_size = math.ceil(num_bytes / limit)
+    by_workers = min(MIN_SHARDS, len(dataset) // ROWS_PER_ROW_GROUP)
+    shards = min(max(1, by_size, by_workers), max(1, len(dataset)))
     (root / folder).mkdir(parents=True, exist_ok=True)
     paths = []
     shard_bytes = num_bytes // shards
@@ -81,7 +90,9 @@ def write_split_shards(
         interruption_point()
         require_free_space(root, shard_bytes + SPACE_MARGIN, root)
         relative = f"{folder}/{split}-{index:05d}-of-{shards:05d}.parquet"
-        dataset.shard(num_shards=shards, index=index, contiguous=True).to_parquet(str(root / relative))
+        # batch_size: `datasets` writes one row group per batch, in every version from 4.0 on.
+        shard = dataset.shard(num_shards=shards, index=index, contiguous=True)
+        shard.to_parquet(str(root / relative), batch_size=ROWS_PER_ROW_GROUP)
         paths.append(relative)
     return paths
 
