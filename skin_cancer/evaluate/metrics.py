@@ -214,6 +214,8 @@ __all__ = [
     "BOOTSTRAP_DRAWS",
     "BOOTSTRAP_LEVEL",
     "BOOTSTRAP_SEED",
+    "BOUNDARY_NAMES",
+    "JACCARD_THRESHOLD",
     "METRIC_NAMES",
     "Confusion",
     "boundary_scores",
