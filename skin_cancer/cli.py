@@ -514,11 +514,13 @@ def _configure_output(quiet: bool) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .tools.export import export
+    from .tools.export import export, nnunet_dataset_name
     from .tools.outputs import check_output
 
     check_folders_up_front(args)
     output = check_output(args.output, args.overwrite, protected_folders(args))
+    if args.format == "nnunet":
+        nnunet_dataset_name(args.release, args.dataset_id)  # a bad number is refused before the build
     build = prepare(args)
     files = export(build, output, args.format, overwrite=args.overwrite, dataset_id=args.dataset_id)
     print(f"Wrote {len(files)} files to {output.resolve()} ({args.format})")

@@ -252,13 +252,12 @@ def test_nnunet_export_layout_and_label_values(nnunet_export, real_build):
     assert entries[FOLDS] == {"train": sorted(folds), "val": sorted(dataset["valid"]["image_id"])}
 
 
-def test_nnunet_export_refuses_a_dataset_id_out_of_range(real_sample, real_build, tmp_path, capsys):
-    arguments = ["--data-dir", str(real_sample), "--cache-dir", str(real_build.cache_dir), "--quiet"]
-    assert (
-        main(["export", *arguments, "--format", "nnunet", "--dataset-id", "1000", "--output", str(tmp_path / "o")]) == 2
-    )
+def test_nnunet_export_refuses_a_dataset_id_out_of_range_before_building(real_sample, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    arguments = ["--data-dir", str(real_sample), "--cache-dir", str(cache), "--quiet", "--format", "nnunet"]
+    assert main(["export", *arguments, "--dataset-id", "1000", "--output", str(tmp_path / "o")]) == 2
     assert "1 to 999" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
+    assert not (tmp_path / "o").exists() and not any(cache.rglob("*.arrow"))
 
 
 def test_nnunet_s_own_integrity_check_passes_on_the_export(nnunet_export):
