@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING
 
 from .about import VERSION
 from .errors import PartialSplitWarning, UsageError, find_in_chain, find_skin_cancer_error
-from .options import DEFAULT_MAX_SHARD_SIZE, DEFAULTS, EXPORT_FORMATS, IMAGE_FORMATS, RESIZE_MODES, BuildOptions
+from .options import (
+    DEFAULT_MAX_SHARD_SIZE,
+    DEFAULT_NNUNET_DATASET_ID,
+    DEFAULTS,
+    EXPORT_FORMATS,
+    IMAGE_FORMATS,
+    RESIZE_MODES,
+    SPLIT_FORMATS,
+    BuildOptions,
+)
 from .releases import DEFAULT_RELEASE, RELEASES, get_release
 
 # The parser imports nothing heavy (no `datasets`, numpy or Pillow), so `--help` and `--version` answer at
@@ -139,6 +148,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", default=None, help="with a data source: folder for duplicates.png, a grid of the near-duplicates"
     )
 
+    splits = _command(
+        commands,
+        "splits",
+        "write the official splits and the five grouped folds as id lists, nnU-Net's splits_final.json or JSON "
+        "(no data needed)",
+        run_splits,
+    )
+    splits.add_argument("--release", choices=list(RELEASES), default=DEFAULT_RELEASE, help="which release")
+    splits.add_argument("--format", choices=SPLIT_FORMATS, default="ids", help="what to write")
+    splits.add_argument("--output", required=True, help="destination folder (new or empty)")
+    splits.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier output of this tool (never any other folder)"
+    )
+
     build = _command(commands, "build", "prepare the dataset in the datasets cache and print a summary", run_build)
     add_dataset_options(build)
 
@@ -148,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=EXPORT_FORMATS, default="folders", help="what to write")
     export.add_argument(
         "--overwrite", action="store_true", help="replace an earlier export of this tool (never any other folder)"
+    )
+    export.add_argument(
+        "--dataset-id",
+        type=int,
+        default=DEFAULT_NNUNET_DATASET_ID,
+        help="with --format nnunet: the dataset number, as in Dataset500_ISIC2017 (1 to 999)",
     )
 
     stats = _command(commands, "stats", "print statistics and write stats.json and charts", run_stats)
@@ -431,6 +460,19 @@ def run_releases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_splits(args: argparse.Namespace) -> int:
+    from .tools.outputs import check_output
+    from .tools.splits import splits, splits_record
+
+    output = check_output(args.output, args.overwrite)
+    files = splits(args.release, args.format, output, overwrite=args.overwrite)
+    record = splits_record(args.release)
+    print(f"Wrote {len(files)} files to {output} ({args.format}): {', '.join(str(name) for name in files)}")
+    print("  " + ", ".join(f"{name}: {len(ids)}" for name, ids in record["splits"].items()))
+    print("  folds of train: " + ", ".join(f"{k}: {len(ids)}" for k, ids in enumerate(record["fold_ids"])))
+    return EXIT_OK
+
+
 def run_leaks(args: argparse.Namespace) -> int:
     from .tools.leaks import leaks_json, release_rows, render_leaks
 
@@ -479,14 +521,22 @@ def _configure_output(quiet: bool) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .tools.export import export
+    from .tools.export import export, nnunet_dataset_name
     from .tools.outputs import check_output
 
     check_folders_up_front(args)
     output = check_output(args.output, args.overwrite, protected_folders(args))
+    if args.format == "nnunet":
+        nnunet_dataset_name(args.release, args.dataset_id)  # a bad number is refused before the build
     build = prepare(args)
-    files = export(build, output, args.format, overwrite=args.overwrite)
+    files = export(build, output, args.format, overwrite=args.overwrite, dataset_id=args.dataset_id)
     print(f"Wrote {len(files)} files to {output.resolve()} ({args.format})")
+    if args.format == "nnunet":
+        dataset = files[0].parts[0] if files else ""
+        print(f"  {dataset}: imagesTr, labelsTr, imagesTs, labelsTs, dataset.json, splits_final.json")
+        print(f"Use it with: export nnUNet_raw={output.resolve()}; copy {dataset}/splits_final.json into")
+        print(f"  $nnUNet_preprocessed/{dataset}/ after nnUNetv2_plan_and_preprocess (README: nnU-Net)")
+        return EXIT_OK
     for split in build.dataset:
         count = sum(1 for name in files if name.parts[0] == split or name.name.startswith(f"{split}-"))
         print(f"  {split}: {count} files")

@@ -15,7 +15,11 @@ ImageFormat = Literal["jpeg", "png"]
 RESIZE_MODES: tuple[str, ...] = get_args(ResizeMode)
 IMAGE_FORMATS: tuple[str, ...] = get_args(ImageFormat)
 MIN_SIZE, MAX_SIZE = 16, 4096  # pixels, the side of the square output
-EXPORT_FORMATS = ("folders", "parquet")
+EXPORT_FORMATS = ("folders", "parquet", "nnunet")
+# `skin-cancer splits --format`: id lists, nnU-Net's splits_final.json, one JSON file (tools/splits.py).
+SPLIT_FORMATS = ("ids", "nnunet", "json")
+# `export --format nnunet`: the default dataset number (Dataset500_ISIC2017); nnU-Net numbers run 1 to 999.
+DEFAULT_NNUNET_DATASET_ID = 500
 # A configuration's name spells the image format only when it is not this one (`pad-512` vs `pad-512-png`).
 DEFAULT_IMAGE_FORMAT: ImageFormat = "jpeg"
 # The largest Parquet shard that `publish` and the Parquet export write (a size `datasets` understands).

@@ -49,6 +49,12 @@ def _archive(what: str) -> str:
     return f"the ISIC Archive's {what} share it; null where the archive records none (never guessed)"
 
 
+FOLD_MEANING = (
+    "cross-validation fold 0-4 of the `train` split: grouped by patient, else lesion, else image, stratified by "
+    "diagnosis, dealt over the official training list (README: Folds); null in every other split"
+)
+
+
 def _string() -> datasets.Value:
     return datasets.Value("string")
 
@@ -132,6 +138,7 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: "the ISIC Archive's attribution text for the image (e.g. `Anonymous`); null where none",
         in_folder_export=False,
     ),
+    Column("fold", lambda r: _int32(), "int32", lambda r: FOLD_MEANING, in_folder_export=False),
 )
 
 

@@ -47,6 +47,7 @@ def test_schema(real_dataset):
         "patient_id",
         "license",
         "attribution",
+        "fold",
     ]
     assert features["diagnosis"].names == ["nevus", "melanoma", "seborrheic_keratosis"]
     assert type(features["image"]).__name__ == type(features["mask"]).__name__ == "Image"

@@ -44,6 +44,7 @@ from .archive import UNKNOWN, ImageFacts, image_facts
 from .cache import NotASupersededBuild, remove_build, superseded_builds
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
 from .fingerprint import cache_hash, first_change, input_listing, listing_fingerprint, package_code_hash
+from .folds import split_fold
 from .masks import NOTE_ORIENTATION_IGNORED, ReadingNotes
 from .overlap import also_in
 from .registration import DATASET_NAME
@@ -108,6 +109,7 @@ class ExampleSource:
     metadata: Metadata
     also_in: tuple[str, ...] = ()
     archive: ImageFacts = UNKNOWN  # lesion, patient, licence and attribution from the ISIC Archive
+    fold: int | None = None  # folds.split_fold: 0-4 in the training split, None elsewhere
 
 
 class SkinCancer(datasets.GeneratorBasedBuilder):
@@ -331,6 +333,7 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "patient_id": example.archive.patient_id,
                     "license": example.archive.license,
                     "attribution": example.archive.attribution,
+                    "fold": example.fold,
                 },
             )
         if notes_folder is not None:
@@ -404,6 +407,7 @@ def _example_sources(source: SplitSource, release: Release) -> list[ExampleSourc
             metadata.get(pair.image_id, unknown),
             tuple(also_in(release, source.split.name, pair.image_id)),
             image_facts(pair.image_id),
+            split_fold(release, source.split.name, pair.image_id),
         )
         for pair in source.pairs
     ]

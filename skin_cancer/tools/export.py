@@ -7,16 +7,19 @@ mask bytes are copied as the builder encoded them: nothing is decoded or re-enco
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 
 import datasets
+import numpy as np
+from PIL import Image
 
 from ..dataset.compat import convert_file_size_to_int, tqdm
 from ..errors import UsageError
-from ..options import DEFAULT_MAX_SHARD_SIZE, EXPORT_FORMATS
+from ..options import DEFAULT_MAX_SHARD_SIZE, DEFAULT_NNUNET_DATASET_ID, EXPORT_FORMATS
 from ..schema import folder_export_columns
 from .outputs import interruption_point, replacing, require_free_space, written_files
 from .pipeline import Build, split_num_bytes
@@ -27,12 +30,25 @@ METADATA_FILE = "metadata.jsonl"
 METADATA_COLUMNS = folder_export_columns()
 
 
-def export(build: Build, output: Path, export_format: str = "folders", overwrite: bool = False) -> list[Path]:
+def export(
+    build: Build,
+    output: Path,
+    export_format: str = "folders",
+    overwrite: bool = False,
+    dataset_id: int = DEFAULT_NNUNET_DATASET_ID,
+) -> list[Path]:
     """Write the build to `output`; return the files written (relative to `output`).
 
     Only an earlier output of this tool is ever replaced (see `outputs`), and only with `overwrite`.
+    `dataset_id` is the nnU-Net dataset number (format "nnunet" only).
     """
-    writers: dict[str, Callable[[Build, Path], None]] = {"folders": write_folders, "parquet": write_parquet}
+    writers: dict[str, Callable[[Build, Path], None]] = {
+        "folders": write_folders,
+        "parquet": write_parquet,
+        "nnunet": lambda build, root: write_nnunet(build, root, dataset_id),
+    }
+    if export_format == "nnunet":
+        nnunet_dataset_name(build.release.name, dataset_id)  # a bad number is refused before anything is written
     if export_format not in writers:
         raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {export_format!r}")
     with replacing(output, "export", overwrite, build.protected_folders) as scratch:
@@ -95,6 +111,84 @@ def write_split_shards(
         shard.to_parquet(str(root / relative), batch_size=ROWS_PER_ROW_GROUP)
         paths.append(relative)
     return paths
+
+
+# nnU-Net v2's layout for natural 2D images (its own Dataset120_RoadSegmentation conversion does the same): one
+# RGB PNG per case named <case>_0000.png, read as three channels R, G, B by its NaturalImage2DIO; labels as
+# single-channel PNGs of class indices (a palette PNG would be read as RGB and refused).
+NNUNET_CHANNELS = {"0": "R", "1": "G", "2": "B"}
+NNUNET_LABELS = {"background": 0, "lesion": 1}
+NNUNET_TRAINING_SPLITS = ("train", "valid")  # imagesTr/labelsTr; the valid split is fold 5 of splits_final.json
+NNUNET_TEST_SPLIT = "test"  # imagesTs/labelsTs
+
+
+def nnunet_dataset_name(release: str, dataset_id: int) -> str:
+    """`Dataset500_ISIC2017`: nnU-Net's `DatasetXXX_Name` with three digits; UsageError outside 1..999."""
+    if not isinstance(dataset_id, int) or not 1 <= dataset_id <= 999:
+        raise UsageError(f"--dataset-id must be a number from 1 to 999 (nnU-Net's DatasetXXX), not {dataset_id!r}")
+    return f"Dataset{dataset_id:03d}_{release.upper()}"
+
+
+def write_nnunet(build: Build, root: Path, dataset_id: int = DEFAULT_NNUNET_DATASET_ID) -> None:
+    """<root>/DatasetXXX_<RELEASE>/ for nnU-Net v2: imagesTr/<id>_0000.png (RGB), labelsTr/<id>.png (L, {0, 1}),
+    imagesTs/labelsTs for the test split, dataset.json and splits_final.json (tools/splits.nnunet_splits: the
+    five folds of the `fold` column, then the official valid split as fold 5)."""
+    from .splits import nnunet_splits
+
+    folder = root / nnunet_dataset_name(build.release.name, dataset_id)
+    training = 0
+    for split in build.dataset:
+        if split in NNUNET_TRAINING_SPLITS:
+            images, labels = folder / "imagesTr", folder / "labelsTr"
+        elif split == NNUNET_TEST_SPLIT:
+            images, labels = folder / "imagesTs", folder / "labelsTs"
+        else:
+            continue
+        images.mkdir(parents=True, exist_ok=True)
+        labels.mkdir(parents=True, exist_ok=True)
+        raw = _undecoded(build.dataset[split]).select_columns(["image_id", "image", "mask"])
+        for row in tqdm(raw, desc=f"Exporting {split} for nnU-Net", unit=" pairs"):
+            interruption_point()
+            image, label = nnunet_case(row["image"]["bytes"], row["mask"]["bytes"])
+            (images / f"{row['image_id']}_0000.png").write_bytes(image)
+            (labels / f"{row['image_id']}.png").write_bytes(label)
+        training += len(raw) if split in NNUNET_TRAINING_SPLITS else 0
+    (folder / "imagesTr").mkdir(parents=True, exist_ok=True)  # nnU-Net's integrity check wants both folders
+    (folder / "labelsTr").mkdir(parents=True, exist_ok=True)
+    description = {
+        "name": build.release.pretty_name,
+        "channel_names": NNUNET_CHANNELS,
+        "labels": NNUNET_LABELS,
+        "numTraining": training,
+        "file_ending": ".png",
+        "licence": build.release.license,
+        "reference": build.release.homepage,
+        "converted_by": "skin-cancer export --format nnunet",
+    }
+    (folder / "dataset.json").write_text(json.dumps(description, indent=1) + "\n")
+    folds = {}
+    if "train" in build.dataset:
+        rows = build.dataset["train"].select_columns(["image_id", "fold"])
+        folds = dict(zip(rows["image_id"], rows["fold"], strict=True))
+    valid = list(build.dataset["valid"]["image_id"]) if "valid" in build.dataset else []
+    (folder / "splits_final.json").write_text(json.dumps(nnunet_splits(folds, valid), indent=1) + "\n")
+
+
+def nnunet_case(image_bytes: bytes, mask_bytes: bytes) -> tuple[bytes, bytes]:
+    """(RGB PNG, single-channel 8-bit PNG of {0, 1}) from the builder's encoded image and palette mask.
+
+    The palette mask's indices are its classes (0 background, 1 lesion), written as they are; ValueError for
+    a value above 1, which the builder never writes."""
+    with Image.open(io.BytesIO(image_bytes)) as opened:
+        image = opened.convert("RGB")
+    with Image.open(io.BytesIO(mask_bytes)) as opened:
+        indices = np.asarray(opened if opened.mode in ("P", "L") else opened.convert("L"))
+    if indices.max(initial=0) > 1:
+        raise ValueError(f"the mask holds the value {int(indices.max())}, not a class index 0 or 1")
+    image_out, label_out = io.BytesIO(), io.BytesIO()
+    image.save(image_out, format="PNG")
+    Image.fromarray(indices.astype(np.uint8)).save(label_out, format="PNG")
+    return image_out.getvalue(), label_out.getvalue()
 
 
 def _undecoded(dataset: datasets.Dataset) -> datasets.Dataset:
