@@ -156,6 +156,7 @@ def split_fold(release: str | Release, split: str, image_id: str, facts: ImageFa
 
 
 def diagnoses_file(release: str | Release) -> str:
+    """The file name of a release's shipped training diagnoses, e.g. "isic2017-train.tsv"."""
     return f"{get_release(release).name}-{TRAINING_SPLIT}.tsv"
 
 
@@ -189,3 +190,24 @@ def parse_diagnoses_tsv(text: str, names: tuple[str, ...]) -> dict[str, str]:
 def diagnoses_tsv(diagnoses: Mapping[str, str]) -> str:
     """The shipped file's text: a header, then one sorted `image_id<TAB>diagnosis` line per image."""
     return "".join(["image_id\tdiagnosis\n", *(f"{key}\t{diagnoses[key]}\n" for key in sorted(diagnoses))])
+
+
+__all__ = [
+    "DIAGNOSES_FOLDER",
+    "FOLDS",
+    "SALT",
+    "TRAINING_SPLIT",
+    "Folds",
+    "assign_groups",
+    "diagnoses_file",
+    "diagnoses_tsv",
+    "fold_universe",
+    "group_key",
+    "group_strata",
+    "hash_bucket",
+    "key_hash",
+    "parse_diagnoses_tsv",
+    "release_folds",
+    "shipped_diagnoses",
+    "split_fold",
+]

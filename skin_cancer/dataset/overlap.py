@@ -118,6 +118,7 @@ def release_of(key: str) -> str:
 
 __all__ = [
     "IDS_FOLDER",
+    "IDS_PACKAGE",
     "OverlapTable",
     "also_in",
     "id_lists",

@@ -198,6 +198,7 @@ def _undecoded(dataset: datasets.Dataset) -> datasets.Dataset:
 __all__ = [
     "METADATA_COLUMNS",
     "export",
+    "nnunet_dataset_name",
     "split_num_bytes",  # defined in tools.pipeline; the shards' size in bytes is part of what an export reports
     "write_split_shards",
 ]

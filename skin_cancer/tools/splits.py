@@ -97,3 +97,16 @@ def splits(release: str | Release, split_format: str, output: Path, overwrite: b
     with replacing(output, "splits", overwrite) as scratch:
         write_splits(release, split_format, scratch)
     return [Path(name) for name in written_files(output.expanduser().resolve())]
+
+
+__all__ = [
+    "JSON_FILE",
+    "NNUNET_SPLITS_FILE",
+    "VALIDATION_SPLIT",
+    "fold_lists",
+    "nnunet_splits",
+    "official_splits",
+    "splits",
+    "splits_record",
+    "write_splits",
+]
