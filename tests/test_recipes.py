@@ -43,7 +43,7 @@ def test_a_missing_validation_split_is_one_usage_error(staged):
 
     ds = load_dataset(str(staged), "pad-512")
     ds.pop("valid")
-    with pytest.raises(UsageError, match="no split 'valid'.*train, test"):
+    with pytest.raises(UsageError, match=r"no split 'valid'.*train, test"):
         recipes.segmentation_splits(ds)
 
 
@@ -95,3 +95,33 @@ def test_the_card_command_trains_on_valid_with_the_chosen_configuration(staged, 
     trained = json.loads((output / "config.json").read_text())
     assert trained["id2label"] == {"0": "background", "1": "lesion"}
     assert re.search(r"ignore_index=0", (staged / "README.md").read_text())  # the card warns about the script
+
+
+def test_albumentations_workers_draw_alike_unless_reseeded_as_the_readme_does():
+    """Why the README's albumentations recipe has `seed_worker`: a seeded Compose is copied into every worker."""
+    A = pytest.importorskip("albumentations", reason="pip install '.[train]'")
+    torch = pytest.importorskip("torch", reason="pip install '.[train]'")
+    from torch.utils.data import DataLoader
+
+    augment = A.Compose([A.HorizontalFlip(), A.VerticalFlip(), A.RandomRotate90()], seed=137)
+    image = np.arange(16, dtype=np.uint8).reshape(4, 4)
+
+    class Draws(torch.utils.data.Dataset):
+        def __len__(self):
+            return 16
+
+        def __getitem__(self, index):
+            return torch.from_numpy(augment(image=image)["image"].copy()).flatten()
+
+    def seed_worker(worker_id):  # as in the README and the card
+        augment.set_random_seed(torch.initial_seed() % 2**32)
+
+    def per_worker(worker_init_fn):
+        torch.manual_seed(0)
+        draws = [tuple(b[0].tolist()) for b in DataLoader(Draws(), num_workers=2, worker_init_fn=worker_init_fn)]
+        return draws[0::2], draws[1::2]  # the DataLoader takes from its two workers in turn
+
+    first, second = per_worker(None)
+    assert first == second
+    first, second = per_worker(seed_worker)
+    assert first != second

@@ -537,7 +537,7 @@ def release_values(release: Release) -> dict[str, str]:
         else f"a split you name with `--validation` ({release.short_name} has no validation split)",
         "validation_rename": 'ds["validation"] = ds.pop("valid")  # the official validation split, renamed'
         if "valid" in release.split_names
-        else f"# {release.short_name} has no validation split: hold out part of train as ds[\"validation\"]",
+        else f'# {release.short_name} has no validation split: hold out part of train as ds["validation"]',
         "splits_made": ", ".join(
             f"`{split.name}` = {split.data_folder} / {split.mask_folder}" for split in release.splits
         ),
