@@ -20,7 +20,7 @@ from skin_cancer.tools.sample import write_sample_tree
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 REPO_ID = re.compile(r'"(my-lab/[\w.-]+)"')
-OPTIONAL_PACKAGES = ("torch", "transformers", "torchvision")
+OPTIONAL_PACKAGES = ("torch", "transformers", "torchvision", "albumentations")
 
 
 def python_blocks(text: str) -> list[str]:
@@ -61,7 +61,7 @@ def staged_repo(sample_tree, tmp_path_factory) -> Path:
 def run_snippet(code: str, tmp_path: Path, monkeypatch) -> None:
     package = missing_package(code)
     if package:
-        pytest.skip(f"this snippet needs {package}, which skin-cancer does not install")
+        pytest.skip(f"this snippet needs {package}: pip install '.[train]'")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
     import datasets

@@ -536,6 +536,13 @@ def release_values(release: Release) -> dict[str, str]:
         "personal_data": personal,
         "split_sentence": f"The splits are {_and(split_list)}"
         + (" (`valid`, not `validation`)" if "valid" in release.split_names else ""),
+        # The training recipes of the card (`## Train with it`): which split validates, and how to name it.
+        "validation_choice": "the official `valid` split"
+        if "valid" in release.split_names
+        else f"a split you name with `--validation` ({release.short_name} has no validation split)",
+        "validation_rename": 'ds["validation"] = ds.pop("valid")  # the official validation split, renamed'
+        if "valid" in release.split_names
+        else f'# {release.short_name} has no validation split: hold out part of train as ds["validation"]',
         "splits_made": ", ".join(
             f"`{split.name}` = {split.data_folder} / {split.mask_folder}" for split in release.splits
         ),
