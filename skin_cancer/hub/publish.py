@@ -412,6 +412,7 @@ def _version(build: Build) -> str:
 
 
 __all__ = [
+    "ID2LABEL_PATH",
     "RemoteState",
     "StagedRepo",
     "check_repo_id",

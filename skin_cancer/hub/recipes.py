@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-
-LABEL_FILE = "id2label.json"  # written at the top of every staged repository (hub/publish.py)
+from .publish import ID2LABEL_PATH as LABEL_FILE  # written at the top of every staged repository
 
 
 def segmentation_splits(dataset, validation: str = "valid"):
@@ -196,6 +195,10 @@ def train(args: argparse.Namespace) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Fine-tune and evaluate as the card's command line says; prints the validation metrics as JSON.
+
+    Returns 0, or 2 with one line on stderr for a usage error (a missing id2label.json, a wrong config).
+    """
     args = _parser().parse_args(argv)
     try:
         metrics = train(args)
@@ -204,6 +207,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(json.dumps(metrics, indent=2, sort_keys=True))
     return 0
+
+
+__all__ = [
+    "main",
+    "read_id2label",
+    "segmentation_scores",
+    "segmentation_splits",
+    "train",
+]
 
 
 if __name__ == "__main__":
