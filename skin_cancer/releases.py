@@ -20,6 +20,10 @@ ISIC_CHALLENGE_BUCKET = "https://isic-challenge-data.s3.amazonaws.com/"
 LABELS_2017_PART3_FLAGS = "isic2017-part3-flags"  # header image_id,melanoma,seborrheic_keratosis; 0.0/1.0 flags
 LABELS_2016_PART3_BENIGN_MALIGNANT = "isic2016-part3-benign-malignant"  # no header; benign/malignant or 0/1
 LABELS_NONE = "none"
+# HAM10000_metadata.csv: lesion_id,image_id,dx,dx_type,age,sex,localization (one table for every split).
+LABELS_HAM10000_METADATA = "ham10000-metadata"
+# How a release without official splits is divided (dataset/lesion_splits.py): by a hash of the lesion id.
+SPLIT_BY_LESION_HASH = "lesion-hash"
 
 SEGMENTATION_NAMES = ("background", "lesion")
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
@@ -68,10 +72,16 @@ class Split:
     labels_csv: str | None
     metadata_csv: str | None
     ids_file: str | None  # the shipped id list in skin_cancer/data/ids/, None when the list is not known
+    # Further image folders beside `data_folder` (HAM10000 ships its images in two parts).
+    more_data_folders: tuple[str, ...] = ()
 
     @property
-    def folders(self) -> tuple[str, str]:
-        return (self.data_folder, self.mask_folder)
+    def data_folders(self) -> tuple[str, ...]:
+        return (self.data_folder, *self.more_data_folders)
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        return (*self.data_folders, self.mask_folder)
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,16 @@ class Release:
     # True only where a source states the licence (the card says "unknown" otherwise); each release's
     # licence source, and how sure it is, is the comment beside its `license`.
     license_confirmed: bool = False
+    # None: every split has its own folders (the ISIC releases). SPLIT_BY_LESION_HASH: the splits share
+    # their folders and dataset/lesion_splits.py assigns each image to one by its lesion.
+    split_rule: str | None = None
+    split_bounds: tuple[tuple[str, float], ...] = ()  # (split, upper bound of the lesion fraction), increasing
+    # The `license` column where the ISIC Archive records none for an image (HAM10000: the whole set's).
+    image_license: str | None = None
+    # False: the builder never downloads (no verified address in hand); the user passes data_dir.
+    downloadable: bool = True
+    # What each diagnosis name stands for, in diagnosis_names' order, where the names are codes (HAM10000's dx).
+    diagnosis_descriptions: tuple[str, ...] = ()
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -117,7 +137,8 @@ class Release:
 
     @property
     def folders(self) -> tuple[str, ...]:
-        return tuple(folder for split in self.splits for folder in split.folders)
+        """Every folder once, in the splits' order (splits divided by a rule share theirs)."""
+        return tuple(dict.fromkeys(folder for split in self.splits for folder in split.folders))
 
     @property
     def has_metadata(self) -> bool:
@@ -455,7 +476,125 @@ ISIC2018 = Release(
     license_id="cc0-1.0",
 )
 
-RELEASES: dict[str, Release] = {release.name: release for release in (ISIC2016, ISIC2017, ISIC2018)}
+# --- HAM10000 with the lesion masks of Tschandl et al. ------------------------------------------
+
+# Facts from the Harvard Dataverse record (doi 10.7910/DVN/DBW86T) as the project's
+# ../shared/ham10000-mini/README.md records them: folder and file names, 10,015 images and masks,
+# the licence and the two papers. No size or checksum of the Dataverse files is in hand (Dataverse shows
+# an MD5 per file on the record's page; none was copied here), so the builder does not download them.
+HAM10000_DOI = "10.7910/DVN/DBW86T"
+HAM10000_PAGE = f"https://doi.org/{HAM10000_DOI}"
+HAM10000_METADATA = "HAM10000_metadata.csv"  # Dataverse also serves it as `HAM10000_metadata`, no extension
+CC_BY_NC_URL = "https://creativecommons.org/licenses/by-nc/4.0/"
+# The seven `dx` codes of HAM10000_metadata.csv, in the ClassLabel's order, and their names in
+# Tschandl et al. 2018 (Sci Data 5, 180161).
+HAM10000_DIAGNOSES = {
+    "akiec": "actinic keratoses and intraepithelial carcinoma (Bowen's disease)",
+    "bcc": "basal cell carcinoma",
+    "bkl": "benign keratosis-like lesions (solar lentigines, seborrheic keratoses, lichen-planus like keratoses)",
+    "df": "dermatofibroma",
+    "mel": "melanoma",
+    "nv": "melanocytic nevi",
+    "vasc": "vascular lesions (angiomas, angiokeratomas, pyogenic granulomas, hemorrhage)",
+}
+# The lesion-hash rule (dataset/lesion_splits.py): a lesion goes to `train` when the first 64 bits of the
+# SHA-256 of its lesion_id, read as a fraction of 2**64, are below 0.70, to `valid` below 0.80, else `test`.
+HAM10000_SPLIT_BOUNDS = (("train", 0.70), ("valid", 0.80), ("test", 1.0))
+# The rule applied to all 10,015 rows of the official HAM10000_metadata.csv (computed by
+# tests/test_ham10000.py::test_the_release_counts_are_the_rule_on_the_official_table, which checks them):
+# images (lesions) per split. 7,470 lesions in all.
+HAM10000_SPLIT_COUNTS = {"train": 7076, "valid": 966, "test": 1973}
+
+_HAM10000_CITATION = """@article{tschandl2018ham10000,
+  title   = {The {HAM10000} dataset, a large collection of multi-source dermatoscopic images of common
+             pigmented skin lesions},
+  author  = {Tschandl, Philipp and Rosendahl, Cliff and Kittler, Harald},
+  journal = {Scientific Data},
+  volume  = {5},
+  pages   = {180161},
+  year    = {2018},
+  doi     = {10.1038/sdata.2018.161}
+}
+
+@article{tschandl2020humancomputer,
+  title   = {Human--computer collaboration for skin cancer recognition},
+  author  = {Tschandl, Philipp and Rinner, Christoph and Apalla, Zoe and others},
+  journal = {Nature Medicine},
+  volume  = {26},
+  number  = {8},
+  pages   = {1229--1234},
+  year    = {2020},
+  doi     = {10.1038/s41591-020-0942-0}
+}"""
+
+
+def _ham10000_split(name: str, long_name: str) -> Split:
+    return Split(
+        name,
+        long_name,
+        "HAM10000_images_part_1",
+        "HAM10000_segmentations_lesion_tschandl",
+        HAM10000_SPLIT_COUNTS[name],
+        HAM10000_METADATA,
+        HAM10000_METADATA,
+        f"ham10000-{name}.txt",
+        more_data_folders=("HAM10000_images_part_2",),
+    )
+
+
+HAM10000 = Release(
+    name="ham10000",
+    short_name="HAM10000",
+    pretty_name="HAM10000 skin lesion segmentation (Tschandl et al. masks)",
+    hub_id="ham10000",
+    top_folder="HAM10000",
+    splits=(
+        _ham10000_split("train", "training"),
+        _ham10000_split("valid", "validation"),
+        _ham10000_split("test", "test"),
+    ),
+    downloads=(
+        *_zips(
+            [
+                ("HAM10000_images_part_1", None),
+                ("HAM10000_images_part_2", None),
+                ("HAM10000_segmentations_lesion_tschandl", None),
+            ]
+        ),
+        Download(HAM10000_METADATA, None),
+    ),
+    base_url=f"https://dataverse.harvard.edu/dataset.xhtml?persistentId=doi:{HAM10000_DOI}",
+    data_page=HAM10000_PAGE,
+    mask_suffix="_segmentation.png",
+    image_suffixes=IMAGE_SUFFIXES,
+    label_kind=LABELS_HAM10000_METADATA,
+    diagnosis_names=tuple(HAM10000_DIAGNOSES),
+    segmentation_names=SEGMENTATION_NAMES,
+    non_image_files=(),
+    companion_suffixes=(),
+    description=(
+        "HAM10000 (10,015 dermoscopy images, ViDIR Group, Medical University of Vienna) with the binary "
+        "lesion masks of Tschandl et al. 2020, made square (default 512x512) with image and mask aligned "
+        "pixel for pixel, plus the diagnosis (seven dx codes) and the metadata table's dx_type, age, sex, "
+        "localization and lesion_id. There is no official split: train, valid and test (70/10/20) are made "
+        "by lesion, from the SHA-256 of the lesion_id, so every image of a lesion is in one split. HAM10000 is "
+        "the training set of ISIC 2018 Task 3; none of its ids is in the ISIC 2016/2017/2018 segmentation "
+        "releases."
+    ),
+    citation=_HAM10000_CITATION,
+    homepage=HAM10000_PAGE,
+    # CC BY-NC 4.0, stated on the Dataverse record (as ../shared/ham10000-mini/README.md records it).
+    license=f"CC BY-NC 4.0 ({CC_BY_NC_URL}); HAM10000 by the ViDIR Group, Medical University of Vienna",
+    license_id="cc-by-nc-4.0",
+    license_confirmed=True,
+    split_rule=SPLIT_BY_LESION_HASH,
+    split_bounds=HAM10000_SPLIT_BOUNDS,
+    image_license="cc-by-nc-4.0",
+    downloadable=False,
+    diagnosis_descriptions=tuple(HAM10000_DIAGNOSES.values()),
+)
+
+RELEASES: dict[str, Release] = {release.name: release for release in (ISIC2016, ISIC2017, ISIC2018, HAM10000)}
 DEFAULT_RELEASE = "isic2017"
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import datasets
 
 from .dataset.transforms import JPEG_QUALITY
-from .releases import DEFAULT_RELEASE, RELEASES, Release, get_release
+from .releases import DEFAULT_RELEASE, LABELS_HAM10000_METADATA, RELEASES, Release, get_release
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def _diagnosis(release: Release) -> str:
     if not release.diagnosis_names:
         return f"always null: {release.short_name} has no diagnosis labels (no class names)"
     names = ", ".join(f"{index} = {name}" for index, name in enumerate(release.diagnosis_names))
-    return f"{names}, from the split's label CSV; null where it has no row"
+    return f"{names}, from {_diagnosis_source(release)}; null where it has no row"
 
 
 def _patient(meaning: str, noun: str) -> Callable[[Release], str]:
@@ -43,6 +43,32 @@ def _also_in(release: Release) -> str:
         f"the other ISIC release splits holding the same image id, e.g. `{example}` (every split of every "
         "release is checked); empty when none"
     )
+
+
+def _ham10000_only(meaning: str) -> Callable[[Release], str]:
+    # Columns of HAM10000_metadata.csv that no other release records.
+    return lambda release: (
+        meaning if release.label_kind == LABELS_HAM10000_METADATA else f"always null: {release.short_name} records none"
+    )
+
+
+def _lesion_id(release: Release) -> str:
+    if release.label_kind == LABELS_HAM10000_METADATA:
+        return "the lesion id of HAM10000_metadata.csv (`HAM_0000118`): images of one lesion; the split follows it"
+    return _archive("lesion id (`IL_...`): images of one lesion")
+
+
+def _license(release: Release) -> str:
+    if release.image_license:
+        return f"`{release.image_license}` for every image (the {release.short_name} licence)"
+    return (
+        "the image's licence in the ISIC Archive as the Hub spells it (`cc0-1.0`, `cc-by-4.0`, `cc-by-nc-4.0`); "
+        "null where the archive has no record of the image"
+    )
+
+
+def _diagnosis_source(release: Release) -> str:
+    return "HAM10000_metadata.csv's `dx`" if release.label_kind == LABELS_HAM10000_METADATA else "the split's label CSV"
 
 
 def _archive(what: str) -> str:
@@ -105,7 +131,7 @@ COLUMNS: tuple[Column, ...] = (
         "lesion_id",
         lambda r: _string(),
         "string",
-        lambda r: _archive("lesion id (`IL_...`): images of one lesion"),
+        _lesion_id,
         in_folder_export=False,
     ),
     Column(
@@ -119,10 +145,7 @@ COLUMNS: tuple[Column, ...] = (
         "license",
         lambda r: _string(),
         "string",
-        lambda r: (
-            "the image's licence in the ISIC Archive as the Hub spells it (`cc0-1.0`, `cc-by-4.0`, `cc-by-nc-4.0`); "
-            "null where the archive has no record of the image"
-        ),
+        _license,
         in_folder_export=False,
     ),
     Column(
@@ -130,6 +153,21 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: _string(),
         "string",
         lambda r: "the ISIC Archive's attribution text for the image (e.g. `Anonymous`); null where none",
+        in_folder_export=False,
+    ),
+    # From HAM10000_metadata.csv; null in every other release.
+    Column(
+        "dx_type",
+        lambda r: _string(),
+        "string",
+        _ham10000_only("how the diagnosis was made: `histo`, `follow_up`, `consensus` or `confocal`"),
+        in_folder_export=False,
+    ),
+    Column(
+        "localization",
+        lambda r: _string(),
+        "string",
+        _ham10000_only("body site, e.g. `back`, `trunk`, `face`; null where `unknown`"),
         in_folder_export=False,
     ),
 )

@@ -47,6 +47,8 @@ def test_schema(real_dataset):
         "patient_id",
         "license",
         "attribution",
+        "dx_type",
+        "localization",
     ]
     assert features["diagnosis"].names == ["nevus", "melanoma", "seborrheic_keratosis"]
     assert type(features["image"]).__name__ == type(features["mask"]).__name__ == "Image"

@@ -111,7 +111,8 @@ def test_every_release_has_the_same_columns_and_2017_gains_also_in_and_the_archi
     columns = {name: list(builds[name]["train"].features) for name in NAMES}
     assert columns["isic2016"] == columns["isic2017"] == columns["isic2018"]
     before = ["image_id", "image", "mask", "diagnosis", "age_approximate", "sex", "original_width", "original_height"]
-    assert columns["isic2017"] == [*before, "phash", "also_in", "lesion_id", "patient_id", "license", "attribution"]
+    archive = ["lesion_id", "patient_id", "license", "attribution"]
+    assert columns["isic2017"] == [*before, "phash", "also_in", *archive, "dx_type", "localization"]
     for name in NAMES:
         kinds = {column: type(feature) for column, feature in builds[name]["train"].features.items()}
         assert kinds == {column: type(feature) for column, feature in features("isic2017").items()}
