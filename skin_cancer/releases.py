@@ -22,6 +22,11 @@ LABELS_2016_PART3_BENIGN_MALIGNANT = "isic2016-part3-benign-malignant"  # no hea
 LABELS_NONE = "none"
 # HAM10000_metadata.csv: lesion_id,image_id,dx,dx_type,age,sex,localization (one table for every split).
 LABELS_HAM10000_METADATA = "ham10000-metadata"
+# PH2_dataset.txt: `||`-separated rows, the Clinical Diagnosis column 0/1/2 (common nevus, atypical nevus, melanoma).
+LABELS_PH2_TXT = "ph2-dataset-txt"
+# How a release's files are laid out: flat image and mask folders (ISIC, HAM10000), or one folder per case (PH2).
+LAYOUT_FLAT = "flat"
+LAYOUT_PH2_CASES = "ph2-cases"
 # How a release without official splits is divided (dataset/lesion_splits.py): by a hash of the lesion id.
 SPLIT_BY_LESION_HASH = "lesion-hash"
 
@@ -118,6 +123,13 @@ class Release:
     image_license: str | None = None
     # False: the builder never downloads (no verified address in hand); the user passes data_dir.
     downloadable: bool = True
+    layout: str = LAYOUT_FLAT
+    # False where the image ids are not ISIC ids (PH2's IMDxxx): no other release can hold them, so the
+    # overlap and leak tables have nothing to check for its splits.
+    isic_ids: bool = True
+    # The card's words for the source data and its owner; None: the ISIC challenge wording.
+    source_data: str | None = None
+    source_owner: str | None = None
     # What each diagnosis name stands for, in diagnosis_names' order, where the names are codes (HAM10000's dx).
     diagnosis_descriptions: tuple[str, ...] = ()
 
@@ -592,9 +604,68 @@ HAM10000 = Release(
     image_license="cc-by-nc-4.0",
     downloadable=False,
     diagnosis_descriptions=tuple(HAM10000_DIAGNOSES.values()),
+    source_data="HAM10000 (Harvard Dataverse, doi 10.7910/DVN/DBW86T) with the lesion masks of Tschandl et al. 2020",
+    source_owner="HAM10000 data by the ViDIR Group, Medical University of Vienna",
 )
 
-RELEASES: dict[str, Release] = {release.name: release for release in (ISIC2016, ISIC2017, ISIC2018, HAM10000)}
+# --- PH2 (the usual external test set) --------------------------------------------------------
+
+# Facts from the project's ../shared/ph2-mini/README.md: the layout of the official download, 200 images
+# (80 common nevi, 80 atypical nevi, 40 melanomas), the terms (research and benchmarking, citing Mendonca et
+# al. 2013; no redistribution, so the builder reads the user's copy and never downloads).
+PH2_PAGE = "https://www.fc.up.pt/addi/ph2%20database.html"  # the ADDI project's page (registration needed)
+PH2_IMAGES_FOLDER = "PH2 Dataset images"
+
+_PH2_CITATION = r"""@inproceedings{mendonca2013ph2,
+  title     = {{PH2} - A dermoscopic image database for research and benchmarking},
+  author    = {Mendon{\c{c}}a, Teresa and Ferreira, Pedro M. and Marques, Jorge S. and Marcal, Andre R. S.
+               and Rozeira, Jorge},
+  booktitle = {35th Annual International Conference of the IEEE Engineering in Medicine and Biology Society
+               (EMBC)},
+  pages     = {5437--5440},
+  year      = {2013},
+  doi       = {10.1109/EMBC.2013.6610779}
+}"""
+
+PH2 = Release(
+    name="ph2",
+    short_name="PH2",
+    pretty_name="PH2 skin lesion segmentation",
+    hub_id="ph2",
+    top_folder="PH2Dataset",
+    # One split: PH2 is used as an external test set. Images and masks sit in one folder per case.
+    splits=(Split("test", "test", PH2_IMAGES_FOLDER, PH2_IMAGES_FOLDER, 200, "PH2_dataset.txt", None, None),),
+    downloads=(),
+    base_url=PH2_PAGE,
+    data_page=PH2_PAGE,
+    mask_suffix="_lesion.bmp",
+    image_suffixes=(".bmp",),
+    label_kind=LABELS_PH2_TXT,
+    diagnosis_names=("common_nevus", "atypical_nevus", "melanoma"),
+    segmentation_names=SEGMENTATION_NAMES,
+    non_image_files=(),
+    companion_suffixes=(),
+    description=(
+        "PH2 (200 dermoscopy images, Hospital Pedro Hispano, Matosinhos; ADDI project) with its lesion masks, "
+        "made square (default 512x512) with image and mask aligned pixel for pixel, plus the clinical "
+        "diagnosis (common nevus, atypical nevus, melanoma) where PH2_dataset.txt is present. One split, "
+        "`test`: PH2 is the usual external test set of models trained on ISIC data."
+    ),
+    citation=_PH2_CITATION,
+    homepage=PH2_PAGE,
+    # Research and benchmarking use, citing Mendonca et al. 2013; no redistribution (../shared/ph2-mini/README.md).
+    license="PH2 terms: free for research and benchmarking, citing Mendonca et al. 2013; not to be redistributed",
+    license_id="other",
+    license_confirmed=True,
+    downloadable=False,
+    layout=LAYOUT_PH2_CASES,
+    isic_ids=False,
+    image_license="other",  # the PH2 terms above, on every image
+    source_data="the PH2 database (ADDI project, Universidade do Porto and Hospital Pedro Hispano)",
+    source_owner="PH2 data of the ADDI project (Universidade do Porto, Hospital Pedro Hispano)",
+)
+
+RELEASES: dict[str, Release] = {release.name: release for release in (ISIC2016, ISIC2017, ISIC2018, HAM10000, PH2)}
 DEFAULT_RELEASE = "isic2017"
 
 

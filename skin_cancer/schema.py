@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import datasets
 
 from .dataset.transforms import JPEG_QUALITY
-from .releases import DEFAULT_RELEASE, LABELS_HAM10000_METADATA, RELEASES, Release, get_release
+from .releases import DEFAULT_RELEASE, LABELS_HAM10000_METADATA, LABELS_PH2_TXT, RELEASES, Release, get_release
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def _patient(meaning: str, noun: str) -> Callable[[Release], str]:
 
 def _also_in(release: Release) -> str:
     # The example names the latest other release's first split, so it is never the release itself.
-    other = [candidate for candidate in RELEASES.values() if candidate.name != release.name][-1]
+    other = [c for c in RELEASES.values() if c.name != release.name and c.name.startswith("isic")][-1]
     example = f"{other.name}/{other.splits[0].name}"
     return (
         f"the other ISIC release splits holding the same image id, e.g. `{example}` (every split of every "
@@ -68,7 +68,17 @@ def _license(release: Release) -> str:
 
 
 def _diagnosis_source(release: Release) -> str:
-    return "HAM10000_metadata.csv's `dx`" if release.label_kind == LABELS_HAM10000_METADATA else "the split's label CSV"
+    if release.label_kind == LABELS_HAM10000_METADATA:
+        return "HAM10000_metadata.csv's `dx`"
+    if release.label_kind == LABELS_PH2_TXT:
+        return "the Clinical Diagnosis of PH2_dataset.txt"
+    return "the split's label CSV"
+
+
+def _image_id(release: Release) -> str:
+    if not release.isic_ids:
+        return f"the {release.short_name} case id, e.g. `IMD002`; the key"
+    return "the ISIC image id, e.g. `ISIC_0000000`; the key"
 
 
 def _archive(what: str) -> str:
@@ -84,7 +94,7 @@ def _int32() -> datasets.Value:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("image_id", lambda r: _string(), "string", lambda r: "the ISIC image id, e.g. `ISIC_0000000`; the key"),
+    Column("image_id", lambda r: _string(), "string", _image_id),
     Column(
         "image",
         lambda r: datasets.Image(mode="RGB"),

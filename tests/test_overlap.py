@@ -17,7 +17,7 @@ from .helpers import PROJECT_ROOT
 SHIPPED = PROJECT_ROOT / "skin_cancer" / "data" / "ids"
 KNOWN = [(release, split) for release in RELEASES.values() for split in release.splits if split.ids_file]
 # The lists copied from ../shared/isic-releases (the HAM10000 lists are computed: tests/test_ham10000.py).
-COPIED = [(release, split) for release, split in KNOWN if release.split_rule is None]
+COPIED = [(release, split) for release, split in KNOWN if release.name.startswith("isic")]
 
 
 def _direct(file_name: str) -> set[str]:

@@ -17,6 +17,7 @@ from ..releases import (
     LABELS_2017_PART3_FLAGS,
     LABELS_HAM10000_METADATA,
     LABELS_NONE,
+    LABELS_PH2_TXT,
     RELEASES,
     Release,
 )
@@ -57,6 +58,8 @@ def parse_labels(release: Release, text: str) -> dict[str, str]:
             raise AnnotationError(str(error)) from error
     if release.label_kind == LABELS_NONE:
         return {}
+    if release.label_kind == LABELS_PH2_TXT:
+        return parse_ph2_txt(text, release.diagnosis_names)
     if release.label_kind == LABELS_HAM10000_METADATA:
         return {image_id: row.dx for image_id, row in parse_ham10000(text, release.diagnosis_names).items()}
     raise ValueError(f"{release.name}: unknown label kind {release.label_kind!r}")
@@ -90,6 +93,39 @@ def parse_metadata(text: str, unrecognised_sex: Counter[str] | None = None) -> d
             unrecognised_sex[sex_text] += 1
         metadata[_image_id(row, line_number, metadata)] = Metadata(age, sex)
     return metadata
+
+
+def parse_ph2_txt(text: str, names: tuple[str, ...]) -> dict[str, str]:
+    """image_id (IMDxxx) -> names[c] for the Clinical Diagnosis c (0 common nevus, 1 atypical nevus,
+    2 melanoma) of PH2_dataset.txt, whose rows are cells between `||` (the criteria inside one cell split
+    by single `|`). Lines that are not rows (blank, the legend below the table) are skipped.
+
+    Raises AnnotationError for a file without a `Name` and `Clinical Diagnosis` header or a diagnosis
+    outside 0-2."""
+    header: list[str] | None = None
+    diagnoses: dict[str, str] = {}
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip().startswith("||"):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("||")]
+        if header is None:
+            header = [cell.lower() for cell in cells]
+            if "name" not in header or "clinical diagnosis" not in header:
+                raise AnnotationError(f"line {line_number}: the header {cells} lacks Name or Clinical Diagnosis")
+            continue
+        name = cells[header.index("name")] if len(cells) > header.index("name") else ""
+        if not name.startswith("IMD"):
+            continue
+        index = header.index("clinical diagnosis")
+        value = cells[index] if index < len(cells) else ""
+        if value not in ("0", "1", "2"):
+            raise AnnotationError(f"line {line_number}: {name}'s Clinical Diagnosis is {value!r}, expected 0, 1 or 2")
+        if name in diagnoses:
+            raise AnnotationError(f"line {line_number}: {name} appears twice")
+        diagnoses[name] = names[int(value)]
+    if header is None:
+        raise AnnotationError("no table (rows between ||) found")
+    return diagnoses
 
 
 @dataclass(frozen=True)

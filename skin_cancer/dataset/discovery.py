@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from ..errors import DataError
-from ..releases import Release, Split, zip_name
+from ..releases import LAYOUT_PH2_CASES, Release, Split, zip_name
 from .annotations import AnnotationError, parse_ham10000
 from .lesion_splits import lesion_split
 
@@ -133,6 +133,8 @@ def find_in_data_dir(data_dir: str, release: Release) -> list[SplitSource]:
     if not os.path.isdir(data_dir):
         problem = "is not a folder" if os.path.exists(data_dir) else "does not exist"
         raise DataError(data_dir, f"the data_dir {problem}", download_hint(release))
+    if release.layout == LAYOUT_PH2_CASES:
+        return [_find_ph2_cases(data_dir, release)]
     top = _DiskFolder(data_dir, data_dir)
     folder_names = list(release.folders)
 
@@ -162,6 +164,50 @@ def find_in_data_dir(data_dir: str, release: Release) -> list[SplitSource]:
         )
     roots.update(_zip_roots({name: (path, path) for name, path in zips.items()}, release))
     return assemble(roots, release, csv_places=[top])
+
+
+def _find_ph2_cases(data_dir: str, release: Release) -> SplitSource:
+    """PH2's one split from the official layout, `PH2Dataset/PH2 Dataset images/IMDxxx/` (or the images folder
+    directly in data_dir): `IMDxxx_Dermoscopic_Image/IMDxxx.bmp` and `IMDxxx_lesion/IMDxxx_lesion.bmp` per case;
+    the `IMDxxx_roi/` colour-structure masks are not lesion masks and are never read. PH2_dataset.txt is looked
+    for beside the images folder and in data_dir.
+
+    Raises DataError for a data_dir without the images folder, a case without its image or its lesion mask."""
+    (split,) = release.splits
+    candidates = [os.path.join(data_dir, split.data_folder)]
+    candidates += [os.path.join(data_dir, release.top_folder, split.data_folder)]
+    images_folder = next((path for path in candidates if os.path.isdir(path)), None)
+    if images_folder is None:
+        raise DataError(
+            data_dir,
+            f"holds no {release.top_folder}/{split.data_folder}/ folder (the official {release.short_name} layout)",
+            download_hint(release),
+        )
+    pairs = []
+    with os.scandir(images_folder) as entries:
+        cases = sorted(entry.name for entry in entries if entry.is_dir() and not entry.name.startswith("."))
+    for case in cases:
+        folder = os.path.join(images_folder, case)
+        image = os.path.join(folder, f"{case}_Dermoscopic_Image", f"{case}.bmp")
+        mask = os.path.join(folder, f"{case}_lesion", f"{case}{release.mask_suffix}")
+        if not os.path.isfile(image):
+            raise DataError(
+                folder, f"this case has no image {case}_Dermoscopic_Image/{case}.bmp", "is the copy complete?"
+            )
+        if not os.path.isfile(mask):
+            raise DataError(
+                folder,
+                f"this case has no lesion mask {case}_lesion/{case}{release.mask_suffix}",
+                "the _roi masks are colour structures, not the lesion: is the copy complete?",
+            )
+        pairs.append(PairSource(case, Location(image, image), Location(mask, mask)))
+    if not pairs:
+        raise DataError(images_folder, "holds no case folders (IMDxxx/)", download_hint(release))
+    places = [
+        _DiskFolder(os.path.dirname(images_folder), os.path.dirname(images_folder)),
+        _DiskFolder(data_dir, data_dir),
+    ]
+    return SplitSource(split, pairs, _csv(split.labels_csv, places, {}), None)
 
 
 def _check_agrees_with_its_zip(folder: _Folder, zip_path: str, name: str, release: Release) -> None:

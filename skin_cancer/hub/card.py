@@ -516,7 +516,8 @@ def release_values(release: Release) -> dict[str, str]:
         labels = f", together with the diagnosis ({'; '.join(described)})"
         labels += " and the age and sex metadata." if release.has_metadata else "."
     elif names:
-        labels = f", together with the Part3 diagnosis ({_or([name.replace('_', ' ') for name in names])})"
+        part3 = "" if release.source_data else "Part3 "  # the ISIC challenges' label files
+        labels = f", together with the {part3}diagnosis ({_or([name.replace('_', ' ') for name in names])})"
         labels += " and the age and sex metadata." if release.has_metadata else "."
     else:
         labels = f". {release.short_name} has no diagnosis labels and no patient metadata."
@@ -529,6 +530,12 @@ def release_values(release: Release) -> dict[str, str]:
         personal = "The data hold no age, sex, names or other identifiers of the patients"
     return {
         "release_name": release.name,
+        "source_data": release.source_data or f"the {release.short_name} lesion segmentation\nchallenge data",
+        "cite_what": f"the {release.short_name} papers"
+        if release.source_data
+        else f"the {release.short_name} challenge",
+        "source_owner": release.source_owner
+        or f"{release.short_name} challenge data by the International Skin Imaging\nCollaboration (ISIC)",
         "short_name": release.short_name,
         "homepage": release.homepage,
         "labels_sentence": labels,
