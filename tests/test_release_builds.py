@@ -51,7 +51,10 @@ BAD_INPUTS = ["missing folder", "image without mask", "mask without image", "cor
 
 
 def test_the_table_covers_every_release():
-    assert list(RELEASES) == NAMES
+    # The ISIC releases here, on synthetic trees; HAM10000 and PH2 on their real samples (test_ham10000.py,
+    # test_ph2.py).
+    assert [name for name in RELEASES if name.startswith("isic")] == NAMES
+    assert [name for name in RELEASES if not name.startswith("isic")] == ["ham10000", "ph2"]
 
 
 def load(name: str, data_dir: Path, cache: Path, **options) -> datasets.DatasetDict:
