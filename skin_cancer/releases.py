@@ -20,6 +20,15 @@ ISIC_CHALLENGE_BUCKET = "https://isic-challenge-data.s3.amazonaws.com/"
 LABELS_2017_PART3_FLAGS = "isic2017-part3-flags"  # header image_id,melanoma,seborrheic_keratosis; 0.0/1.0 flags
 LABELS_2016_PART3_BENIGN_MALIGNANT = "isic2016-part3-benign-malignant"  # no header; benign/malignant or 0/1
 LABELS_NONE = "none"
+# HAM10000_metadata.csv: lesion_id,image_id,dx,dx_type,age,sex,localization (one table for every split).
+LABELS_HAM10000_METADATA = "ham10000-metadata"
+# PH2_dataset.txt: `||`-separated rows, the Clinical Diagnosis column 0/1/2 (common nevus, atypical nevus, melanoma).
+LABELS_PH2_TXT = "ph2-dataset-txt"
+# How a release's files are laid out: flat image and mask folders (ISIC, HAM10000), or one folder per case (PH2).
+LAYOUT_FLAT = "flat"
+LAYOUT_PH2_CASES = "ph2-cases"
+# How a release without official splits is divided (dataset/lesion_splits.py): by a hash of the lesion id.
+SPLIT_BY_LESION_HASH = "lesion-hash"
 
 SEGMENTATION_NAMES = ("background", "lesion")
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
@@ -68,10 +77,16 @@ class Split:
     labels_csv: str | None
     metadata_csv: str | None
     ids_file: str | None  # the shipped id list in skin_cancer/data/ids/, None when the list is not known
+    # Further image folders beside `data_folder` (HAM10000 ships its images in two parts).
+    more_data_folders: tuple[str, ...] = ()
 
     @property
-    def folders(self) -> tuple[str, str]:
-        return (self.data_folder, self.mask_folder)
+    def data_folders(self) -> tuple[str, ...]:
+        return (self.data_folder, *self.more_data_folders)
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        return (*self.data_folders, self.mask_folder)
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,23 @@ class Release:
     # True only where a source states the licence (the card says "unknown" otherwise); each release's
     # licence source, and how sure it is, is the comment beside its `license`.
     license_confirmed: bool = False
+    # None: every split has its own folders (the ISIC releases). SPLIT_BY_LESION_HASH: the splits share
+    # their folders and dataset/lesion_splits.py assigns each image to one by its lesion.
+    split_rule: str | None = None
+    split_bounds: tuple[tuple[str, float], ...] = ()  # (split, upper bound of the lesion fraction), increasing
+    # The `license` column where the ISIC Archive records none for an image (HAM10000: the whole set's).
+    image_license: str | None = None
+    # False: the builder never downloads (no verified address in hand); the user passes data_dir.
+    downloadable: bool = True
+    layout: str = LAYOUT_FLAT
+    # False where the image ids are not ISIC ids (PH2's IMDxxx): no other release can hold them, so the
+    # overlap and leak tables have nothing to check for its splits.
+    isic_ids: bool = True
+    # The card's words for the source data and its owner; None: the ISIC challenge wording.
+    source_data: str | None = None
+    source_owner: str | None = None
+    # What each diagnosis name stands for, in diagnosis_names' order, where the names are codes (HAM10000's dx).
+    diagnosis_descriptions: tuple[str, ...] = ()
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -122,7 +154,8 @@ class Release:
 
     @property
     def folders(self) -> tuple[str, ...]:
-        return tuple(folder for split in self.splits for folder in split.folders)
+        """Every folder once, in the splits' order (splits divided by a rule share theirs)."""
+        return tuple(dict.fromkeys(folder for split in self.splits for folder in split.folders))
 
     @property
     def has_metadata(self) -> bool:
@@ -464,7 +497,184 @@ ISIC2018 = Release(
     license_id="cc0-1.0",
 )
 
-RELEASES: dict[str, Release] = {release.name: release for release in (ISIC2016, ISIC2017, ISIC2018)}
+# --- HAM10000 with the lesion masks of Tschandl et al. ------------------------------------------
+
+# Facts from the Harvard Dataverse record (doi 10.7910/DVN/DBW86T) as the project's
+# ../shared/ham10000-mini/README.md records them: folder and file names, 10,015 images and masks,
+# the licence and the two papers. No size or checksum of the Dataverse files is in hand (Dataverse shows
+# an MD5 per file on the record's page; none was copied here), so the builder does not download them.
+HAM10000_DOI = "10.7910/DVN/DBW86T"
+HAM10000_PAGE = f"https://doi.org/{HAM10000_DOI}"
+HAM10000_METADATA = "HAM10000_metadata.csv"  # Dataverse also serves it as `HAM10000_metadata`, no extension
+CC_BY_NC_URL = "https://creativecommons.org/licenses/by-nc/4.0/"
+# The seven `dx` codes of HAM10000_metadata.csv, in the ClassLabel's order, and their names in
+# Tschandl et al. 2018 (Sci Data 5, 180161).
+HAM10000_DIAGNOSES = {
+    "akiec": "actinic keratoses and intraepithelial carcinoma (Bowen's disease)",
+    "bcc": "basal cell carcinoma",
+    "bkl": "benign keratosis-like lesions (solar lentigines, seborrheic keratoses, lichen-planus like keratoses)",
+    "df": "dermatofibroma",
+    "mel": "melanoma",
+    "nv": "melanocytic nevi",
+    "vasc": "vascular lesions (angiomas, angiokeratomas, pyogenic granulomas, hemorrhage)",
+}
+# The lesion-hash rule (dataset/lesion_splits.py): a lesion goes to `train` when the first 64 bits of the
+# SHA-256 of its lesion_id, read as a fraction of 2**64, are below 0.70, to `valid` below 0.80, else `test`.
+HAM10000_SPLIT_BOUNDS = (("train", 0.70), ("valid", 0.80), ("test", 1.0))
+# The rule applied to all 10,015 rows of the official HAM10000_metadata.csv (computed by
+# tests/test_ham10000.py::test_the_release_counts_are_the_rule_on_the_official_table, which checks them):
+# images (lesions) per split. 7,470 lesions in all.
+HAM10000_SPLIT_COUNTS = {"train": 7076, "valid": 966, "test": 1973}
+
+_HAM10000_CITATION = """@article{tschandl2018ham10000,
+  title   = {The {HAM10000} dataset, a large collection of multi-source dermatoscopic images of common
+             pigmented skin lesions},
+  author  = {Tschandl, Philipp and Rosendahl, Cliff and Kittler, Harald},
+  journal = {Scientific Data},
+  volume  = {5},
+  pages   = {180161},
+  year    = {2018},
+  doi     = {10.1038/sdata.2018.161}
+}
+
+@article{tschandl2020humancomputer,
+  title   = {Human--computer collaboration for skin cancer recognition},
+  author  = {Tschandl, Philipp and Rinner, Christoph and Apalla, Zoe and others},
+  journal = {Nature Medicine},
+  volume  = {26},
+  number  = {8},
+  pages   = {1229--1234},
+  year    = {2020},
+  doi     = {10.1038/s41591-020-0942-0}
+}"""
+
+
+def _ham10000_split(name: str, long_name: str) -> Split:
+    return Split(
+        name,
+        long_name,
+        "HAM10000_images_part_1",
+        "HAM10000_segmentations_lesion_tschandl",
+        HAM10000_SPLIT_COUNTS[name],
+        HAM10000_METADATA,
+        HAM10000_METADATA,
+        f"ham10000-{name}.txt",
+        more_data_folders=("HAM10000_images_part_2",),
+    )
+
+
+HAM10000 = Release(
+    name="ham10000",
+    short_name="HAM10000",
+    pretty_name="HAM10000 skin lesion segmentation (Tschandl et al. masks)",
+    hub_id="ham10000",
+    top_folder="HAM10000",
+    splits=(
+        _ham10000_split("train", "training"),
+        _ham10000_split("valid", "validation"),
+        _ham10000_split("test", "test"),
+    ),
+    downloads=(
+        *_zips(
+            [
+                ("HAM10000_images_part_1", None),
+                ("HAM10000_images_part_2", None),
+                ("HAM10000_segmentations_lesion_tschandl", None),
+            ]
+        ),
+        Download(HAM10000_METADATA, None),
+    ),
+    base_url=f"https://dataverse.harvard.edu/dataset.xhtml?persistentId=doi:{HAM10000_DOI}",
+    data_page=HAM10000_PAGE,
+    mask_suffix="_segmentation.png",
+    image_suffixes=IMAGE_SUFFIXES,
+    label_kind=LABELS_HAM10000_METADATA,
+    diagnosis_names=tuple(HAM10000_DIAGNOSES),
+    segmentation_names=SEGMENTATION_NAMES,
+    non_image_files=(),
+    companion_suffixes=(),
+    description=(
+        "HAM10000 (10,015 dermoscopy images, ViDIR Group, Medical University of Vienna) with the binary "
+        "lesion masks of Tschandl et al. 2020, made square (default 512x512) with image and mask aligned "
+        "pixel for pixel, plus the diagnosis (seven dx codes) and the metadata table's dx_type, age, sex, "
+        "localization and lesion_id. There is no official split: train, valid and test (70/10/20) are made "
+        "by lesion, from the SHA-256 of the lesion_id, so every image of a lesion is in one split. HAM10000 is "
+        "the training set of ISIC 2018 Task 3; none of its ids is in the ISIC 2016/2017/2018 segmentation "
+        "releases."
+    ),
+    citation=_HAM10000_CITATION,
+    homepage=HAM10000_PAGE,
+    # CC BY-NC 4.0, stated on the Dataverse record (as ../shared/ham10000-mini/README.md records it).
+    license=f"CC BY-NC 4.0 ({CC_BY_NC_URL}); HAM10000 by the ViDIR Group, Medical University of Vienna",
+    license_id="cc-by-nc-4.0",
+    license_confirmed=True,
+    split_rule=SPLIT_BY_LESION_HASH,
+    split_bounds=HAM10000_SPLIT_BOUNDS,
+    image_license="cc-by-nc-4.0",
+    downloadable=False,
+    diagnosis_descriptions=tuple(HAM10000_DIAGNOSES.values()),
+    source_data="HAM10000 (Harvard Dataverse, doi 10.7910/DVN/DBW86T) with the lesion masks of Tschandl et al. 2020",
+    source_owner="HAM10000 data by the ViDIR Group, Medical University of Vienna",
+)
+
+# --- PH2 (the usual external test set) --------------------------------------------------------
+
+# Facts from the project's ../shared/ph2-mini/README.md: the layout of the official download, 200 images
+# (80 common nevi, 80 atypical nevi, 40 melanomas), the terms (research and benchmarking, citing Mendonca et
+# al. 2013; no redistribution, so the builder reads the user's copy and never downloads).
+PH2_PAGE = "https://www.fc.up.pt/addi/ph2%20database.html"  # the ADDI project's page (registration needed)
+PH2_IMAGES_FOLDER = "PH2 Dataset images"
+
+_PH2_CITATION = r"""@inproceedings{mendonca2013ph2,
+  title     = {{PH2} - A dermoscopic image database for research and benchmarking},
+  author    = {Mendon{\c{c}}a, Teresa and Ferreira, Pedro M. and Marques, Jorge S. and Marcal, Andre R. S.
+               and Rozeira, Jorge},
+  booktitle = {35th Annual International Conference of the IEEE Engineering in Medicine and Biology Society
+               (EMBC)},
+  pages     = {5437--5440},
+  year      = {2013},
+  doi       = {10.1109/EMBC.2013.6610779}
+}"""
+
+PH2 = Release(
+    name="ph2",
+    short_name="PH2",
+    pretty_name="PH2 skin lesion segmentation",
+    hub_id="ph2",
+    top_folder="PH2Dataset",
+    # One split: PH2 is used as an external test set. Images and masks sit in one folder per case.
+    splits=(Split("test", "test", PH2_IMAGES_FOLDER, PH2_IMAGES_FOLDER, 200, "PH2_dataset.txt", None, None),),
+    downloads=(),
+    base_url=PH2_PAGE,
+    data_page=PH2_PAGE,
+    mask_suffix="_lesion.bmp",
+    image_suffixes=(".bmp",),
+    label_kind=LABELS_PH2_TXT,
+    diagnosis_names=("common_nevus", "atypical_nevus", "melanoma"),
+    segmentation_names=SEGMENTATION_NAMES,
+    non_image_files=(),
+    companion_suffixes=(),
+    description=(
+        "PH2 (200 dermoscopy images, Hospital Pedro Hispano, Matosinhos; ADDI project) with its lesion masks, "
+        "made square (default 512x512) with image and mask aligned pixel for pixel, plus the clinical "
+        "diagnosis (common nevus, atypical nevus, melanoma) where PH2_dataset.txt is present. One split, "
+        "`test`: PH2 is the usual external test set of models trained on ISIC data."
+    ),
+    citation=_PH2_CITATION,
+    homepage=PH2_PAGE,
+    # Research and benchmarking use, citing Mendonca et al. 2013; no redistribution (../shared/ph2-mini/README.md).
+    license="PH2 terms: free for research and benchmarking, citing Mendonca et al. 2013; not to be redistributed",
+    license_id="other",
+    license_confirmed=True,
+    downloadable=False,
+    layout=LAYOUT_PH2_CASES,
+    isic_ids=False,
+    image_license="other",  # the PH2 terms above, on every image
+    source_data="the PH2 database (ADDI project, Universidade do Porto and Hospital Pedro Hispano)",
+    source_owner="PH2 data of the ADDI project (Universidade do Porto, Hospital Pedro Hispano)",
+)
+
+RELEASES: dict[str, Release] = {release.name: release for release in (ISIC2016, ISIC2017, ISIC2018, HAM10000, PH2)}
 DEFAULT_RELEASE = "isic2017"
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import datasets
 
 from .dataset.transforms import JPEG_QUALITY
-from .releases import DEFAULT_RELEASE, RELEASES, Release, get_release
+from .releases import DEFAULT_RELEASE, LABELS_HAM10000_METADATA, LABELS_PH2_TXT, RELEASES, Release, get_release
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def _diagnosis(release: Release) -> str:
     if not release.diagnosis_names:
         return f"always null: {release.short_name} has no diagnosis labels (no class names)"
     names = ", ".join(f"{index} = {name}" for index, name in enumerate(release.diagnosis_names))
-    return f"{names}, from the split's label CSV; null where it has no row"
+    return f"{names}, from {_diagnosis_source(release)}; null where it has no row"
 
 
 def _patient(meaning: str, noun: str) -> Callable[[Release], str]:
@@ -37,12 +37,48 @@ def _patient(meaning: str, noun: str) -> Callable[[Release], str]:
 
 def _also_in(release: Release) -> str:
     # The example names the latest other release's first split, so it is never the release itself.
-    other = [candidate for candidate in RELEASES.values() if candidate.name != release.name][-1]
+    other = [c for c in RELEASES.values() if c.name != release.name and c.name.startswith("isic")][-1]
     example = f"{other.name}/{other.splits[0].name}"
     return (
         f"the other ISIC release splits holding the same image id, e.g. `{example}` (every split of every "
         "release is checked); empty when none"
     )
+
+
+def _ham10000_only(meaning: str) -> Callable[[Release], str]:
+    # Columns of HAM10000_metadata.csv that no other release records.
+    return lambda release: (
+        meaning if release.label_kind == LABELS_HAM10000_METADATA else f"always null: {release.short_name} records none"
+    )
+
+
+def _lesion_id(release: Release) -> str:
+    if release.label_kind == LABELS_HAM10000_METADATA:
+        return "the lesion id of HAM10000_metadata.csv (`HAM_0000118`): images of one lesion; the split follows it"
+    return _archive("lesion id (`IL_...`): images of one lesion")
+
+
+def _license(release: Release) -> str:
+    if release.image_license:
+        return f"`{release.image_license}` for every image (the {release.short_name} licence)"
+    return (
+        "the image's licence in the ISIC Archive as the Hub spells it (`cc0-1.0`, `cc-by-4.0`, `cc-by-nc-4.0`); "
+        "null where the archive has no record of the image"
+    )
+
+
+def _diagnosis_source(release: Release) -> str:
+    if release.label_kind == LABELS_HAM10000_METADATA:
+        return "HAM10000_metadata.csv's `dx`"
+    if release.label_kind == LABELS_PH2_TXT:
+        return "the Clinical Diagnosis of PH2_dataset.txt"
+    return "the split's label CSV"
+
+
+def _image_id(release: Release) -> str:
+    if not release.isic_ids:
+        return f"the {release.short_name} case id, e.g. `IMD002`; the key"
+    return "the ISIC image id, e.g. `ISIC_0000000`; the key"
 
 
 def _archive(what: str) -> str:
@@ -64,7 +100,7 @@ def _int32() -> datasets.Value:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("image_id", lambda r: _string(), "string", lambda r: "the ISIC image id, e.g. `ISIC_0000000`; the key"),
+    Column("image_id", lambda r: _string(), "string", _image_id),
     Column(
         "image",
         lambda r: datasets.Image(mode="RGB"),
@@ -111,7 +147,7 @@ COLUMNS: tuple[Column, ...] = (
         "lesion_id",
         lambda r: _string(),
         "string",
-        lambda r: _archive("lesion id (`IL_...`): images of one lesion"),
+        _lesion_id,
         in_folder_export=False,
     ),
     Column(
@@ -125,10 +161,7 @@ COLUMNS: tuple[Column, ...] = (
         "license",
         lambda r: _string(),
         "string",
-        lambda r: (
-            "the image's licence in the ISIC Archive as the Hub spells it (`cc0-1.0`, `cc-by-4.0`, `cc-by-nc-4.0`); "
-            "null where the archive has no record of the image"
-        ),
+        _license,
         in_folder_export=False,
     ),
     Column(
@@ -139,6 +172,21 @@ COLUMNS: tuple[Column, ...] = (
         in_folder_export=False,
     ),
     Column("fold", lambda r: _int32(), "int32", lambda r: FOLD_MEANING, in_folder_export=False),
+    # From HAM10000_metadata.csv; null in every other release.
+    Column(
+        "dx_type",
+        lambda r: _string(),
+        "string",
+        _ham10000_only("how the diagnosis was made: `histo`, `follow_up`, `consensus` or `confocal`"),
+        in_folder_export=False,
+    ),
+    Column(
+        "localization",
+        lambda r: _string(),
+        "string",
+        _ham10000_only("body site, e.g. `back`, `trunk`, `face`; null where `unknown`"),
+        in_folder_export=False,
+    ),
 )
 
 

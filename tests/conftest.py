@@ -11,7 +11,7 @@ import pytest
 import skin_cancer
 from skin_cancer.tools.sample import write_sample_tree
 
-from .helpers import REAL_SAMPLE, REFERENCE_CSVS, REQUIRE_SHARED, SHARED
+from .helpers import HAM10000_SAMPLE, REAL_SAMPLE, REFERENCE_CSVS, REQUIRE_SHARED, SHARED
 
 
 def _require(path: Path) -> Path:
@@ -52,6 +52,12 @@ def archive_metadata() -> Path:
 def isic2018_images() -> Path:
     """../shared/isic2018-images: 17 real ISIC 2018 validation and test images, without masks."""
     return _require(SHARED / "isic2018-images")
+
+
+@pytest.fixture(scope="session")
+def ham10000_sample() -> Path:
+    """../shared/ham10000-mini/HAM10000: 16 genuine HAM10000 pairs with the full official metadata table."""
+    return _require(HAM10000_SAMPLE)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ SHARED = PROJECT_ROOT.parent / "shared"
 REAL_SAMPLE = SHARED / "isic-2017-mini" / "ISIC-2017"
 REFERENCE_CSVS = SHARED / "isic-2017-reference"
 REAL_COUNTS = {"train": 8, "valid": 3, "test": 3}
+HAM10000_SAMPLE = SHARED / "ham10000-mini" / "HAM10000"
 # CI sets this, so that a missing sample fails the run instead of skipping the tests that need it.
 REQUIRE_SHARED = "SKIN_CANCER_REQUIRE_SHARED"
 

@@ -48,6 +48,8 @@ def test_schema(real_dataset):
         "license",
         "attribution",
         "fold",
+        "dx_type",
+        "localization",
     ]
     assert features["diagnosis"].names == ["nevus", "melanoma", "seborrheic_keratosis"]
     assert type(features["image"]).__name__ == type(features["mask"]).__name__ == "Image"

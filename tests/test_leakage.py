@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 import skin_cancer
 from skin_cancer.cli import main
-from skin_cancer.dataset import archive, leakage
+from skin_cancer.dataset import archive, leakage, overlap
 from skin_cancer.releases import RELEASES
 
 from .helpers import PROJECT_ROOT
@@ -26,7 +26,17 @@ from .helpers import PROJECT_ROOT
 SHIPPED_FACTS = PROJECT_ROOT / "skin_cancer" / "data" / "archive" / "images.tsv"
 HUB = {"CC-0": "cc0-1.0", "CC-BY": "cc-by-4.0", "CC-BY-NC": "cc-by-nc-4.0"}
 ARCHIVE_COLUMNS = ("lesion_id", "patient_id", "license", "attribution")
-SPLITS = [f"{release.name}/{split.name}" for release in RELEASES.values() for split in release.splits]
+# Every split whose ids can be shared (PH2's IMDxxx ids are not ISIC ids).
+SPLITS = [
+    f"{release.name}/{split.name}" for release in RELEASES.values() if release.isic_ids for split in release.splits
+]
+# The splits whose lists ../shared/isic-releases holds (HAM10000's are computed: tests/test_ham10000.py).
+ISIC_SPLITS = [
+    f"{release.name}/{split.name}"
+    for release in RELEASES.values()
+    if release.name.startswith("isic")
+    for split in release.splits
+]
 
 
 def _shared_rows(archive_metadata: Path) -> dict[str, dict[str, str | None]]:
@@ -44,7 +54,13 @@ def _shared_rows(archive_metadata: Path) -> dict[str, dict[str, str | None]]:
 
 
 def _shared_lists(shared_releases: Path) -> dict[str, set[str]]:
-    return {key: set((shared_releases / (key.replace("/", "-") + ".txt")).read_text().split()) for key in SPLITS}
+    """The ISIC lists from ../shared; HAM10000's computed ones as shipped (tests/test_ham10000.py checks them)."""
+    return {
+        key: set((shared_releases / (key.replace("/", "-") + ".txt")).read_text().split())
+        if key in ISIC_SPLITS
+        else set(overlap.id_lists()[key])
+        for key in SPLITS
+    }
 
 
 def _json_report(capsys, *extra: str) -> list[dict]:
@@ -72,7 +88,7 @@ def test_the_shipped_facts_are_what_the_script_makes_from_the_shared_csv(archive
 def test_the_shipped_facts_equal_the_shared_csv_for_every_release_id(archive_metadata, shared_releases):
     rows, lists = _shared_rows(archive_metadata), _shared_lists(shared_releases)
     ids = set().union(*lists.values())
-    assert len(ids) == 4075
+    assert len(set().union(*(lists[key] for key in ISIC_SPLITS))) == 4075
     for image_id in ids:
         facts = archive.image_facts(image_id)
         expected = rows.get(image_id, dict.fromkeys(ARCHIVE_COLUMNS))
@@ -140,7 +156,8 @@ def test_every_cell_recounted_from_the_shared_csv(capsys, archive_metadata, shar
         return facts.get(image_id, {}).get(column)
 
     rows = _json_report(capsys)
-    assert len(rows) == 5 * 3 * 3
+    training = [key for key in SPLITS if key.endswith("/train")]
+    assert len(rows) == (len(SPLITS) - len(training)) * len(training) * 3
     for row in rows:
         own, other = lists[row["split"]], lists[row["against"]]
         lesions = {fact(i, "lesion_id") for i in other} - {None}

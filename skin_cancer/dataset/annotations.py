@@ -15,7 +15,9 @@ from ..releases import (
     DEFAULT_RELEASE,
     LABELS_2016_PART3_BENIGN_MALIGNANT,
     LABELS_2017_PART3_FLAGS,
+    LABELS_HAM10000_METADATA,
     LABELS_NONE,
+    LABELS_PH2_TXT,
     RELEASES,
     Release,
 )
@@ -23,6 +25,7 @@ from .labels2016 import Labels2016Error, parse_benign_malignant
 
 LABEL_COLUMNS = ("image_id", "melanoma", "seborrheic_keratosis")
 METADATA_COLUMNS = ("image_id", "age_approximate", "sex")
+HAM10000_COLUMNS = ("lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization")
 _UNKNOWN = {"", "unknown"}
 # Spellings of sex that mean the same as ISIC's own "male" / "female"; anything else is stored as null.
 SEX_SPELLINGS = {"m": "male", "male": "male", "man": "male", "f": "female", "female": "female", "woman": "female"}
@@ -45,6 +48,10 @@ class Metadata:
 
     age_approximate: int | None
     sex: str | None
+    # HAM10000_metadata.csv only (None elsewhere): how the diagnosis was made, the body site, the lesion.
+    dx_type: str | None = None
+    localization: str | None = None
+    lesion_id: str | None = None
 
 
 def parse_labels(release: Release, text: str) -> dict[str, str]:
@@ -58,6 +65,10 @@ def parse_labels(release: Release, text: str) -> dict[str, str]:
             raise AnnotationError(str(error)) from error
     if release.label_kind == LABELS_NONE:
         return {}
+    if release.label_kind == LABELS_PH2_TXT:
+        return parse_ph2_txt(text, release.diagnosis_names)
+    if release.label_kind == LABELS_HAM10000_METADATA:
+        return {image_id: row.dx for image_id, row in parse_ham10000(text, release.diagnosis_names).items()}
     raise ValueError(f"{release.name}: unknown label kind {release.label_kind!r}")
 
 
@@ -89,6 +100,77 @@ def parse_metadata(text: str, unrecognised_sex: Counter[str] | None = None) -> d
             unrecognised_sex[sex_text] += 1
         metadata[_image_id(row, line_number, metadata)] = Metadata(age, sex)
     return metadata
+
+
+def parse_ph2_txt(text: str, names: tuple[str, ...]) -> dict[str, str]:
+    """image_id (IMDxxx) -> names[c] for the Clinical Diagnosis c (0 common nevus, 1 atypical nevus,
+    2 melanoma) of PH2_dataset.txt, whose rows are cells between `||` (the criteria inside one cell split
+    by single `|`). Lines that are not rows (blank, the legend below the table) are skipped.
+
+    Raises AnnotationError for a file without a `Name` and `Clinical Diagnosis` header or a diagnosis
+    outside 0-2."""
+    header: list[str] | None = None
+    diagnoses: dict[str, str] = {}
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip().startswith("||"):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("||")]
+        if header is None:
+            header = [cell.lower() for cell in cells]
+            if "name" not in header or "clinical diagnosis" not in header:
+                raise AnnotationError(f"line {line_number}: the header {cells} lacks Name or Clinical Diagnosis")
+            continue
+        name = cells[header.index("name")] if len(cells) > header.index("name") else ""
+        if not name.startswith("IMD"):
+            continue
+        index = header.index("clinical diagnosis")
+        value = cells[index] if index < len(cells) else ""
+        if value not in ("0", "1", "2"):
+            raise AnnotationError(f"line {line_number}: {name}'s Clinical Diagnosis is {value!r}, expected 0, 1 or 2")
+        if name in diagnoses:
+            raise AnnotationError(f"line {line_number}: {name} appears twice")
+        diagnoses[name] = names[int(value)]
+    if header is None:
+        raise AnnotationError("no table (rows between ||) found")
+    return diagnoses
+
+
+@dataclass(frozen=True)
+class Ham10000Row:
+    """One row of HAM10000_metadata.csv; empty and `unknown` cells as None."""
+
+    lesion_id: str
+    dx: str
+    metadata: Metadata
+
+
+def parse_ham10000(
+    text: str, diagnosis_names: tuple[str, ...], unrecognised_sex: Counter[str] | None = None
+) -> dict[str, Ham10000Row]:
+    """image_id -> its row of HAM10000_metadata.csv (header lesion_id,image_id,dx,dx_type,age,sex,localization).
+
+    Raises AnnotationError for a missing column, an empty lesion_id, a dx outside `diagnosis_names`, an
+    age that is not a number or a repeated image_id."""
+    rows: dict[str, Ham10000Row] = {}
+    for line_number, row in _rows(text, HAM10000_COLUMNS):
+        lesion_id, dx = row["lesion_id"].strip(), row["dx"].strip()
+        if not lesion_id:
+            raise AnnotationError(f"line {line_number}: the lesion_id is empty")
+        if dx not in diagnosis_names:
+            raise AnnotationError(f"line {line_number}: dx {dx!r} is not one of {', '.join(diagnosis_names)}")
+        age = _age(row["age"].strip(), line_number)
+        sex_text = row["sex"].strip()
+        sex = SEX_SPELLINGS.get(sex_text.lower())
+        if sex is None and sex_text.lower() not in _UNKNOWN and unrecognised_sex is not None:
+            unrecognised_sex[sex_text] += 1
+        metadata = Metadata(age, sex, _known(row["dx_type"]), _known(row["localization"]), lesion_id)
+        rows[_image_id(row, line_number, rows)] = Ham10000Row(lesion_id, dx, metadata)
+    return rows
+
+
+def _known(text: str) -> str | None:
+    text = text.strip()
+    return None if text.lower() in _UNKNOWN else text
 
 
 def _age(text: str, line_number: int) -> int | None:

@@ -76,9 +76,14 @@ def image_facts(image_id: str) -> ImageFacts:
 
 
 def stricter_license(*licences: str | None) -> str | None:
-    """The most restrictive of the given Hub licence ids (None ignored); None when none is given."""
+    """The most restrictive of the given Hub licence ids (None ignored); None when none is given. An id outside
+    LICENSE_ORDER (`other`: PH2's own terms) counts as the most restrictive."""
     known = [licence for licence in licences if licence is not None]
-    return max(known, key=LICENSE_ORDER.index) if known else None
+    return max(known, key=_strictness) if known else None
+
+
+def _strictness(licence: str) -> int:
+    return LICENSE_ORDER.index(licence) if licence in LICENSE_ORDER else len(LICENSE_ORDER)
 
 
 def license_counts(ids: Iterable[str]) -> dict[str | None, int]:

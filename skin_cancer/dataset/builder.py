@@ -36,10 +36,10 @@ from ..errors import (
     is_disk_full,
 )
 from ..options import DEFAULTS, check_options
-from ..releases import DEFAULT_RELEASE, RELEASES, Release, checksum_problem, get_release
+from ..releases import DEFAULT_RELEASE, LABELS_HAM10000_METADATA, RELEASES, Release, checksum_problem, get_release
 from ..schema import features
 from . import compat
-from .annotations import AnnotationError, Metadata, parse_labels, parse_metadata
+from .annotations import AnnotationError, Metadata, parse_ham10000, parse_labels, parse_metadata
 from .archive import UNKNOWN, ImageFacts, image_facts
 from .cache import NotASupersededBuild, remove_build, superseded_builds
 from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
@@ -220,11 +220,18 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         release = self.config.release
         if self.config.data_dir:
             sources = find_in_data_dir(self.config.data_dir, release)
+        elif not release.downloadable:
+            raise UsageError(
+                f"{release.short_name} is not downloaded by the builder: get it from {release.data_page} and "
+                "pass its folder as data_dir (on the command line: --data-dir)"
+            )
         else:
             sources = self._download(dl_manager, release)
         generators = []
         for source in sources:
             _warn_if_partial(source, release)
+            if not source.pairs:
+                continue  # a split divided by a rule may be empty in a partial copy; `datasets` cannot store it
             examples = _example_sources(source, release)
             # The split's first and last ids: streaming reads each example as a shard of its own, and
             # gives the split's warnings when the last one has been read.
@@ -329,11 +336,13 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "original_height": pair.original_height,
                     "phash": pair.phash,
                     "also_in": list(example.also_in),
-                    "lesion_id": example.archive.lesion_id,
+                    "lesion_id": example.metadata.lesion_id or example.archive.lesion_id,
                     "patient_id": example.archive.patient_id,
-                    "license": example.archive.license,
+                    "license": example.archive.license or self.release.image_license,
                     "attribution": example.archive.attribution,
                     "fold": example.fold,
+                    "dx_type": example.metadata.dx_type,
+                    "localization": example.metadata.localization,
                 },
             )
         if notes_folder is not None:
@@ -380,11 +389,14 @@ def _verify_downloads(release: Release, paths: dict[str, str]) -> None:
 def _example_sources(source: SplitSource, release: Release) -> list[ExampleSource]:
     diagnoses = _parse_csv(source.labels_csv, lambda text: parse_labels(release, text)) if source.labels_csv else {}
     unrecognised_sex: Counter[str] = Counter()
-    metadata = (
-        _parse_csv(source.metadata_csv, lambda text: parse_metadata(text, unrecognised_sex))
-        if source.metadata_csv
-        else {}
-    )
+    if release.label_kind == LABELS_HAM10000_METADATA:
+        parse = lambda text: {  # noqa: E731
+            image_id: row.metadata
+            for image_id, row in parse_ham10000(text, release.diagnosis_names, unrecognised_sex).items()
+        }
+    else:
+        parse = lambda text: parse_metadata(text, unrecognised_sex)  # noqa: E731
+    metadata = _parse_csv(source.metadata_csv, parse) if source.metadata_csv else {}
     if source.split.labels_csv is None:
         pass  # the release has no labels for this split: nothing is missing
     elif source.labels_csv is None:

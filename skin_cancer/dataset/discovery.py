@@ -20,10 +20,17 @@ from dataclasses import dataclass
 from typing import IO
 
 from ..errors import DataError
-from ..releases import Release, Split, zip_name
+from ..releases import LAYOUT_PH2_CASES, Release, Split, zip_name
+from .annotations import AnnotationError, parse_ham10000
+from .lesion_splits import lesion_split
 
 
 def download_hint(release: Release) -> str:
+    if not release.downloadable:
+        return (
+            f"download the {release.short_name} files ({', '.join(release.folders)} and their tables) from "
+            f"{release.data_page} and pass their folder as data_dir (on the command line: --data-dir)"
+        )
     return (
         f"download the {len(release.folders)} {release.short_name} folders (or their zips) from "
         f"{release.data_page}, or omit data_dir (on the command line: --download) to let the builder download them"
@@ -132,6 +139,8 @@ def find_in_data_dir(data_dir: str, release: Release) -> list[SplitSource]:
     if not os.path.isdir(data_dir):
         problem = "is not a folder" if os.path.exists(data_dir) else "does not exist"
         raise DataError(data_dir, f"the data_dir {problem}", download_hint(release))
+    if release.layout == LAYOUT_PH2_CASES:
+        return [_find_ph2_cases(data_dir, release)]
     top = _DiskFolder(data_dir, data_dir)
     folder_names = list(release.folders)
 
@@ -161,6 +170,50 @@ def find_in_data_dir(data_dir: str, release: Release) -> list[SplitSource]:
         )
     roots.update(_zip_roots({name: (path, path) for name, path in zips.items()}, release))
     return assemble(roots, release, csv_places=[top])
+
+
+def _find_ph2_cases(data_dir: str, release: Release) -> SplitSource:
+    """PH2's one split from the official layout, `PH2Dataset/PH2 Dataset images/IMDxxx/` (or the images folder
+    directly in data_dir): `IMDxxx_Dermoscopic_Image/IMDxxx.bmp` and `IMDxxx_lesion/IMDxxx_lesion.bmp` per case;
+    the `IMDxxx_roi/` colour-structure masks are not lesion masks and are never read. PH2_dataset.txt is looked
+    for beside the images folder and in data_dir.
+
+    Raises DataError for a data_dir without the images folder, a case without its image or its lesion mask."""
+    (split,) = release.splits
+    candidates = [os.path.join(data_dir, split.data_folder)]
+    candidates += [os.path.join(data_dir, release.top_folder, split.data_folder)]
+    images_folder = next((path for path in candidates if os.path.isdir(path)), None)
+    if images_folder is None:
+        raise DataError(
+            data_dir,
+            f"holds no {release.top_folder}/{split.data_folder}/ folder (the official {release.short_name} layout)",
+            download_hint(release),
+        )
+    pairs = []
+    with os.scandir(images_folder) as entries:
+        cases = sorted(entry.name for entry in entries if entry.is_dir() and not entry.name.startswith("."))
+    for case in cases:
+        folder = os.path.join(images_folder, case)
+        image = os.path.join(folder, f"{case}_Dermoscopic_Image", f"{case}.bmp")
+        mask = os.path.join(folder, f"{case}_lesion", f"{case}{release.mask_suffix}")
+        if not os.path.isfile(image):
+            raise DataError(
+                folder, f"this case has no image {case}_Dermoscopic_Image/{case}.bmp", "is the copy complete?"
+            )
+        if not os.path.isfile(mask):
+            raise DataError(
+                folder,
+                f"this case has no lesion mask {case}_lesion/{case}{release.mask_suffix}",
+                "the _roi masks are colour structures, not the lesion: is the copy complete?",
+            )
+        pairs.append(PairSource(case, Location(image, image), Location(mask, mask)))
+    if not pairs:
+        raise DataError(images_folder, "holds no case folders (IMDxxx/)", download_hint(release))
+    places = [
+        _DiskFolder(os.path.dirname(images_folder), os.path.dirname(images_folder)),
+        _DiskFolder(data_dir, data_dir),
+    ]
+    return SplitSource(split, pairs, _csv(split.labels_csv, places, {}), None)
 
 
 def _check_agrees_with_its_zip(folder: _Folder, zip_path: str, name: str, release: Release) -> None:
@@ -210,6 +263,8 @@ def assemble(
     known_csvs: dict[str, Location] | None = None,
 ) -> list[SplitSource]:
     known_csvs = known_csvs or {}
+    if release.split_rule is not None:
+        return _assemble_by_lesion(roots, release, csv_places, known_csvs)
     sources = []
     for split in release.splits:
         data_root, mask_root = roots[split.data_folder], roots[split.mask_folder]
@@ -227,10 +282,49 @@ def assemble(
 
 
 def _csv(name: str | None, places: list[_Folder], known_csvs: dict[str, Location]) -> Location | None:
-    """A CSV the split has, where it was found; None where the split has none or it is absent."""
+    """A CSV the split has, where it was found; None where the split has none or it is absent.
+
+    A CSV saved without its `.csv` (Harvard Dataverse serves HAM10000_metadata so) is found too."""
     if name is None:
         return None
-    return known_csvs.get(name) or _first_file(places, name)
+    bare = name[: -len(".csv")] if name.lower().endswith(".csv") else name
+    return known_csvs.get(name) or _first_file(places, name) or _first_file(places, bare)
+
+
+def _assemble_by_lesion(
+    roots: dict[str, _Folder], release: Release, csv_places: list[_Folder], known_csvs: dict[str, Location]
+) -> list[SplitSource]:
+    """A release whose splits share their folders (HAM10000): every image paired once across its image
+    folders, then given the split of its lesion (lesion_splits.py) from the metadata table's lesion_id.
+
+    Raises DataError when the table is absent, unreadable, or has no row for an image."""
+    first = release.splits[0]
+    data_roots = [roots[name] for name in first.data_folders]
+    mask_root = roots[first.mask_folder]
+    pairs = pair_files(_MergedFolder(data_roots), mask_root, release)
+    table = _csv(first.metadata_csv, [*csv_places, *data_roots, mask_root], known_csvs)
+    if table is None:
+        place = csv_places[0].label if csv_places else data_roots[0].label
+        raise DataError(
+            f"{place.rstrip('/')}/{first.metadata_csv}",
+            "missing: the metadata table gives each image its lesion, and so its split",
+            download_hint(release),
+        )
+    try:
+        rows = parse_ham10000(read_bytes(table).decode("utf-8-sig"), release.diagnosis_names)
+    except (AnnotationError, UnicodeDecodeError) as error:
+        raise DataError(table.label, f"cannot read this CSV: {error}") from error
+    by_split: dict[str, list[PairSource]] = {name: [] for name in release.split_names}
+    for pair in pairs:
+        row = rows.get(pair.image_id)
+        if row is None:
+            raise DataError(
+                pair.image.label,
+                f"{pair.image_id} has no row in {table.label}",
+                "the table gives each image its lesion, and so its split: use the official table",
+            )
+        by_split[lesion_split(row.lesion_id, release.split_bounds)].append(pair)
+    return [SplitSource(split, by_split[split.name], table, table) for split in release.splits]
 
 
 def locate_folder(container: _Folder, name: str, release: Release) -> _Folder | None:
@@ -298,6 +392,29 @@ class _Folder:
     def sizes(self, names: list[str]) -> dict[str, int]:
         """{name: size in bytes} of these files of the folder (uncompressed, in a zip)."""
         raise NotImplementedError
+
+
+class _MergedFolder(_Folder):
+    """Several folders read as one (HAM10000's two image parts); a name in two of them is an error."""
+
+    def __init__(self, parts: list[_Folder]) -> None:
+        self.parts = parts
+        self.label = " + ".join(part.label for part in parts)
+
+    def files(self) -> dict[str, Location]:
+        found: dict[str, Location] = {}
+        for part in self.parts:
+            for name, location in part.files().items():
+                if name in found:
+                    raise DataError(location.label, f"is also {found[name].label}", "keep one")
+                found[name] = location
+        return found
+
+    def subfolder(self, name: str) -> _Folder | None:
+        return None
+
+    def sizes(self, names: list[str]) -> dict[str, int]:
+        raise NotImplementedError  # never compared with a zip: each part is, on its own
 
 
 class _DiskFolder(_Folder):
@@ -377,7 +494,9 @@ def _zip_roots(zips: dict[str, tuple[str, str]], release: Release) -> dict[str, 
             members[member] = (info.filename, info.file_size)
             if info.compress_type == _DEFLATE64 and not _deflate64_readable():
                 raise DataError(label, _DEFLATE64_PROBLEM, _DEFLATE64_HINT)
-        found = locate_folder(_ZipFolder(path, label, members), name, release)
+        top = _ZipFolder(path, label, members)
+        # Some zips hold the files at their top (as HAM10000's Dataverse zips do), not in a folder.
+        found = locate_folder(top, name, release) or (top if _has_data_files(top, release) else None)
         if found is None:
             raise DataError(
                 label, f"does not contain the folder {name}/", f"is it the official {release.short_name} zip?"

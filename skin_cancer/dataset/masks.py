@@ -102,7 +102,8 @@ def read_truth(mask: Image.Image) -> TruthMask:
         if set(present) <= {0, 1}:
             return _truth(indices.point(_INDEX_LUT), "palette", mode, present)
         # Not class indices: the colours it shows are what the person saw, read like a colour file.
-        return _read_grey(_as_grey(mask.convert("RGBA" if "transparency" in mask.info else "RGB"), mode), mode)
+        shown = mask.convert("RGBA" if "transparency" in mask.info else "RGB")
+        return _read_grey(_as_grey(shown, shown.mode), mode)
     if mode in _SIXTEEN_BIT_MODES or mode in ("I", "F"):
         return _read_wide(mask, mode)
     if mode == "L":

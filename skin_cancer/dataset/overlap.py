@@ -46,7 +46,7 @@ def unknown_splits() -> list[str]:
         split_key(release, split.name)
         for release in RELEASES.values()
         for split in release.splits
-        if split.ids_file is None
+        if split.ids_file is None and release.isic_ids
     ]
 
 

@@ -35,7 +35,7 @@ PREDICTION_SUFFIXES = (".png", ".npy")
 EIGHT_BIT_THRESHOLD = float(OFFICIAL_THRESHOLD)  # official: value > 128 of 255 is lesion
 FLAG = "--prediction-values {value} (prediction_values='{value}')"  # how a reading is chosen, in messages
 
-_ID_PATTERN = re.compile(r"^(ISIC_\d{7})(?!\d)")
+_ID_PATTERN = re.compile(r"^(ISIC_\d{7}|IMD\d{3})(?!\d)")  # ISIC ids; PH2 ids (IMDxxx)
 _INTEGER_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
 
 Kind = Literal["greyscale", "palette", "integer", "float"]
@@ -158,7 +158,7 @@ def _values_from_pil(image: Image.Image, name: str) -> tuple[np.ndarray, Kind]:
 
 
 def collect_predictions(folder: str | os.PathLike) -> dict[str, Path]:
-    """{image_id: file} for ISIC_XXXXXXX*.png / *.npy; two files for one id is an error naming both."""
+    """{image_id: file} for ISIC_XXXXXXX*.png / *.npy (PH2: IMDxxx*); two files for one id is an error naming both."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"--predictions {folder}: not a folder")
@@ -174,7 +174,7 @@ def collect_predictions(folder: str | os.PathLike) -> dict[str, Path]:
             raise DataError(str(path), f"is a second prediction for {image_id}, besides {found[image_id]}")
         found[image_id] = path
     if not found:
-        raise UsageError(f"--predictions {folder}: no ISIC_XXXXXXX*.png or *.npy files")
+        raise UsageError(f"--predictions {folder}: no ISIC_XXXXXXX*.png or *.npy files (IMDxxx* for PH2)")
     return found
 
 

@@ -516,8 +516,13 @@ def release_values(release: Release) -> dict[str, str]:
     """The card's sentences that depend on the release, all from the release table."""
     names = release.diagnosis_names
     split_list = [f"`{split.name}`" for split in release.splits]
-    if names:
-        labels = f", together with the Part3 diagnosis ({_or([name.replace('_', ' ') for name in names])})"
+    if release.diagnosis_descriptions:
+        described = [f"`{name}` = {text}" for name, text in zip(names, release.diagnosis_descriptions, strict=True)]
+        labels = f", together with the diagnosis ({'; '.join(described)})"
+        labels += " and the age and sex metadata." if release.has_metadata else "."
+    elif names:
+        part3 = "" if release.source_data else "Part3 "  # the ISIC challenges' label files
+        labels = f", together with the {part3}diagnosis ({_or([name.replace('_', ' ') for name in names])})"
         labels += " and the age and sex metadata." if release.has_metadata else "."
     else:
         labels = f". {release.short_name} has no diagnosis labels and no patient metadata."
@@ -530,6 +535,12 @@ def release_values(release: Release) -> dict[str, str]:
         personal = "The data hold no age, sex, names or other identifiers of the patients"
     return {
         "release_name": release.name,
+        "source_data": release.source_data or f"the {release.short_name} lesion segmentation\nchallenge data",
+        "cite_what": f"the {release.short_name} papers"
+        if release.source_data
+        else f"the {release.short_name} challenge",
+        "source_owner": release.source_owner
+        or f"{release.short_name} challenge data by the International Skin Imaging\nCollaboration (ISIC)",
         "short_name": release.short_name,
         "homepage": release.homepage,
         "labels_sentence": labels,
@@ -543,9 +554,9 @@ def release_values(release: Release) -> dict[str, str]:
         "validation_rename": 'ds["validation"] = ds.pop("valid")  # the official validation split, renamed'
         if "valid" in release.split_names
         else f'# {release.short_name} has no validation split: hold out part of train as ds["validation"]',
-        "splits_made": ", ".join(
-            f"`{split.name}` = {split.data_folder} / {split.mask_folder}" for split in release.splits
-        ),
+        "splits_made": _lesion_split_sentence(release)
+        if release.split_rule
+        else ", ".join(f"`{split.name}` = {split.data_folder} / {split.mask_folder}" for split in release.splits),
         "license_text": license_text(release),
         "overlap_table": overlap_markdown(release),
         "unknown_splits": ", ".join(f"`{key}`" for key in unknown_splits()) or "none",
@@ -557,6 +568,22 @@ def release_values(release: Release) -> dict[str, str]:
         ),
         "leak_table": leak_markdown(release),
     }
+
+
+def _lesion_split_sentence(release: Release) -> str:
+    """How a release without official splits is divided (dataset/lesion_splits.py), citable as it stands."""
+    bounds, lower, parts = release.split_bounds, 0.0, []
+    for name, bound in bounds:
+        parts.append(f"`{name}` from {lower:.2f}" + (f" to below {bound:.2f}" if bound < 1 else " up"))
+        lower = bound
+    counts = " / ".join(f"{split.official_count} {split.name}" for split in release.splits)
+    return (
+        f"{release.short_name} has none, so they are made by lesion: the first 16 hex digits of the SHA-256 of "
+        f"the `lesion_id` (UTF-8), divided by 2^64, give a fraction that puts the lesion in {', '.join(parts)}; "
+        f"every image of a lesion is in one split, a lesion's split does not depend on which other data are "
+        f"present, and each diagnosis is divided in the same proportions in expectation ({counts} images on "
+        "the full set)"
+    )
 
 
 def license_text(release: Release) -> str:

@@ -129,7 +129,7 @@ def stage(
             name = build.options.config_name
             splits = [_write_shards(build, split, scratch, max_shard_size, name) for split in build.dataset]
             download_size = sum(path.stat().st_size for path in (scratch / name).iterdir())
-            features = build.dataset["train"].features
+            features = next(iter(build.dataset.values())).features  # PH2 has only `test`
             published.append((config_facts(name, features, splits, download_size), build.options))
         native = _stage_native_masks(builds[0], scratch)
         ceilings = {build.options.config_name: resolution_ceiling(build) for build in builds} if native else {}
@@ -404,7 +404,9 @@ def _write_shards(build: Build, split: str, folder: Path, max_shard_size: str | 
 
 
 def _preview(build: Build):
-    return sample_preview(build, "train", PREVIEW_PAIRS, seed=None)
+    # The training split, or the first there is (PH2 has only `test`).
+    split = "train" if "train" in build.dataset else next(iter(build.dataset))
+    return sample_preview(build, split, PREVIEW_PAIRS, seed=None)
 
 
 def _version(build: Build) -> str:

@@ -45,7 +45,7 @@ def build_summary(build: Build) -> str:
     """Per split: pairs, diagnoses, megabytes written (pipeline.split_num_bytes) and seconds spent (or "cached")."""
     from .pipeline import split_num_bytes  # the pipeline imports datasets: only when a build is summarised
 
-    names = build.dataset["train"].features["diagnosis"].names
+    names = next(iter(build.dataset.values())).features["diagnosis"].names
     rows = []
     for split, dataset in build.dataset.items():
         counts = diagnosis_counts(dataset["diagnosis"], names)

@@ -1,0 +1,260 @@
+"""The `ham10000` configuration on the 16 genuine HAM10000 pairs in ../shared/ham10000-mini (full metadata table)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+import warnings
+import zipfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasets import load_dataset
+from PIL import Image
+
+import skin_cancer
+from skin_cancer.cli import main
+from skin_cancer.dataset.lesion_splits import lesion_fraction, lesion_split
+from skin_cancer.errors import DataError, UsageError
+from skin_cancer.releases import HAM10000, HAM10000_DIAGNOSES, HAM10000_SPLIT_BOUNDS, HAM10000_SPLIT_COUNTS
+
+from .helpers import raw_bytes
+
+IMAGE_FOLDERS = ("HAM10000_images_part_1", "HAM10000_images_part_2")
+MASKS = "HAM10000_segmentations_lesion_tschandl"
+METADATA = "HAM10000_metadata.csv"
+# The rule applied by hand to the sample's 16 ids (no valid lesion among them: that split is absent).
+SAMPLE_COUNTS = {"train": 11, "test": 5}
+
+
+def table(sample: Path) -> dict[str, dict[str, str]]:
+    with open(sample / METADATA, newline="") as file:
+        return {row["image_id"]: row for row in csv.DictReader(file)}
+
+
+def sample_ids(sample: Path) -> list[str]:
+    return sorted(path.stem for folder in IMAGE_FOLDERS for path in (sample / folder).glob("*.jpg"))
+
+
+def build(data_dir: Path, cache: Path, **options):
+    builder = skin_cancer.SkinCancer(config_name="ham10000", data_dir=str(data_dir), cache_dir=str(cache), **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", skin_cancer.PartialSplitWarning)
+        builder.download_and_prepare()
+    return builder.as_dataset()
+
+
+@pytest.fixture(scope="module")
+def ham(ham10000_sample, tmp_path_factory):
+    return build(ham10000_sample, tmp_path_factory.mktemp("ham-cache"))
+
+
+@pytest.fixture
+def tree(ham10000_sample, tmp_path) -> Path:
+    """A copy of the sample a test may damage (read where it is otherwise)."""
+    return Path(shutil.copytree(ham10000_sample, tmp_path / "HAM10000"))
+
+
+def test_the_release_counts_are_the_rule_on_the_official_table(ham10000_sample):
+    rows = table(ham10000_sample).values()
+    assert len(rows) == 10015
+    counts = Counter(lesion_split(row["lesion_id"], HAM10000_SPLIT_BOUNDS) for row in rows)
+    assert dict(counts) == HAM10000_SPLIT_COUNTS
+    # Stratified by diagnosis: every lesion has one dx, and each dx is near 70/10/20.
+    dx_of = defaultdict(set)
+    for row in rows:
+        dx_of[row["lesion_id"]].add(row["dx"])
+    assert all(len(codes) == 1 for codes in dx_of.values())
+    assert {row["dx"] for row in rows} == set(HAM10000_DIAGNOSES)
+    for code in HAM10000_DIAGNOSES:
+        lesions = [lesion for lesion, codes in dx_of.items() if code in codes]
+        train = sum(lesion_split(lesion, HAM10000_SPLIT_BOUNDS) == "train" for lesion in lesions) / len(lesions)
+        assert 0.6 < train < 0.8, code
+
+
+def test_the_shipped_id_lists_are_the_rule_on_the_official_table(ham10000_sample):
+    from skin_cancer.dataset import overlap
+
+    expected = defaultdict(set)
+    for image_id, row in table(ham10000_sample).items():
+        expected[lesion_split(row["lesion_id"], HAM10000_SPLIT_BOUNDS)].add(image_id)
+    for split in HAM10000.splits:
+        assert overlap.read_id_list(split.ids_file) == sorted(expected[split.name])
+    # None of the 10,015 ids is in an ISIC segmentation release (the Dataverse record's and the issue's claim).
+    isic = set().union(*(ids for key, ids in overlap.id_lists().items() if not key.startswith("ham10000/")))
+    assert not isic & set(table(ham10000_sample))
+
+
+def test_the_rule_is_the_one_the_readme_states():
+    # The fraction is the digest's first 64 bits over 2**64.
+    digest = hashlib.sha256(b"HAM_0000118").hexdigest()
+    assert lesion_fraction("HAM_0000118") == int(digest[:16], 16) / 2**64
+    assert lesion_split("x", (("a", 0.0), ("b", 1.0))) == "b"
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "first 16 hex digits of the SHA-256 of its `lesion_id`" in readme
+
+
+def test_exact_counts_per_split_and_the_usual_partial_warning(ham10000_sample, tmp_path):
+    with pytest.warns(skin_cancer.PartialSplitWarning) as caught:
+        dataset = load_dataset("skin_cancer", "ham10000", data_dir=str(ham10000_sample), cache_dir=str(tmp_path))
+    assert {split: len(part) for split, part in dataset.items()} == SAMPLE_COUNTS
+    messages = [str(warning.message) for warning in caught if warning.category is skin_cancer.PartialSplitWarning]
+    assert "found 11 of 7076 official training images (train split of HAM10000); the dataset is partial" in messages
+    assert "found 0 of 966 official validation images (valid split of HAM10000); the dataset is partial" in messages
+
+
+def test_every_split_is_the_lesion_rule_and_lesions_never_cross(ham, ham10000_sample):
+    rows = table(ham10000_sample)
+    split_of_lesion = defaultdict(set)
+    for split, dataset in ham.items():
+        for image_id, lesion_id in zip(dataset["image_id"], dataset["lesion_id"], strict=True):
+            assert lesion_id == rows[image_id]["lesion_id"]
+            assert split == lesion_split(lesion_id, HAM10000_SPLIT_BOUNDS)
+            split_of_lesion[lesion_id].add(split)
+    assert all(len(splits) == 1 for splits in split_of_lesion.values())
+    images_per_lesion = Counter(lesion for split in ham.values() for lesion in split["lesion_id"])
+    assert images_per_lesion["HAM_0000778"] == 3 and images_per_lesion["HAM_0003937"] == 2
+    assert sorted(image_id for split in ham.values() for image_id in split["image_id"]) == sample_ids(ham10000_sample)
+
+
+def test_a_subset_gives_each_lesion_the_same_split(ham, tree, tmp_path):
+    whole = {image_id: split for split, dataset in ham.items() for image_id in dataset["image_id"]}
+    # Drop the second image part and half of the first: what a partial download leaves.
+    for image in (tree / IMAGE_FOLDERS[1]).glob("*.jpg"):
+        image.unlink()
+        (tree / MASKS / f"{image.stem}_segmentation.png").unlink()
+    kept = sorted((tree / IMAGE_FOLDERS[0]).glob("*.jpg"))
+    for image in kept[::2]:
+        image.unlink()
+        (tree / MASKS / f"{image.stem}_segmentation.png").unlink()
+    part = build(tree, tmp_path / "cache", size=64)
+    subset = {image_id: split for split, dataset in part.items() for image_id in dataset["image_id"]}
+    assert 0 < len(subset) < len(whole)
+    assert all(whole[image_id] == split for image_id, split in subset.items())
+
+
+def test_schema_labels_and_metadata_match_the_table(ham, ham10000_sample):
+    rows = table(ham10000_sample)
+    features = ham["train"].features
+    assert features["diagnosis"].names == ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
+    assert {"dx_type", "localization", "lesion_id"} <= set(features)
+    names = features["diagnosis"].names
+    for dataset in ham.values():
+        for row in dataset.remove_columns(["image", "mask"]):
+            source = rows[row["image_id"]]
+            assert names[row["diagnosis"]] == source["dx"]
+            assert row["dx_type"] == source["dx_type"]
+            assert row["age_approximate"] == (int(float(source["age"])) if source["age"] else None)
+            assert row["sex"] == (None if source["sex"] == "unknown" else source["sex"])
+            assert row["localization"] == (None if source["localization"] == "unknown" else source["localization"])
+            assert row["license"] == "cc-by-nc-4.0"
+            assert row["also_in"] == []
+
+
+def test_masks_are_binary_and_aligned_with_an_independent_reference(ham, ham10000_sample):
+    palette = 0
+    for dataset in ham.values():
+        for row in dataset:
+            mask = np.asarray(row["mask"])
+            assert set(np.unique(mask)) <= {0, 1}, "class indices"
+            source = Image.open(ham10000_sample / MASKS / f"{row['image_id']}_segmentation.png")
+            palette += source.mode == "P"
+            width, height = source.size
+            assert (row["original_width"], row["original_height"]) == (width, height) == (600, 450)
+            canvas = Image.new("L", (width, width), 0)
+            canvas.paste(source.convert("L"), (0, (width - height) // 2))
+            reference = np.asarray(canvas.resize((512, 512), Image.Resampling.BILINEAR)) >= 128
+            ours = mask > 0
+            assert np.logical_and(ours, reference).sum() / np.logical_or(ours, reference).sum() > 0.97, row["image_id"]
+    assert palette == 4  # the README's four palette masks are among them
+
+
+def test_streaming_equals_prepared(ham, ham10000_sample, tmp_path):
+    streamed = load_dataset(
+        "skin_cancer", "ham10000", data_dir=str(ham10000_sample), cache_dir=str(tmp_path), streaming=True
+    )
+    assert set(streamed) == set(SAMPLE_COUNTS)
+    for split, prepared in ham.items():
+        for index, row in enumerate(streamed[split].take(2)):
+            expected = prepared[index]
+            assert row["image_id"] == expected["image_id"] and row["lesion_id"] == expected["lesion_id"]
+            assert np.array_equal(np.asarray(row["image"]), np.asarray(expected["image"]))
+            assert np.array_equal(np.asarray(row["mask"]), np.asarray(expected["mask"]))
+
+
+def test_export_parquet_reads_back(ham10000_sample, tmp_path):
+    out = tmp_path / "parquet"
+    arguments = ["--data-dir", str(ham10000_sample), "--cache-dir", str(tmp_path / "c"), "--quiet"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", skin_cancer.PartialSplitWarning)
+        code = main(["export", *arguments, "--release", "ham10000", "--output", str(out), "--format", "parquet"])
+    assert code == 0
+    loaded = load_dataset("parquet", data_dir=str(out), cache_dir=str(tmp_path / "p"))
+    assert {split: len(part) for split, part in loaded.items()} == SAMPLE_COUNTS
+
+
+def test_dataverse_zips_with_files_at_the_top_and_a_table_without_extension(ham, tree, tmp_path):
+    """The Dataverse zips hold their files at the top; macOS litter in a zip is ignored."""
+    for name in (*IMAGE_FOLDERS, MASKS):
+        with zipfile.ZipFile(tmp_path / f"{name}.zip", "w") as archive:
+            for path in sorted((tree / name).iterdir()):
+                archive.write(path, path.name)
+            archive.writestr(f"__MACOSX/._{name}", b"junk")
+        shutil.rmtree(tree / name)
+        shutil.move(tmp_path / f"{name}.zip", tree / f"{name}.zip")
+    (tree / METADATA).rename(tree / "HAM10000_metadata")
+    zipped = build(tree, tmp_path / "cache")
+    for split in SAMPLE_COUNTS:
+        assert raw_bytes(zipped[split]) == raw_bytes(ham[split])
+
+
+def test_a_missing_mask_is_named(tree, tmp_path):
+    (tree / MASKS / "ISIC_0029360_segmentation.png").unlink()
+    with pytest.raises(DataError, match=r"ISIC_0029360\.jpg: this image has no mask") as caught:
+        build(tree, tmp_path / "cache")
+    assert "\n" not in str(caught.value)
+
+
+def test_an_image_without_a_metadata_row_is_named(tree, tmp_path):
+    lines = (tree / METADATA).read_text().splitlines(keepends=True)
+    (tree / METADATA).write_text("".join(line for line in lines if ",ISIC_0024306," not in line))
+    with pytest.raises(DataError, match=r"ISIC_0024306\.jpg: ISIC_0024306 has no row in .*HAM10000_metadata\.csv"):
+        build(tree, tmp_path / "cache")
+
+
+def test_a_missing_metadata_table_is_named(tree, tmp_path):
+    (tree / METADATA).unlink()
+    with pytest.raises(DataError, match=r"HAM10000_metadata\.csv: missing"):
+        build(tree, tmp_path / "cache")
+
+
+def test_without_data_dir_the_user_is_told_where_to_get_it(tmp_path):
+    builder = skin_cancer.SkinCancer(config_name="ham10000", cache_dir=str(tmp_path))
+    with pytest.raises(UsageError, match=r"doi\.org/10\.7910/DVN/DBW86T"):
+        builder.download_and_prepare()
+
+
+def test_the_release_row():
+    assert HAM10000.license_id == "cc-by-nc-4.0" and HAM10000.license_confirmed
+    assert HAM10000.folders == (*IMAGE_FOLDERS, MASKS)
+    assert sum(split.official_count for split in HAM10000.splits) == 10015
+    assert "Tschandl" in HAM10000.citation and "10.1038/s41591-020-0942-0" in HAM10000.citation
+
+
+def test_publish_stages_a_card_with_licence_citation_split_method_and_counts(ham10000_sample, tmp_path):
+    out = tmp_path / "repo"
+    arguments = ["--data-dir", str(ham10000_sample), "--cache-dir", str(tmp_path / "c"), "--quiet"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", skin_cancer.PartialSplitWarning)
+        publish = ["publish", *arguments, "--release", "ham10000", "--repo-id", "someone/ham", "--allow-partial"]
+        code = main([*publish, "--dry-run", str(out)])
+    assert code == 0
+    card = (out / "README.md").read_text()
+    assert "license: cc-by-nc-4.0" in card
+    assert "10.1038/sdata.2018.161" in card and "10.1038/s41591-020-0942-0" in card
+    assert "first 16 hex digits of the SHA-256 of the `lesion_id`" in card
+    assert "7076 train / 966 valid / 1973 test images on the full set" in card
+    assert "`mel` = melanoma" in card and "`nv` = melanocytic nevi" in card
