@@ -1,6 +1,10 @@
-"""Regenerate skin_cancer/data/diagnoses/<release>-train.tsv from the official Part 3 label CSVs.
+"""Regenerate skin_cancer/data/diagnoses/<release>-train.tsv from the official label tables.
 
-python scripts/diagnoses.py [ISIC2016_TRAINING_CSV] [ISIC2017_TRAINING_CSV] [--output FOLDER]
+python scripts/diagnoses.py [ISIC2016_TRAINING_CSV] [ISIC2017_TRAINING_CSV] [--ham10000 METADATA_CSV] [--output FOLDER]
+
+HAM10000 has no official split: its training split is the lesion rule (dataset/lesion_splits.py) applied to
+HAM10000_metadata.csv, whose `dx` gives ham10000-train.tsv and whose `lesion_id` gives
+ham10000-train-lesions.tsv (the groups of its folds).
 
 Each file is `image_id<TAB>diagnosis` with a header row, sorted by id, the diagnosis spelled as the
 release's `diagnosis_names` (read by the builder's own parser, annotations.parse_labels). The folds
@@ -17,23 +21,37 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from skin_cancer.dataset.annotations import parse_labels  # noqa: E402
-from skin_cancer.dataset.folds import diagnoses_tsv  # noqa: E402
+from skin_cancer.dataset.annotations import parse_ham10000, parse_labels  # noqa: E402
+from skin_cancer.dataset.folds import TRAINING_SPLIT, diagnoses_file, diagnoses_tsv, lesions_file, lesions_tsv  # noqa: E402
+from skin_cancer.dataset.lesion_splits import lesion_split  # noqa: E402
 from skin_cancer.releases import get_release  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEFAULT_CSVS = {
     "isic2016": SHARED / "isic2016-reference" / "ISBI2016_ISIC_Part3_Training_GroundTruth.csv",
     "isic2017": SHARED / "isic-2017-reference" / "ISIC-2017_Training_Part3_GroundTruth.csv",
+    "ham10000": SHARED / "ham10000-mini" / "HAM10000" / "HAM10000_metadata.csv",
 }
 DEFAULT_OUTPUT = ROOT / "skin_cancer" / "data" / "diagnoses"
 
 
 def write_all(csvs: dict[str, Path], output: Path) -> list[Path]:
     written = []
-    for release, csv_path in csvs.items():
-        labels = parse_labels(get_release(release), csv_path.read_text(encoding="utf-8-sig"))
-        path = output / f"{release}-train.tsv"
+    for name, csv_path in csvs.items():
+        release = get_release(name)
+        text = csv_path.read_text(encoding="utf-8-sig")
+        if release.split_rule:  # HAM10000: the training split is the lesion rule over the whole table
+            rows = parse_ham10000(text, release.diagnosis_names)
+            train = {
+                i: row for i, row in rows.items() if lesion_split(row.lesion_id, release.split_bounds) == TRAINING_SPLIT
+            }
+            labels = {image_id: row.dx for image_id, row in train.items()}
+            lesions_path = output / lesions_file(release)
+            lesions_path.write_text(lesions_tsv({i: row.lesion_id for i, row in train.items()}), encoding="utf-8")
+            written.append(lesions_path)
+        else:
+            labels = parse_labels(release, text)
+        path = output / diagnoses_file(release)
         path.write_text(diagnoses_tsv(labels), encoding="utf-8")
         written.append(path)
     return written
@@ -43,9 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("isic2016", nargs="?", type=Path, default=DEFAULT_CSVS["isic2016"])
     parser.add_argument("isic2017", nargs="?", type=Path, default=DEFAULT_CSVS["isic2017"])
+    parser.add_argument("--ham10000", type=Path, default=DEFAULT_CSVS["ham10000"], help="HAM10000_metadata.csv")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
-    for path in write_all({"isic2016": args.isic2016, "isic2017": args.isic2017}, args.output):
+    csvs = {"isic2016": args.isic2016, "isic2017": args.isic2017, "ham10000": args.ham10000}
+    for path in write_all(csvs, args.output):
         print(f"wrote {path}")
     return 0
 

@@ -18,25 +18,29 @@ from PIL import Image
 
 from skin_cancer.cli import main
 from skin_cancer.dataset import folds as folds_module
-from skin_cancer.dataset.annotations import parse_labels
-from skin_cancer.dataset.archive import image_facts
+from skin_cancer.dataset.annotations import parse_ham10000, parse_labels
+from skin_cancer.dataset.archive import ImageFacts, image_facts
 from skin_cancer.dataset.folds import (
     FOLDS,
     assign_groups,
+    fold_facts,
     fold_universe,
     group_key,
     hash_bucket,
     release_folds,
     shipped_diagnoses,
+    shipped_lesions,
     split_fold,
 )
-from skin_cancer.releases import RELEASES, get_release
+from skin_cancer.dataset.lesion_splits import lesion_split
+from skin_cancer.releases import HAM10000_SPLIT_BOUNDS, RELEASES, get_release
 from skin_cancer.tools.pipeline import prepare_dataset
 from skin_cancer.tools.splits import official_splits
 
 from .helpers import PROJECT_ROOT, SHARED
 
-RELEASE_NAMES = list(RELEASES)
+# Every release with a training split has folds (PH2 is one test split).
+RELEASE_NAMES = [name for name, release in RELEASES.items() if "train" in release.split_names]
 
 
 def fold_of_each(release: str, ids) -> dict[str, int]:
@@ -82,7 +86,7 @@ def test_folds_are_balanced_and_stratified(release):
     assert sorted(sizes) == list(range(FOLDS))
     assert max(sizes.values()) - min(sizes.values()) <= 2
     diagnoses = shipped_diagnoses(release)
-    largest_group = max(Counter(group_key(image_id) for image_id in universe).values())
+    largest_group = max(Counter(group_key(i, fold_facts(release, i)) for i in universe).values())
     for diagnosis in set(diagnoses.values()):
         per_fold = Counter(folds[i] for i in universe if diagnoses[i] == diagnosis)
         counts = [per_fold[k] for k in range(FOLDS)]
@@ -135,7 +139,34 @@ def test_an_image_outside_the_official_list_takes_its_group_s_fold_or_its_hash()
     assert split_fold("isic2018", "valid", patient_image) is None
 
 
-def test_shipped_diagnoses_are_the_official_labels(reference_csvs, tmp_path):
+def test_ham10000_folds_never_split_a_lesion_and_follow_the_metadata_table(ham10000_sample):
+    universe = fold_universe("ham10000")
+    rows = parse_ham10000(
+        (ham10000_sample / "HAM10000_metadata.csv").read_text(), get_release("ham10000").diagnosis_names
+    )
+    train = {i: row for i, row in rows.items() if lesion_split(row.lesion_id, HAM10000_SPLIT_BOUNDS) == "train"}
+    assert sorted(train) == universe and len(universe) == get_release("ham10000").split("train").official_count
+    assert shipped_lesions("ham10000") == {i: row.lesion_id for i, row in train.items()}
+    assert shipped_diagnoses("ham10000") == {i: row.dx for i, row in train.items()}
+    folds_by_lesion: dict[str, set[int]] = {}
+    for image_id, fold in fold_of_each("ham10000", universe).items():
+        folds_by_lesion.setdefault(train[image_id].lesion_id, set()).add(fold)
+    assert max(Counter(row.lesion_id for row in train.values()).values()) >= 3  # multi-image lesions exist
+    assert all(len(found) == 1 for found in folds_by_lesion.values())
+    # The build groups an image outside the shipped list by the lesion of the user's table.
+    image_id, row = next(iter(train.items()))
+    assert split_fold("ham10000", "train", "ISIC_9999999", ImageFacts(lesion_id=row.lesion_id)) == split_fold(
+        "ham10000", "train", image_id
+    )
+
+
+def test_a_release_without_a_training_split_has_no_folds(tmp_path, capsys):
+    assert split_fold("ph2", "test", "IMD002") is None and shipped_diagnoses("ph2") == {}
+    assert run_splits("--release", "ph2", "--format", "ids", "--output", str(tmp_path / "out")) == 2
+    assert "ph2 has no train split" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_shipped_diagnoses_are_the_official_labels(reference_csvs, ham10000_sample, tmp_path):
     csvs = {
         "isic2016": SHARED / "isic2016-reference" / "ISBI2016_ISIC_Part3_Training_GroundTruth.csv",
         "isic2017": reference_csvs / "ISIC-2017_Training_Part3_GroundTruth.csv",
@@ -146,6 +177,7 @@ def test_shipped_diagnoses_are_the_official_labels(reference_csvs, tmp_path):
         official = parse_labels(get_release(release), path.read_text(encoding="utf-8-sig"))
         assert shipped_diagnoses(release) == official
         assert sorted(official) == fold_universe(release)
+    csvs["ham10000"] = ham10000_sample / "HAM10000_metadata.csv"  # checked above, in the HAM10000 test
     spec = importlib.util.spec_from_file_location("diagnoses", PROJECT_ROOT / "scripts" / "diagnoses.py")
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)

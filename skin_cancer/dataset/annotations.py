@@ -227,6 +227,8 @@ __all__ = [
     "AnnotationError",
     "Metadata",
     "parse_diagnoses",
+    "parse_ham10000",
     "parse_labels",
     "parse_metadata",
+    "parse_ph2_txt",
 ]

@@ -419,10 +419,16 @@ def _example_sources(source: SplitSource, release: Release) -> list[ExampleSourc
             metadata.get(pair.image_id, unknown),
             tuple(also_in(release, source.split.name, pair.image_id)),
             image_facts(pair.image_id),
-            split_fold(release, source.split.name, pair.image_id),
+            split_fold(release, source.split.name, pair.image_id, _own_lesion(metadata.get(pair.image_id))),
         )
         for pair in source.pairs
     ]
+
+
+def _own_lesion(metadata: Metadata | None) -> ImageFacts | None:
+    # A release with its own lesion ids (HAM10000's table) groups the folds by them, also for an image
+    # outside the shipped training list; None lets folds.py use the shipped facts.
+    return ImageFacts(lesion_id=metadata.lesion_id) if metadata is not None and metadata.lesion_id else None
 
 
 def _warn_if_unlabelled(source: SplitSource, labels_csv: Location, diagnoses: dict[str, str]) -> None:

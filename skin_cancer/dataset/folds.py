@@ -6,6 +6,8 @@ The rule (the README's "Folds" section says the same):
    `lesion:<lesion_id>` when it records its lesion, else `image:<image_id>` (the archive facts shipped in
    skin_cancer/data/archive/, read by archive.py). In the shipped facts every image of a lesion has the
    same patient or none, so no patient and no lesion is ever split between two groups (tests/test_folds.py).
+   A release split by lesion (HAM10000) is grouped by the lesion_id of its own metadata table instead
+   (shipped as data/diagnoses/<release>-train-lesions.tsv, with `dx` as its diagnoses).
 2. Stratum. Over the release's official training list (skin_cancer/data/ids/<release>-train.txt), each
    group's stratum is the rarest diagnosis among its images (fewest training images; ties by the order of
    `diagnosis_names`), from the official Part 3 labels shipped in skin_cancer/data/diagnoses/. A release
@@ -32,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..releases import Release, get_release
-from .archive import ImageFacts, image_facts
+from .archive import UNKNOWN, ImageFacts, image_facts
 from .overlap import IDS_PACKAGE, read_id_list
 
 FOLDS = 5
@@ -106,7 +108,9 @@ def group_strata(diagnoses_by_group: Mapping[str, Iterable[str | None]], order: 
 
 @dataclass(frozen=True)
 class Folds:
-    """The folds of one release's training split: `fold(image_id)` for any id, in the official list or not."""
+    """The folds of one release's training split: `fold(image_id)` for any id, in the official list or not.
+
+    `fold(image_id)` without facts reads the image's group from `fold_facts` (the shipped facts)."""
 
     release: str
     by_group: Mapping[str, int]  # every group of the official training list, dealt
@@ -115,7 +119,7 @@ class Folds:
 
     def fold(self, image_id: str, facts: ImageFacts | None = None) -> int:
         """0..buckets-1: the group's dealt fold, else the group key's hash bucket (rule 4)."""
-        key = group_key(image_id, facts)
+        key = group_key(image_id, fold_facts(self.release, image_id) if facts is None else facts)
         found = self.by_group.get(key)
         return hash_bucket(key, self.buckets, self.salt) if found is None else found
 
@@ -143,7 +147,7 @@ def _release_folds(name: str) -> Folds:
     sizes: Counter[str] = Counter()
     diagnoses_by_group: dict[str, list[str | None]] = {}
     for image_id in universe:
-        key = group_key(image_id)
+        key = group_key(image_id, fold_facts(release, image_id))
         sizes[key] += 1
         diagnoses_by_group.setdefault(key, []).append(diagnoses.get(image_id))
     strata = group_strata(diagnoses_by_group, release.diagnosis_names)
@@ -155,6 +159,54 @@ def split_fold(release: str | Release, split: str, image_id: str, facts: ImageFa
     return release_folds(release).fold(image_id, facts) if split == TRAINING_SPLIT else None
 
 
+def fold_facts(release: str | Release, image_id: str) -> ImageFacts:
+    """The facts an image is grouped by: the lesion of the release's own shipped lesion table when it has one
+    (HAM10000: its metadata's lesion_id), else the ISIC Archive's facts (archive.image_facts)."""
+    lesions = shipped_lesions(release)
+    if lesions:
+        lesion_id = lesions.get(image_id)
+        return ImageFacts(lesion_id=lesion_id) if lesion_id else UNKNOWN
+    return image_facts(image_id)
+
+
+def lesions_file(release: str | Release) -> str:
+    """The file name of a release's shipped training lesion ids, e.g. "ham10000-train-lesions.tsv"."""
+    return f"{get_release(release).name}-{TRAINING_SPLIT}-lesions.tsv"
+
+
+def shipped_lesions(release: str | Release) -> dict[str, str]:
+    """{image_id: lesion_id} of the official training split of a release split by lesion (its `split_rule`;
+    HAM10000), from skin_cancer/data/diagnoses/<release>-train-lesions.tsv; {} for every other release."""
+    return dict(_shipped_lesions(get_release(release).name))
+
+
+@functools.cache
+def _shipped_lesions(name: str) -> tuple[tuple[str, str], ...]:
+    if not get_release(name).split_rule:
+        return ()
+    resource = importlib.resources.files(IDS_PACKAGE).joinpath(*DIAGNOSES_FOLDER, lesions_file(name))
+    return tuple(parse_lesions_tsv(resource.read_text(encoding="utf-8")).items())
+
+
+def parse_lesions_tsv(text: str) -> dict[str, str]:
+    """`image_id<TAB>lesion_id` lines after the header; a ValueError names the first bad line."""
+    lines = text.splitlines()
+    if not lines or lines[0] != "image_id\tlesion_id":
+        raise ValueError("the lesions file should start with the header image_id<TAB>lesion_id")
+    found = {}
+    for number, line in enumerate(lines[1:], start=2):
+        image_id, _, lesion_id = line.partition("\t")
+        if not image_id or not lesion_id:
+            raise ValueError(f"line {number}: expected image_id<TAB>lesion_id, found {line!r}")
+        found[image_id] = lesion_id
+    return found
+
+
+def lesions_tsv(lesions: Mapping[str, str]) -> str:
+    """The shipped lesions file's text: a header, then one sorted `image_id<TAB>lesion_id` line per image."""
+    return "".join(["image_id\tlesion_id\n", *(f"{key}\t{lesions[key]}\n" for key in sorted(lesions))])
+
+
 def diagnoses_file(release: str | Release) -> str:
     """The file name of a release's shipped training diagnoses, e.g. "isic2017-train.tsv"."""
     return f"{get_release(release).name}-{TRAINING_SPLIT}.tsv"
@@ -164,11 +216,12 @@ def shipped_diagnoses(release: str | Release) -> dict[str, str]:
     """{image_id: diagnosis} of the official training split, as the release's `diagnosis_names` spell them.
 
     From skin_cancer/data/diagnoses/<release>-train.tsv (the official Part 3 labels, sources in SOURCES.md);
-    {} for a release without diagnoses. A release with diagnosis names but no file is a packaging error.
+    {} for a release without diagnoses or without a training split. A release with diagnosis names and a
+    training split but no file is a packaging error.
     """
     release = get_release(release)
-    if not release.diagnosis_names:
-        return {}
+    if not release.diagnosis_names or TRAINING_SPLIT not in release.split_names:
+        return {}  # no labels, or nothing to deal (PH2: one test split)
     resource = importlib.resources.files(IDS_PACKAGE).joinpath(*DIAGNOSES_FOLDER, diagnoses_file(release))
     return parse_diagnoses_tsv(resource.read_text(encoding="utf-8"), release.diagnosis_names)
 
@@ -201,13 +254,18 @@ __all__ = [
     "assign_groups",
     "diagnoses_file",
     "diagnoses_tsv",
+    "fold_facts",
     "fold_universe",
     "group_key",
     "group_strata",
     "hash_bucket",
     "key_hash",
+    "lesions_file",
+    "lesions_tsv",
     "parse_diagnoses_tsv",
+    "parse_lesions_tsv",
     "release_folds",
     "shipped_diagnoses",
+    "shipped_lesions",
     "split_fold",
 ]

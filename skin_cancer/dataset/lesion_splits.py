@@ -27,3 +27,6 @@ def lesion_split(lesion_id: str, bounds: tuple[tuple[str, float], ...]) -> str:
         if fraction < bound:
             return name
     return bounds[-1][0]
+
+
+__all__ = ["lesion_fraction", "lesion_split"]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..dataset.folds import FOLDS, SALT, TRAINING_SPLIT, group_key, release_folds
+from ..dataset.folds import FOLDS, SALT, TRAINING_SPLIT, fold_facts, group_key, release_folds
 from ..dataset.overlap import read_id_list
 from ..errors import UsageError
 from ..options import SPLIT_FORMATS
@@ -64,7 +64,7 @@ def splits_record(release: str | Release) -> dict:
         "folds": {"count": FOLDS, "split": TRAINING_SPLIT, "salt": SALT, "rule": "README.md, section Folds"},
         "splits": splits,
         "fold_ids": fold_lists(folds),
-        "groups": {image_id: group_key(image_id) for image_id in splits.get(TRAINING_SPLIT, [])},
+        "groups": {i: group_key(i, fold_facts(release, i)) for i in splits.get(TRAINING_SPLIT, [])},
     }
 
 
@@ -94,6 +94,12 @@ def splits(release: str | Release, split_format: str, output: Path, overwrite: b
     """
     if split_format not in SPLIT_FORMATS:
         raise UsageError(f"--format must be one of {', '.join(SPLIT_FORMATS)}, not {split_format!r}")
+    release = get_release(release)
+    if TRAINING_SPLIT not in release.split_names:
+        raise UsageError(
+            f"{release.name} has no {TRAINING_SPLIT} split (only {', '.join(release.split_names)}): "
+            "it has no folds and no official split lists to write"
+        )
     with replacing(output, "splits", overwrite) as scratch:
         write_splits(release, split_format, scratch)
     return [Path(name) for name in written_files(output.expanduser().resolve())]
