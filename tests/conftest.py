@@ -61,6 +61,12 @@ def ham10000_sample() -> Path:
 
 
 @pytest.fixture(scope="session")
+def ph2_sample() -> Path:
+    """../shared/ph2-mini: 3 genuine PH2 cases in the official layout (PH2Dataset/PH2 Dataset images/IMDxxx)."""
+    return _require(SHARED / "ph2-mini")
+
+
+@pytest.fixture(scope="session")
 def session_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("hf-cache")
 

@@ -33,14 +33,6 @@ Legend: 0 - Common Nevus, 1 - Atypical Nevus, 2 - Melanoma
 """
 
 
-@pytest.fixture(scope="module")
-def ph2_sample() -> Path:
-    folder = SHARED / "ph2-mini"
-    if not folder.is_dir():
-        pytest.skip(f"needs the shared PH2 sample in {folder}")
-    return folder
-
-
 def build(data_dir: Path, cache: Path, **options):
     builder = skin_cancer.SkinCancer(config_name="ph2", data_dir=str(data_dir), cache_dir=str(cache), **options)
     with warnings.catch_warnings():

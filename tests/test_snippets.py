@@ -95,7 +95,17 @@ def test_card_snippet_runs(index, staged_repo, tmp_path, monkeypatch):
     run_snippet(code, tmp_path, monkeypatch)
 
 
-SHARED_FIXTURES = ("real_sample", "reference_csvs", "shared_releases", "real_dataset")
+# Every fixture of conftest.py that reads ../shared (each goes through conftest._require).
+SHARED_FIXTURES = (
+    "real_sample",
+    "reference_csvs",
+    "shared_releases",
+    "archive_metadata",
+    "isic2018_images",
+    "ham10000_sample",
+    "ph2_sample",
+    "real_dataset",
+)
 _LIST_PLUGIN = """
 NEEDS = set(%r)
 def pytest_collection_modifyitems(session, config, items):
