@@ -222,3 +222,14 @@ def test_a_cache_inside_the_data_folder_is_refused(synthetic_tree, capsys):
     cache = synthetic_tree / "ISIC-2017_Training_Data" / "cache"
     assert main(["build", "--data-dir", str(synthetic_tree), "--cache-dir", str(cache), "--quiet"]) == 2
     assert "inside the data folder" in capsys.readouterr().err and not cache.exists()
+
+
+@pytest.mark.parametrize("release", ["isic2016", "isic2018", "ham10000", "ph2"])
+def test_every_release_has_a_built_in_sample(release, tmp_path, capsys, monkeypatch):
+    # The sample tree goes to a temporary HF cache (default_sample_dir), never the user's.
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
+    monkeypatch.setattr("datasets.config.HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
+    command = ["build", "--sample", "--release", release, "--quiet", "--cache-dir", str(tmp_path / "cache")]
+    assert main(command) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert f'load_dataset("skin_cancer", "{release}", data_dir=' in out and str(tmp_path / "hf") in out

@@ -18,7 +18,7 @@ from skin_cancer.dataset.annotations import AnnotationError, parse_ph2_txt
 from skin_cancer.errors import DataError, UsageError
 from skin_cancer.releases import PH2
 
-from .helpers import SHARED, raw_bytes
+from .helpers import raw_bytes
 
 CASES = ("IMD002", "IMD003", "IMD004")
 IMAGES = Path("PH2Dataset") / "PH2 Dataset images"

@@ -1,9 +1,10 @@
-"""A small synthetic tree in the official layout of any ISIC release, generated on demand.
+"""A small synthetic tree in the official layout of any release, generated on demand.
 
 Real ISIC data is a large manual download and cannot be shipped, so `skin-cancer build --sample`
 and the tests run on this instead: the release's folder and file names, JPEGs of several sizes and
 orientations, binary PNG masks, its label and metadata CSVs (where it has them) and the files the
-builder must ignore (2017 superpixels, 2018 ATTRIBUTION.txt and LICENSE.txt). The same arguments
+builder must ignore (2017 superpixels, 2018 ATTRIBUTION.txt and LICENSE.txt); HAM10000's two image parts,
+mask folder and metadata table, and PH2's case folders of BMPs with PH2_dataset.txt. The same arguments
 always give the same bytes; the ISIC-2017 tree is byte-identical to the one before releases existed.
 """
 
@@ -22,7 +23,9 @@ from ..releases import (
     DEFAULT_RELEASE,
     LABELS_2016_PART3_BENIGN_MALIGNANT,
     LABELS_2017_PART3_FLAGS,
+    LABELS_HAM10000_METADATA,
     LABELS_NONE,
+    LAYOUT_PH2_CASES,
     Release,
     get_release,
 )
@@ -42,6 +45,7 @@ class SamplePair:
     diagnosis: str | None
     age: int | None
     sex: str | None
+    lesion_id: str | None = None  # HAM10000 only: its metadata table's lesion_id, which decides the split
 
 
 # Landscape and portrait, odd sizes and one large image, like the real spread of 1-4K pixels.
@@ -98,10 +102,33 @@ PAIRS_2018: dict[str, list[SamplePair]] = {
     ],
 }
 
+# HAM10000: 600x450 JPEGs; the split is the lesion rule of the release (dataset/lesion_splits.py), so the lesion
+# ids are chosen for it to give each split a lesion; HAM_9900002 has two images (one in each image part).
+PAIRS_HAM10000: dict[str, list[SamplePair]] = {
+    "train": [
+        SamplePair("ISIC_9910001", 600, 450, "nv", 45, "female", "HAM_9900002"),
+        SamplePair("ISIC_9910002", 600, 450, "nv", 45, "female", "HAM_9900002"),
+        SamplePair("ISIC_9910003", 600, 450, "mel", 70, "male", "HAM_9900003"),
+    ],
+    "valid": [SamplePair("ISIC_9910004", 600, 450, "bkl", 60, None, "HAM_9900009")],
+    "test": [SamplePair("ISIC_9910005", 600, 450, "bcc", None, "male", "HAM_9900000")],
+}
+
+# PH2: 768x560 BMPs, one folder per case, ids IMDxxx (IMD9xx is no real case).
+PAIRS_PH2: dict[str, list[SamplePair]] = {
+    "test": [
+        SamplePair("IMD901", 768, 560, "common_nevus", None, None),
+        SamplePair("IMD902", 768, 560, "atypical_nevus", None, None),
+        SamplePair("IMD903", 765, 572, "melanoma", None, None),
+    ],
+}
+
 SAMPLE_PAIRS: dict[str, dict[str, list[SamplePair]]] = {
     "isic2016": PAIRS_2016,
     "isic2017": DEFAULT_PAIRS,
     "isic2018": PAIRS_2018,
+    "ham10000": PAIRS_HAM10000,
+    "ph2": PAIRS_PH2,
 }
 
 # What the sample writes in place of the official notices that some zips hold (not ISIC's text).
@@ -152,6 +179,10 @@ def write_sample_tree(
     release = get_release(release)
     pairs = SAMPLE_PAIRS[release.name] if pairs is None else pairs
     top = Path(root) / release.top_folder
+    if release.label_kind == LABELS_HAM10000_METADATA:
+        return write_ham10000_tree(top, [pair for split_pairs in pairs.values() for pair in split_pairs], release)
+    if release.layout == LAYOUT_PH2_CASES:
+        return write_ph2_tree(top, [pair for split_pairs in pairs.values() for pair in split_pairs], release)
     for split_name, split_pairs in pairs.items():
         split = release.split(split_name)
         data_folder, mask_folder = top / split.data_folder, top / split.mask_folder
@@ -171,6 +202,55 @@ def write_sample_tree(
             write_release_labels_csv(top / split.labels_csv, split_pairs, release)
         if split.metadata_csv:
             write_metadata_csv(data_folder / split.metadata_csv, split_pairs)
+    return top
+
+
+def write_ham10000_tree(top: Path, pairs: list[SamplePair], release: Release) -> Path:
+    """HAM10000 as Dataverse serves it: two image parts (pairs alternate between them), one mask folder and
+    HAM10000_metadata.csv, whose lesion_id decides each image's split. Returns `top`."""
+    split = release.splits[0]  # every HAM10000 split reads the same folders
+    parts = (split.data_folder, *split.more_data_folders)
+    masks = top / split.mask_folder
+    masks.mkdir(parents=True, exist_ok=True)
+    sites = ("back", "trunk", "face", "lower extremity", "unknown")
+    with open(top / split.labels_csv, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization"])
+        for number, pair in enumerate(pairs):
+            if pair.diagnosis not in release.diagnosis_names or not pair.lesion_id:
+                raise ValueError(f"{pair.image_id}: a HAM10000 sample pair needs a dx and a lesion_id")
+            images = top / parts[number % len(parts)]
+            images.mkdir(parents=True, exist_ok=True)
+            image, mask = synthetic_pair(pair.width, pair.height, seed=int(pair.image_id[-7:]))
+            (images / f"{pair.image_id}.jpg").write_bytes(jpeg_bytes(image))
+            (masks / release.mask_name(pair.image_id)).write_bytes(png_bytes(mask))
+            dx_type = "histo" if pair.diagnosis in ("mel", "bcc", "akiec") else "follow_up"
+            age = "" if pair.age is None else f"{pair.age:.1f}"
+            writer.writerow(
+                [pair.lesion_id, pair.image_id, pair.diagnosis, dx_type, age, pair.sex or "unknown", sites[number % 5]]
+            )
+    return top
+
+
+def write_ph2_tree(top: Path, pairs: list[SamplePair], release: Release) -> Path:
+    """PH2 as its download unpacks: `PH2 Dataset images/IMDxxx/` with `IMDxxx_Dermoscopic_Image/IMDxxx.bmp` and a
+    1-bit `IMDxxx_lesion/IMDxxx_lesion.bmp` per case, and PH2_dataset.txt with the clinical diagnoses in its
+    `||` table layout. Returns `top`."""
+    (split,) = release.splits
+    cases = top / split.data_folder
+    rows = ["||   Name || Histological Diagnosis || Clinical Diagnosis || Asymmetry ||"]
+    for pair in pairs:
+        case = cases / pair.image_id
+        (case / f"{pair.image_id}_Dermoscopic_Image").mkdir(parents=True, exist_ok=True)
+        (case / f"{pair.image_id}_lesion").mkdir(exist_ok=True)
+        image, mask = synthetic_pair(pair.width, pair.height, seed=int(pair.image_id[3:]))
+        image.save(case / f"{pair.image_id}_Dermoscopic_Image" / f"{pair.image_id}.bmp")
+        mask.point(lambda value: 255 if value > 128 else 0).convert("1").save(
+            case / f"{pair.image_id}_lesion" / release.mask_name(pair.image_id)
+        )
+        rows.append(f"|| {pair.image_id} ||  || {release.diagnosis_names.index(pair.diagnosis)} || 0 ||")
+    legend = "Legend: " + ", ".join(f"{index} - {name}" for index, name in enumerate(release.diagnosis_names))
+    (top / split.labels_csv).write_text("\n".join([*rows, "", legend]) + "\n")
     return top
 
 
