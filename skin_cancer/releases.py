@@ -712,10 +712,28 @@ IMAPLUSPLUS_SPLIT_BOUNDS = (("train", 0.70), ("valid", 0.80), ("test", 1.0))
 IMAPLUSPLUS_SPLIT_COUNTS = {"train": 10546, "valid": 1523, "test": 2898}
 
 _IMAPLUSPLUS_CITATION = """@article{abhishek2025imaplusplus,
-  title   = {{IMA++}: {ISIC} {MultiAnnot++}, a multi-annotator dermoscopic skin lesion segmentation dataset},
+  title   = {{IMA++}: {ISIC} Archive Multi-Annotator Dermoscopic Skin Lesion Segmentation Dataset},
   author  = {Abhishek, Kumar and others},
   journal = {arXiv preprint arXiv:2512.21472},
   year    = {2025}
+}
+
+@inproceedings{abhishek2024segmentationstyle,
+  title     = {Segmentation Style Discovery: Application to Skin Lesion Images},
+  author    = {Abhishek, Kumar and Kawahara, Jeremy and Hamarneh, Ghassan},
+  booktitle = {MICCAI ISIC Skin Image Analysis Workshop, LNCS 15274},
+  pages     = {24--34},
+  year      = {2025},
+  doi       = {10.1007/978-3-031-77610-6_3}
+}
+
+@inproceedings{abhishek2025variability,
+  title     = {What Can We Learn from Inter-Annotator Variability in Skin Lesion Segmentation?},
+  author    = {Abhishek, Kumar and Kawahara, Jeremy and Hamarneh, Ghassan},
+  booktitle = {MICCAI ISIC Skin Image Analysis Workshop, LNCS 16149},
+  pages     = {23--33},
+  year      = {2025},
+  doi       = {10.1007/978-3-032-05825-6_3}
 }"""
 
 
@@ -764,12 +782,13 @@ IMAPLUSPLUS = Release(
     ),
     citation=_IMAPLUSPLUS_CITATION,
     homepage="https://github.com/sfu-mial/IMAplusplus",
-    # The masks are on Zenodo under CC BY-NC 4.0 (UNCERTAIN: as the IMA++ README states it; no copy of the
-    # Zenodo record is in hand). Each image keeps its ISIC Archive licence (CC-0 or CC-BY-NC: the `license`
-    # column, from ISIC's metadata.csv).
+    # UNCERTAIN: the masks' terms are those of the Zenodo record, which no source in hand states (the IMA++
+    # repository's README, sfu-mial/IMAplusplus, carries a CC BY-NC 4.0 badge commented out; its code is
+    # Apache-2.0). Each image keeps its ISIC Archive licence (CC-0 or CC-BY-NC: the `license` column, from ISIC's
+    # metadata.csv), which the card's YAML follows.
     license=(
-        f"masks: CC BY-NC 4.0 ({CC_BY_NC_URL}), IMA++ by Abhishek et al.; images: each image's ISIC Archive "
-        "licence (CC-0 or CC BY-NC 4.0, the `license` column)"
+        f"masks: the terms of the Zenodo record {IMAPLUSPLUS_PAGE} (possibly CC BY-NC 4.0, {CC_BY_NC_URL}); "
+        "images: each image's ISIC Archive licence (CC-0 or CC BY-NC 4.0, the `license` column)"
     ),
     license_id="cc-by-nc-4.0",
     split_rule=SPLIT_BY_PATIENT_HASH,
