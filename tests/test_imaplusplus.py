@@ -377,6 +377,12 @@ def test_the_release_row():
     assert [download.file_name for download in IMAPLUSPLUS.downloads] == ["segs.zip", IMAPLUSPLUS_SEG_METADATA]
 
 
+def test_splits_says_the_lists_are_made_at_build_time(tmp_path, capsys):
+    assert main(["splits", "--release", "imaplusplus", "--format", "ids", "--output", str(tmp_path / "out")]) == 2
+    assert "made at build time from the patient and lesion ids" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_export_stats_and_preview_work_on_mask(pristine, tmp_path):
     arguments = ["--data-dir", str(pristine), "--cache-dir", str(tmp_path / "c"), "--quiet", "--release", "imaplusplus"]
     with warnings.catch_warnings():
