@@ -286,6 +286,20 @@ def test_a_subset_gives_each_image_the_same_split(ima, tree, tmp_path):
     assert all(whole[image_id] == split for image_id, split in subset.items())
 
 
+def test_two_processes_give_the_same_bytes(ima, pristine, tmp_path):
+    builder = skin_cancer.SkinCancer(config_name="imaplusplus", data_dir=str(pristine), cache_dir=str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", skin_cancer.PartialSplitWarning)
+        builder.download_and_prepare(num_proc=2)
+    for split, rows in builder.as_dataset().items():
+        assert raw_bytes(rows) == raw_bytes(ima[split])
+        stored = rows.cast_column("masks", rows.features["masks"].__class__(rows.features["masks"].feature))
+        theirs = ima[split].cast_column("masks", rows.features["masks"].__class__(rows.features["masks"].feature))
+        assert [[encoded(m) for m in row] for row in stored["masks"]] == [
+            [encoded(m) for m in row] for row in theirs["masks"]
+        ]
+
+
 def test_streaming_equals_prepared(ima, pristine, tmp_path):
     streamed = load_dataset(
         "skin_cancer", "imaplusplus", data_dir=str(pristine), cache_dir=str(tmp_path), streaming=True
