@@ -209,8 +209,11 @@ def test_every_split_is_the_patient_rule_and_groups_never_cross(ima, archive_met
     records = {row["isic_id"]: row for row in _shared_rows("IMAplusplus_img_metadata.csv")}
     where: dict[str, set[str]] = {}
     for split, dataset in ima.items():
-        for row in dataset.select_columns(["image_id", "patient_id", "lesion_id", "license", "attribution"]):
+        columns = ["image_id", "patient_id", "lesion_id", "license", "attribution", "age_approximate", "sex"]
+        for row in dataset.select_columns(columns):
             record = records[row["image_id"]]
+            assert row["age_approximate"] == (int(float(record["age_approx"])) if record["age_approx"] else None)
+            assert row["sex"] == (record["sex"] or None)
             assert row["patient_id"] == (record["patient_id"] or None)
             assert row["lesion_id"] == (record["lesion_id"] or None)
             assert row["license"] == {"CC-0": "cc0-1.0", "CC-BY-NC": "cc-by-nc-4.0"}[record["copyright_license"]]
@@ -424,6 +427,7 @@ def test_publish_stages_a_card_with_licence_citation_split_method_and_counts(pri
     assert "made by patient, then lesion, then image" in card
     assert "10546 train / 1523 valid / 2898 test images on the full set" in card
     assert "STAPLE consensus where the image has one" in card
+    assert "together with the age and sex metadata. IMA++ has no diagnosis labels." in card
 
 
 def pairwise_jaccard(masks: list[np.ndarray]) -> float:

@@ -524,6 +524,8 @@ def release_values(release: Release) -> dict[str, str]:
         part3 = "" if release.source_data else "Part3 "  # the ISIC challenges' label files
         labels = f", together with the {part3}diagnosis ({_or([name.replace('_', ' ') for name in names])})"
         labels += " and the age and sex metadata." if release.has_metadata else "."
+    elif release.has_metadata:
+        labels = f", together with the age and sex metadata. {release.short_name} has no diagnosis labels."
     else:
         labels = f". {release.short_name} has no diagnosis labels and no patient metadata."
     if release.has_metadata:
