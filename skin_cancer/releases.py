@@ -27,8 +27,12 @@ LABELS_PH2_TXT = "ph2-dataset-txt"
 # How a release's files are laid out: flat image and mask folders (ISIC, HAM10000), or one folder per case (PH2).
 LAYOUT_FLAT = "flat"
 LAYOUT_PH2_CASES = "ph2-cases"
+# Several masks per image named in a table (IMA++): an image folder, a mask folder and the seg metadata CSV.
+LAYOUT_MULTI_ANNOTATOR = "multi-annotator"
 # How a release without official splits is divided (dataset/lesion_splits.py): by a hash of the lesion id.
 SPLIT_BY_LESION_HASH = "lesion-hash"
+# The same hash of the image's group key: its patient_id, else its lesion_id, else its image id (IMA++).
+SPLIT_BY_PATIENT_HASH = "patient-hash"
 
 SEGMENTATION_NAMES = ("background", "lesion")
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
@@ -137,6 +141,10 @@ class Release:
     source_owner: str | None = None
     # What each diagnosis name stands for, in diagnosis_names' order, where the names are codes (HAM10000's dx).
     diagnosis_descriptions: tuple[str, ...] = ()
+    # True for a collection of ISIC Archive images that holds the challenge images themselves (IMA++): its
+    # splits, made here by a rule, stay out of the overlap and leak tables (and out of every other release's
+    # `also_in`); its own `also_in` still names the challenge splits holding each image.
+    archive_collection: bool = False
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -674,7 +682,130 @@ PH2 = Release(
     source_owner="PH2 data of the ADDI project (Universidade do Porto, Hospital Pedro Hispano)",
 )
 
-RELEASES: dict[str, Release] = {release.name: release for release in (ISIC2016, ISIC2017, ISIC2018, HAM10000, PH2)}
+# --- IMA++ (ISIC MultiAnnot++): several annotators per image -----------------------------------
+
+# Facts from the project's ../shared/isic-archive-metadata/README.md (the IMA++ repository's metadata,
+# sfu-mial/IMAplusplus) and the paper (Abhishek et al., arXiv:2512.21472): 14,967 ISIC Archive images (collection
+# 482), 22,472 mask files in `segs.zip` on Zenodo (doi 10.5281/zenodo.14201692): 17,684 masks of 16 annotators
+# (A00-A15) plus a STAPLE (`_ST_`) and a majority-vote (`_MV_`) consensus mask for each of the 2,394 images with
+# two or more annotators; IMAplusplus_seg_metadata.csv names them all. No size or checksum of the Zenodo files is
+# in hand and the images come from the ISIC Archive through ISIC's own client, so the builder downloads nothing.
+IMAPLUSPLUS_DOI = "10.5281/zenodo.14201692"
+IMAPLUSPLUS_PAGE = f"https://doi.org/{IMAPLUSPLUS_DOI}"
+IMAPLUSPLUS_COLLECTION = 482  # the ISIC Archive collection of the IMA++ images
+IMAPLUSPLUS_SEG_METADATA = "IMAplusplus_seg_metadata.csv"
+# What ISIC's command-line client (`isic image download --collections 482 images/`) writes beside the images.
+ISIC_CLI_METADATA = "metadata.csv"
+# The annotator (and tool, skill level) code of the two consensus masks in IMAplusplus_seg_metadata.csv.
+IMAPLUSPLUS_STAPLE = "ST"
+IMAPLUSPLUS_MAJORITY = "MV"
+# The codes of the seg metadata, as ../shared/isic-archive-metadata/README.md gives them.
+IMAPLUSPLUS_TOOLS = {"T1": "manual polyline", "T2": "unspecified", "T3": "semi-automatic flood fill"}
+IMAPLUSPLUS_SKILLS = {"S1": "expert", "S2": "novice"}
+# The patient-hash rule (dataset/lesion_splits.py, the HAM10000 fractions): an image's group key is its
+# patient_id, else its lesion_id, else its image id (ISIC's metadata.csv); train below 0.70, valid below 0.80.
+IMAPLUSPLUS_SPLIT_BOUNDS = (("train", 0.70), ("valid", 0.80), ("test", 1.0))
+# The rule applied to all 14,967 rows of IMA++'s own copy of the collection's metadata
+# (IMAplusplus_img_metadata.csv; recomputed by tests/test_imaplusplus.py::test_the_release_counts_are_the_rule):
+# images per split. On that table no lesion has images with and without a patient_id, and no lesion two patients,
+# so no patient and no lesion crosses splits.
+IMAPLUSPLUS_SPLIT_COUNTS = {"train": 10546, "valid": 1523, "test": 2898}
+
+_IMAPLUSPLUS_CITATION = """@article{abhishek2025imaplusplus,
+  title   = {{IMA++}: {ISIC} Archive Multi-Annotator Dermoscopic Skin Lesion Segmentation Dataset},
+  author  = {Abhishek, Kumar and others},
+  journal = {arXiv preprint arXiv:2512.21472},
+  year    = {2025}
+}
+
+@inproceedings{abhishek2024segmentationstyle,
+  title     = {Segmentation Style Discovery: Application to Skin Lesion Images},
+  author    = {Abhishek, Kumar and Kawahara, Jeremy and Hamarneh, Ghassan},
+  booktitle = {MICCAI ISIC Skin Image Analysis Workshop, LNCS 15274},
+  pages     = {24--34},
+  year      = {2025},
+  doi       = {10.1007/978-3-031-77610-6_3}
+}
+
+@inproceedings{abhishek2025variability,
+  title     = {What Can We Learn from Inter-Annotator Variability in Skin Lesion Segmentation?},
+  author    = {Abhishek, Kumar and Kawahara, Jeremy and Hamarneh, Ghassan},
+  booktitle = {MICCAI ISIC Skin Image Analysis Workshop, LNCS 16149},
+  pages     = {23--33},
+  year      = {2025},
+  doi       = {10.1007/978-3-032-05825-6_3}
+}"""
+
+
+def _imaplusplus_split(name: str, long_name: str) -> Split:
+    return Split(
+        name,
+        long_name,
+        "images",
+        "segs",
+        IMAPLUSPLUS_SPLIT_COUNTS[name],
+        None,
+        ISIC_CLI_METADATA,
+        None,
+    )
+
+
+IMAPLUSPLUS = Release(
+    name="imaplusplus",
+    short_name="IMA++",
+    pretty_name="IMA++ (ISIC MultiAnnot++) multi-annotator skin lesion segmentation",
+    hub_id="imaplusplus",
+    top_folder="IMAplusplus",
+    splits=(
+        _imaplusplus_split("train", "training"),
+        _imaplusplus_split("valid", "validation"),
+        _imaplusplus_split("test", "test"),
+    ),
+    downloads=(Download("segs.zip", None, "segs"), Download(IMAPLUSPLUS_SEG_METADATA, None)),
+    base_url=IMAPLUSPLUS_PAGE,
+    data_page=IMAPLUSPLUS_PAGE,
+    mask_suffix=".png",
+    image_suffixes=IMAGE_SUFFIXES,
+    label_kind=LABELS_NONE,
+    diagnosis_names=(),
+    segmentation_names=SEGMENTATION_NAMES,
+    non_image_files=(),
+    companion_suffixes=(),
+    description=(
+        "IMA++ (ISIC MultiAnnot++, Abhishek et al. 2025): 14,967 ISIC Archive dermoscopy images (collection 482) "
+        "with 17,684 lesion masks from 16 annotators, and STAPLE and majority-vote consensus masks where an image "
+        "has two or more, made square (default 512x512) with image and every mask aligned pixel for pixel. "
+        "`masks` holds every annotator's mask with `annotators`, `tools` and `skill_levels`; `mask` is the STAPLE "
+        "consensus where there is one, else the image's first annotator mask. There is no official split: train, "
+        "valid and test (70/10/20) are made by patient, else lesion, else image, from the SHA-256 of that id, so "
+        "no patient and no lesion crosses splits."
+    ),
+    citation=_IMAPLUSPLUS_CITATION,
+    homepage="https://github.com/sfu-mial/IMAplusplus",
+    # UNCERTAIN: the masks' terms are those of the Zenodo record, which no source in hand states (the IMA++
+    # repository's README, sfu-mial/IMAplusplus, carries a CC BY-NC 4.0 badge commented out; its code is
+    # Apache-2.0). Each image keeps its ISIC Archive licence (CC-0 or CC-BY-NC: the `license` column, from ISIC's
+    # metadata.csv), which the card's YAML follows.
+    license=(
+        f"masks: the terms of the Zenodo record {IMAPLUSPLUS_PAGE} (possibly CC BY-NC 4.0, {CC_BY_NC_URL}); "
+        "images: each image's ISIC Archive licence (CC-0 or CC BY-NC 4.0, the `license` column)"
+    ),
+    license_id="cc-by-nc-4.0",
+    split_rule=SPLIT_BY_PATIENT_HASH,
+    split_bounds=IMAPLUSPLUS_SPLIT_BOUNDS,
+    downloadable=False,
+    layout=LAYOUT_MULTI_ANNOTATOR,
+    source_data=(
+        "IMA++ (ISIC MultiAnnot++; masks on Zenodo, doi 10.5281/zenodo.14201692) with the images of ISIC Archive "
+        "collection 482"
+    ),
+    source_owner="IMA++ masks by Abhishek et al.; images by the International Skin Imaging Collaboration (ISIC)",
+    archive_collection=True,
+)
+
+RELEASES: dict[str, Release] = {
+    release.name: release for release in (ISIC2016, ISIC2017, ISIC2018, HAM10000, PH2, IMAPLUSPLUS)
+}
 DEFAULT_RELEASE = "isic2017"
 
 
@@ -690,14 +821,26 @@ def get_release(name: str | Release) -> Release:
 
 __all__ = [
     "DEFAULT_RELEASE",
+    "IMAPLUSPLUS",
+    "IMAPLUSPLUS_MAJORITY",
+    "IMAPLUSPLUS_SEG_METADATA",
+    "IMAPLUSPLUS_SKILLS",
+    "IMAPLUSPLUS_SPLIT_BOUNDS",
+    "IMAPLUSPLUS_SPLIT_COUNTS",
+    "IMAPLUSPLUS_STAPLE",
+    "IMAPLUSPLUS_TOOLS",
     "ISIC2017",
+    "ISIC_CLI_METADATA",
     "LABELS_2016_PART3_BENIGN_MALIGNANT",
     "LABELS_2017_PART3_FLAGS",
     "LABELS_HAM10000_METADATA",
     "LABELS_NONE",
     "LABELS_PH2_TXT",
+    "LAYOUT_MULTI_ANNOTATOR",
     "LAYOUT_PH2_CASES",
     "RELEASES",
+    "SPLIT_BY_LESION_HASH",
+    "SPLIT_BY_PATIENT_HASH",
     "Checksum",
     "Download",
     "Release",

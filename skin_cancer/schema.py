@@ -9,7 +9,17 @@ from dataclasses import dataclass
 import datasets
 
 from .dataset.transforms import JPEG_QUALITY
-from .releases import DEFAULT_RELEASE, LABELS_HAM10000_METADATA, LABELS_PH2_TXT, RELEASES, Release, get_release
+from .releases import (
+    DEFAULT_RELEASE,
+    IMAPLUSPLUS_SKILLS,
+    IMAPLUSPLUS_TOOLS,
+    LABELS_HAM10000_METADATA,
+    LABELS_PH2_TXT,
+    LAYOUT_MULTI_ANNOTATOR,
+    RELEASES,
+    Release,
+    get_release,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,32 @@ def _ham10000_only(meaning: str) -> Callable[[Release], str]:
     # Columns of HAM10000_metadata.csv that no other release records.
     return lambda release: (
         meaning if release.label_kind == LABELS_HAM10000_METADATA else f"always null: {release.short_name} records none"
+    )
+
+
+def _multi_annotator_only(meaning: str) -> Callable[[Release], str]:
+    # Columns of a release with several masks per image (IMA++); null in every other release.
+    return lambda release: (
+        meaning
+        if release.layout == LAYOUT_MULTI_ANNOTATOR
+        else f"always null: {release.short_name} has one mask per image"
+    )
+
+
+def _codes(codes: dict[str, str]) -> str:
+    return ", ".join(f"`{code}` {name}" for code, name in codes.items())
+
+
+def _mask(release: Release) -> str:
+    rule = (
+        "; the STAPLE consensus where the image has one (two or more annotators), else its first annotator mask "
+        "(by file name)"
+        if release.layout == LAYOUT_MULTI_ANNOTATOR
+        else ""
+    )
+    return (
+        "palette PNG of class indices, 0 = background, 1 = lesion (shown black and white), aligned "
+        f'with `image`; `convert("L")` gives {{0, 255}}{rule}'
     )
 
 
@@ -113,10 +149,7 @@ COLUMNS: tuple[Column, ...] = (
         "mask",
         lambda r: datasets.Image(),
         "Image",
-        lambda r: (
-            "palette PNG of class indices, 0 = background, 1 = lesion (shown black and white), aligned "
-            'with `image`; `convert("L")` gives {0, 255}'
-        ),
+        _mask,
         in_folder_export=False,
     ),
     Column("diagnosis", lambda r: datasets.ClassLabel(names=list(r.diagnosis_names)), "ClassLabel", _diagnosis),
@@ -185,6 +218,51 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: _string(),
         "string",
         _ham10000_only("body site, e.g. `back`, `trunk`, `face`; null where `unknown`"),
+        in_folder_export=False,
+    ),
+    # A release with several masks per image (IMA++'s IMAplusplus_seg_metadata.csv); null in every other release.
+    Column(
+        "masks",
+        lambda r: datasets.List(datasets.Image()),
+        "list of Image",
+        _multi_annotator_only(
+            "every annotator's mask, each like `mask` (same geometry, same rule), in file-name order (so by annotator)"
+        ),
+        in_folder_export=False,
+    ),
+    Column(
+        "annotators",
+        lambda r: datasets.List(_string()),
+        "list of strings",
+        _multi_annotator_only("the annotator of each of `masks`, `A00` to `A15`"),
+        in_folder_export=False,
+    ),
+    Column(
+        "tools",
+        lambda r: datasets.List(_string()),
+        "list of strings",
+        _multi_annotator_only(f"the tool of each of `masks`: {_codes(IMAPLUSPLUS_TOOLS)}"),
+        in_folder_export=False,
+    ),
+    Column(
+        "skill_levels",
+        lambda r: datasets.List(_string()),
+        "list of strings",
+        _multi_annotator_only(f"the annotator's skill for each of `masks`: {_codes(IMAPLUSPLUS_SKILLS)}"),
+        in_folder_export=False,
+    ),
+    Column(
+        "consensus_staple",
+        lambda r: datasets.Image(),
+        "Image",
+        _multi_annotator_only("the STAPLE consensus of `masks`, like `mask`; null where the image has one annotator"),
+        in_folder_export=False,
+    ),
+    Column(
+        "consensus_majority",
+        lambda r: datasets.Image(),
+        "Image",
+        _multi_annotator_only("the majority-vote consensus of `masks`, like `mask`; null where the image has one"),
         in_folder_export=False,
     ),
 )

@@ -50,7 +50,16 @@ def test_schema(real_dataset):
         "fold",
         "dx_type",
         "localization",
+        "masks",
+        "annotators",
+        "tools",
+        "skill_levels",
+        "consensus_staple",
+        "consensus_majority",
     ]
+    # The multi-annotator columns (IMA++) are null in a release with one mask per image.
+    for column in ("masks", "annotators", "tools", "skill_levels", "consensus_staple", "consensus_majority"):
+        assert set(real_dataset["train"][column]) == {None}
     assert features["diagnosis"].names == ["nevus", "melanoma", "seborrheic_keratosis"]
     assert type(features["image"]).__name__ == type(features["mask"]).__name__ == "Image"
     assert features["age_approximate"].dtype == "int32"

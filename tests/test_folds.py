@@ -40,7 +40,10 @@ from skin_cancer.tools.splits import official_splits
 from .helpers import PROJECT_ROOT, SHARED
 
 # Every release with a training split has folds (PH2 is one test split).
-RELEASE_NAMES = [name for name, release in RELEASES.items() if "train" in release.split_names]
+# The releases with a shipped training list to deal the folds over (IMA++ is split at build time: its own test).
+RELEASE_NAMES = [
+    name for name, release in RELEASES.items() if "train" in release.split_names and release.split("train").ids_file
+]
 
 
 def fold_of_each(release: str, ids) -> dict[str, int]:

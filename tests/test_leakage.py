@@ -26,9 +26,12 @@ from .helpers import PROJECT_ROOT
 SHIPPED_FACTS = PROJECT_ROOT / "skin_cancer" / "data" / "archive" / "images.tsv"
 HUB = {"CC-0": "cc0-1.0", "CC-BY": "cc-by-4.0", "CC-BY-NC": "cc-by-nc-4.0"}
 ARCHIVE_COLUMNS = ("lesion_id", "patient_id", "license", "attribution")
-# Every split whose ids can be shared (PH2's IMDxxx ids are not ISIC ids).
+# Every split whose ids can be shared (PH2's IMDxxx ids are not ISIC ids; IMA++'s splits are made at build time).
 SPLITS = [
-    f"{release.name}/{split.name}" for release in RELEASES.values() if release.isic_ids for split in release.splits
+    f"{release.name}/{split.name}"
+    for release in RELEASES.values()
+    if release.isic_ids and not release.archive_collection
+    for split in release.splits
 ]
 # The splits whose lists ../shared/isic-releases holds (HAM10000's are computed: tests/test_ham10000.py).
 ISIC_SPLITS = [

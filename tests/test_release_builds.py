@@ -51,10 +51,10 @@ BAD_INPUTS = ["missing folder", "image without mask", "mask without image", "cor
 
 
 def test_the_table_covers_every_release():
-    # The ISIC releases here, on synthetic trees; HAM10000 and PH2 on their real samples (test_ham10000.py,
-    # test_ph2.py).
+    # The ISIC releases here, on synthetic trees; HAM10000, PH2 and IMA++ on their real samples (test_ham10000.py,
+    # test_ph2.py, test_imaplusplus.py).
     assert [name for name in RELEASES if name.startswith("isic")] == NAMES
-    assert [name for name in RELEASES if not name.startswith("isic")] == ["ham10000", "ph2"]
+    assert [name for name in RELEASES if not name.startswith("isic")] == ["ham10000", "ph2", "imaplusplus"]
 
 
 def load(name: str, data_dir: Path, cache: Path, **options) -> datasets.DatasetDict:
@@ -115,7 +115,8 @@ def test_every_release_has_the_same_columns_and_2017_gains_also_in_and_the_archi
     assert columns["isic2016"] == columns["isic2017"] == columns["isic2018"]
     before = ["image_id", "image", "mask", "diagnosis", "age_approximate", "sex", "original_width", "original_height"]
     archive = ["lesion_id", "patient_id", "license", "attribution"]
-    assert columns["isic2017"] == [*before, "phash", "also_in", *archive, "fold", "dx_type", "localization"]
+    multi = ["masks", "annotators", "tools", "skill_levels", "consensus_staple", "consensus_majority"]
+    assert columns["isic2017"] == [*before, "phash", "also_in", *archive, "fold", "dx_type", "localization", *multi]
     for name in NAMES:
         kinds = {column: type(feature) for column, feature in builds[name]["train"].features.items()}
         assert kinds == {column: type(feature) for column, feature in features("isic2017").items()}

@@ -96,11 +96,11 @@ def releases_readme(shared_releases) -> str:
 
 
 def test_the_table_holds_the_three_releases_and_2017_is_the_default():
-    assert list(RELEASES) == ["isic2016", "isic2017", "isic2018", "ham10000", "ph2"]
+    assert list(RELEASES) == ["isic2016", "isic2017", "isic2018", "ham10000", "ph2", "imaplusplus"]
     assert DEFAULT_RELEASE == "isic2017"
     assert get_release("isic2018") is RELEASES["isic2018"]
     assert get_release(RELEASES["isic2016"]) is RELEASES["isic2016"]
-    with pytest.raises(UsageError, match="isic2016, isic2017, isic2018, ham10000, ph2"):
+    with pytest.raises(UsageError, match="isic2016, isic2017, isic2018, ham10000, ph2, imaplusplus"):
         get_release("isic2019")
 
 

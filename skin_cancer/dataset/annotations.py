@@ -21,11 +21,18 @@ from ..releases import (
     RELEASES,
     Release,
 )
+from .archive import ImageFacts
 from .labels2016 import Labels2016Error, parse_benign_malignant
 
 LABEL_COLUMNS = ("image_id", "melanoma", "seborrheic_keratosis")
 METADATA_COLUMNS = ("image_id", "age_approximate", "sex")
 HAM10000_COLUMNS = ("lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization")
+# IMAplusplus_seg_metadata.csv (IMA++; ../shared/isic-archive-metadata/README.md): one row per mask file.
+SEG_COLUMNS = ("ISIC_id", "seg_filename", "annotator", "tool", "skill_level")
+# The columns read from the metadata.csv ISIC's command-line client writes beside the images it downloads.
+ISIC_CLI_COLUMNS = ("isic_id", "attribution", "copyright_license", "lesion_id", "patient_id")
+# The ISIC Archive's licence names as the Hub spells them (the archive facts of archive.py use the same).
+ARCHIVE_LICENSES = {"CC-0": "cc0-1.0", "CC-BY": "cc-by-4.0", "CC-BY-NC": "cc-by-nc-4.0"}
 _UNKNOWN = {"", "unknown"}
 # Spellings of sex that mean the same as ISIC's own "male" / "female"; anything else is stored as null.
 SEX_SPELLINGS = {"m": "male", "male": "male", "man": "male", "f": "female", "female": "female", "woman": "female"}
@@ -168,6 +175,85 @@ def parse_ham10000(
     return rows
 
 
+@dataclass(frozen=True)
+class SegRow:
+    """One row of IMAplusplus_seg_metadata.csv: a mask file of one image and who drew it with what.
+
+    annotator: `A00`-`A15`, or the consensus codes `ST` (STAPLE) / `MV` (majority vote), which then fill
+    tool and skill_level too; tool: `T1`-`T3`; skill_level: `S1` (expert) or `S2` (novice)."""
+
+    image_id: str
+    file_name: str
+    annotator: str
+    tool: str
+    skill_level: str
+
+
+def parse_seg_metadata(text: str) -> dict[str, list[SegRow]]:
+    """image_id -> its mask rows of IMAplusplus_seg_metadata.csv, sorted by file name (so by annotator).
+
+    Raises AnnotationError for a missing column, an empty cell among SEG_COLUMNS, a file name that does not start
+    with its image id, or a file named twice."""
+    rows: dict[str, list[SegRow]] = {}
+    seen: set[str] = set()
+    for line_number, row in _rows(text, SEG_COLUMNS):
+        cells = {column: row[column].strip() for column in SEG_COLUMNS}
+        empty = [column for column, value in cells.items() if not value]
+        if empty:
+            raise AnnotationError(f"line {line_number}: {', '.join(empty)} is empty")
+        image_id, file_name = cells["ISIC_id"], cells["seg_filename"]
+        if not file_name.startswith(f"{image_id}_"):
+            raise AnnotationError(f"line {line_number}: the mask {file_name} is not named after its image {image_id}")
+        if file_name in seen:
+            raise AnnotationError(f"line {line_number}: {file_name} appears twice")
+        seen.add(file_name)
+        entry = SegRow(image_id, file_name, cells["annotator"], cells["tool"], cells["skill_level"])
+        rows.setdefault(image_id, []).append(entry)
+    return {image_id: sorted(found, key=lambda entry: entry.file_name) for image_id, found in rows.items()}
+
+
+@dataclass(frozen=True)
+class IsicCliRow:
+    """One image's row of ISIC's metadata.csv: its archive facts (lesion, patient, licence as the Hub spells it,
+    attribution; None where a cell is empty) and its age and sex (as Metadata)."""
+
+    facts: ImageFacts
+    metadata: Metadata
+
+
+def parse_isic_cli_metadata(text: str, unrecognised_sex: Counter[str] | None = None) -> dict[str, IsicCliRow]:
+    """isic_id -> IsicCliRow, from the metadata.csv ISIC's command-line client writes beside the images
+    (`isic image download`; the columns ISIC_CLI_COLUMNS among many others; `age_approx` and `sex` when present).
+
+    Raises AnnotationError for a missing column, an empty or repeated isic_id, a licence outside
+    ARCHIVE_LICENSES or an age that is not one."""
+    records: dict[str, IsicCliRow] = {}
+    for line_number, row in _rows(text, ISIC_CLI_COLUMNS):
+        image_id = row["isic_id"].strip()
+        if not image_id:
+            raise AnnotationError(f"line {line_number}: the isic_id is empty")
+        if image_id in records:
+            raise AnnotationError(f"line {line_number}: {image_id} appears twice")
+        licence = row["copyright_license"].strip()
+        if licence and licence not in ARCHIVE_LICENSES:
+            raise AnnotationError(
+                f"line {line_number}: copyright_license {licence!r} is not one of {', '.join(ARCHIVE_LICENSES)}"
+            )
+        facts = ImageFacts(
+            row["lesion_id"].strip() or None,
+            row["patient_id"].strip() or None,
+            ARCHIVE_LICENSES.get(licence),
+            row["attribution"].strip() or None,
+        )
+        sex_text = (row.get("sex") or "").strip()
+        sex = SEX_SPELLINGS.get(sex_text.lower())
+        if sex is None and sex_text.lower() not in _UNKNOWN and unrecognised_sex is not None:
+            unrecognised_sex[sex_text] += 1
+        age = _age((row.get("age_approx") or "").strip(), line_number)
+        records[image_id] = IsicCliRow(facts, Metadata(age, sex))
+    return records
+
+
 def _known(text: str) -> str | None:
     text = text.strip()
     return None if text.lower() in _UNKNOWN else text
@@ -225,10 +311,14 @@ def _image_id(row: dict[str, str], line_number: int, seen: dict) -> str:
 
 __all__ = [
     "AnnotationError",
+    "IsicCliRow",
     "Metadata",
+    "SegRow",
     "parse_diagnoses",
     "parse_ham10000",
+    "parse_isic_cli_metadata",
     "parse_labels",
     "parse_metadata",
     "parse_ph2_txt",
+    "parse_seg_metadata",
 ]

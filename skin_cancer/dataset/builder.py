@@ -36,13 +36,28 @@ from ..errors import (
     is_disk_full,
 )
 from ..options import DEFAULTS, check_options
-from ..releases import DEFAULT_RELEASE, LABELS_HAM10000_METADATA, RELEASES, Release, checksum_problem, get_release
+from ..releases import (
+    DEFAULT_RELEASE,
+    LABELS_HAM10000_METADATA,
+    LAYOUT_MULTI_ANNOTATOR,
+    RELEASES,
+    Release,
+    checksum_problem,
+    get_release,
+)
 from ..schema import features
 from . import compat
-from .annotations import AnnotationError, Metadata, parse_ham10000, parse_labels, parse_metadata
+from .annotations import (
+    AnnotationError,
+    Metadata,
+    parse_ham10000,
+    parse_isic_cli_metadata,
+    parse_labels,
+    parse_metadata,
+)
 from .archive import UNKNOWN, ImageFacts, image_facts
 from .cache import NotASupersededBuild, remove_build, superseded_builds
-from .discovery import Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
+from .discovery import AnnotatedMask, Location, SplitSource, find_in_data_dir, find_in_downloads, read_bytes
 from .fingerprint import cache_hash, first_change, input_listing, listing_fingerprint, package_code_hash
 from .folds import split_fold
 from .masks import NOTE_ORIENTATION_IGNORED, ReadingNotes
@@ -54,6 +69,7 @@ from .transforms import (
     MaskMeaningError,
     MaskSizeError,
     UnsupportedImageError,
+    prepare_frame_mask,
     prepare_pair,
 )
 from .workers import bound_workers
@@ -110,6 +126,17 @@ class ExampleSource:
     also_in: tuple[str, ...] = ()
     archive: ImageFacts = UNKNOWN  # lesion, patient, licence and attribution from the ISIC Archive
     fold: int | None = None  # folds.split_fold: 0-4 in the training split, None elsewhere
+    # A multi-annotator release (IMA++) only: every annotator's mask and the consensus masks (discovery.PairSource).
+    annotations: tuple[AnnotatedMask, ...] = ()
+    staple: Location | None = None
+    majority: Location | None = None
+
+    @property
+    def more_masks(self) -> tuple[Location, ...]:
+        """The mask files read besides `mask`, each once, in the order annotations, STAPLE, majority vote."""
+        found = [annotation.location for annotation in self.annotations]
+        found += [location for location in (self.staple, self.majority) if location is not None]
+        return tuple(location for location in dict.fromkeys(found) if location != self.mask)
 
 
 class SkinCancer(datasets.GeneratorBasedBuilder):
@@ -308,21 +335,15 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
             if examples and examples[0].image_id == first:
                 self._streaming_notes[split] = ReadingNotes()  # a new pass over the split
             notes = self._streaming_notes.setdefault(split, ReadingNotes())
-        for example, (image_bytes, mask_bytes) in zip(examples, _read_ahead(examples), strict=True):
-            try:
+        for example, (image_bytes, mask_bytes, more) in zip(examples, _read_ahead(examples), strict=True):
+            with _naming(example.image, example.mask):
                 pair = prepare_pair(image_bytes, mask_bytes, config.size, config.resize_mode, config.image_format)
-            except UnsupportedImageError as error:
-                raise DataError(example.image.label, str(error)) from error
-            except ImageDecodeError as error:
-                raise DataError(example.image.label, str(error), _CORRUPT_HINT) from error
-            except MaskDecodeError as error:
-                raise DataError(example.mask.label, str(error), _CORRUPT_HINT) from error
-            except MaskSizeError as error:
-                raise DataError(example.mask.label, str(error), "a mask must have its image's size") from error
-            except MaskMeaningError as error:
-                raise DataError(example.mask.label, str(error)) from error
             for note in pair.notes:
                 notes.add(note, example.image.label if note == NOTE_ORIENTATION_IGNORED else example.mask.label)
+            annotated = {}
+            if example.annotations:
+                frame = (pair.original_width, pair.original_height)
+                annotated = _annotated_columns(example, frame, pair.mask, more, config, notes)
             yield (
                 example.image_id,
                 {
@@ -343,6 +364,8 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
                     "fold": example.fold,
                     "dx_type": example.metadata.dx_type,
                     "localization": example.metadata.localization,
+                    **dict.fromkeys(MULTI_ANNOTATOR_COLUMNS),
+                    **annotated,
                 },
             )
         if notes_folder is not None:
@@ -351,6 +374,58 @@ class SkinCancer(datasets.GeneratorBasedBuilder):
         elif examples and examples[-1].image_id == last:
             for message in self._streaming_notes.pop(split, notes).messages(f"{split} split"):
                 warn_user(message)
+
+
+# The columns only a multi-annotator release fills (null elsewhere): see schema.py.
+MULTI_ANNOTATOR_COLUMNS = ("masks", "annotators", "tools", "skill_levels", "consensus_staple", "consensus_majority")
+
+
+@contextlib.contextmanager
+def _naming(image: Location, mask: Location):
+    """The pixel errors of one image and mask as DataErrors naming the file at fault."""
+    try:
+        yield
+    except UnsupportedImageError as error:
+        raise DataError(image.label, str(error)) from error
+    except ImageDecodeError as error:
+        raise DataError(image.label, str(error), _CORRUPT_HINT) from error
+    except MaskDecodeError as error:
+        raise DataError(mask.label, str(error), _CORRUPT_HINT) from error
+    except MaskSizeError as error:
+        raise DataError(mask.label, str(error), "a mask must have its image's size") from error
+    except MaskMeaningError as error:
+        raise DataError(mask.label, str(error)) from error
+
+
+def _annotated_columns(
+    example: ExampleSource,
+    frame: tuple[int, int],
+    mask: bytes,
+    more: dict[Location, bytes],
+    config: SkinCancerConfig,
+    notes: ReadingNotes,
+) -> dict[str, Any]:
+    """`masks` (every annotator's, through the pair's geometry and the one mask rule), its parallel lists and the
+    two consensus masks (None where absent). `frame` is the pair's (original_width, original_height) and `mask`
+    its prepared mask, reused where `mask` is one of these files."""
+    prepared: dict[Location, bytes] = {example.mask: mask}
+    for location, data in more.items():
+        with _naming(example.image, location):
+            prepared[location], found = prepare_frame_mask(data, frame, config.size, config.resize_mode)
+        for note in found:
+            notes.add(note, location.label)
+
+    def stored(location: Location | None) -> dict[str, Any] | None:
+        return None if location is None else {"bytes": prepared[location], "path": None}
+
+    return {
+        "masks": [stored(annotation.location) for annotation in example.annotations],
+        "annotators": [annotation.annotator for annotation in example.annotations],
+        "tools": [annotation.tool for annotation in example.annotations],
+        "skill_levels": [annotation.skill_level for annotation in example.annotations],
+        "consensus_staple": stored(example.staple),
+        "consensus_majority": stored(example.majority),
+    }
 
 
 def _read_ahead(examples: list[ExampleSource]):
@@ -365,8 +440,8 @@ def _read_ahead(examples: list[ExampleSource]):
             yield current
 
 
-def _read_pair(example: ExampleSource) -> tuple[bytes, bytes]:
-    return read_bytes(example.image), read_bytes(example.mask)
+def _read_pair(example: ExampleSource) -> tuple[bytes, bytes, dict[Location, bytes]]:
+    return read_bytes(example.image), read_bytes(example.mask), {path: read_bytes(path) for path in example.more_masks}
 
 
 def _verify_downloads(release: Release, paths: dict[str, str]) -> None:
@@ -394,6 +469,10 @@ def _example_sources(source: SplitSource, release: Release) -> list[ExampleSourc
             image_id: row.metadata
             for image_id, row in parse_ham10000(text, release.diagnosis_names, unrecognised_sex).items()
         }
+    elif release.layout == LAYOUT_MULTI_ANNOTATOR:
+        parse = lambda text: {  # noqa: E731
+            image_id: row.metadata for image_id, row in parse_isic_cli_metadata(text, unrecognised_sex).items()
+        }
     else:
         parse = lambda text: parse_metadata(text, unrecognised_sex)  # noqa: E731
     metadata = _parse_csv(source.metadata_csv, parse) if source.metadata_csv else {}
@@ -418,8 +497,16 @@ def _example_sources(source: SplitSource, release: Release) -> list[ExampleSourc
             diagnoses.get(pair.image_id),
             metadata.get(pair.image_id, unknown),
             tuple(also_in(release, source.split.name, pair.image_id)),
-            image_facts(pair.image_id),
-            split_fold(release, source.split.name, pair.image_id, _own_lesion(metadata.get(pair.image_id))),
+            pair.record.facts if pair.record is not None else image_facts(pair.image_id),
+            split_fold(
+                release,
+                source.split.name,
+                pair.image_id,
+                pair.record.facts if pair.record is not None else _own_lesion(metadata.get(pair.image_id)),
+            ),
+            pair.annotations,
+            pair.staple,
+            pair.majority,
         )
         for pair in source.pairs
     ]

@@ -20,8 +20,17 @@ from dataclasses import dataclass
 from typing import IO
 
 from ..errors import DataError
-from ..releases import LAYOUT_PH2_CASES, Release, Split, zip_name
-from .annotations import AnnotationError, parse_ham10000
+from ..releases import (
+    IMAPLUSPLUS_MAJORITY,
+    IMAPLUSPLUS_SEG_METADATA,
+    IMAPLUSPLUS_STAPLE,
+    LAYOUT_MULTI_ANNOTATOR,
+    LAYOUT_PH2_CASES,
+    Release,
+    Split,
+    zip_name,
+)
+from .annotations import AnnotationError, IsicCliRow, parse_ham10000, parse_isic_cli_metadata, parse_seg_metadata
 from .lesion_splits import lesion_split
 
 
@@ -65,10 +74,27 @@ class Location:
 
 
 @dataclass(frozen=True)
+class AnnotatedMask:
+    """One annotator's mask of an image (IMA++): where it is, and the seg metadata's annotator, tool and skill."""
+
+    location: Location
+    annotator: str
+    tool: str
+    skill_level: str
+
+
+@dataclass(frozen=True)
 class PairSource:
+    """An image and its `mask`; for a multi-annotator release (IMA++) also every annotator's mask, the two
+    consensus masks (None where absent) and the image's row of ISIC's metadata.csv."""
+
     image_id: str
     image: Location
     mask: Location
+    annotations: tuple[AnnotatedMask, ...] = ()
+    staple: Location | None = None
+    majority: Location | None = None
+    record: IsicCliRow | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +289,8 @@ def assemble(
     known_csvs: dict[str, Location] | None = None,
 ) -> list[SplitSource]:
     known_csvs = known_csvs or {}
+    if release.layout == LAYOUT_MULTI_ANNOTATOR:
+        return _assemble_multi_annotator(roots, release, csv_places, known_csvs)
     if release.split_rule is not None:
         return _assemble_by_lesion(roots, release, csv_places, known_csvs)
     sources = []
@@ -325,6 +353,110 @@ def _assemble_by_lesion(
             )
         by_split[lesion_split(row.lesion_id, release.split_bounds)].append(pair)
     return [SplitSource(split, by_split[split.name], table, table) for split in release.splits]
+
+
+def _assemble_multi_annotator(
+    roots: dict[str, _Folder], release: Release, csv_places: list[_Folder], known_csvs: dict[str, Location]
+) -> list[SplitSource]:
+    """IMA++: the images (ISIC's client's folder, with its metadata.csv), the mask folder (`segs/` or `segs.zip`)
+    and IMAplusplus_seg_metadata.csv, which names every mask of every image. Each image present becomes one pair:
+    every annotator's mask (`annotations`, by file name), the STAPLE and majority-vote consensus where listed,
+    and `mask` = the STAPLE consensus, else the first annotator mask. Its split is decided by a hash of its
+    patient_id, else lesion_id, else image id (lesion_splits.py) from metadata.csv. Seg rows of images that are
+    not present are skipped (a partial download: the usual partial-split warning).
+
+    Raises DataError for a missing table, an image without a seg row or a metadata.csv row, a listed mask file
+    that is missing, a mask file of a present image that the table does not list, or an image with only
+    consensus masks."""
+    first = release.splits[0]
+    image_root, mask_root = roots[first.data_folder], roots[first.mask_folder]
+    seg_table = _csv(IMAPLUSPLUS_SEG_METADATA, [*csv_places, mask_root, image_root], known_csvs)
+    if seg_table is None:
+        place = csv_places[0].label if csv_places else image_root.label
+        raise DataError(
+            f"{place.rstrip('/')}/{IMAPLUSPLUS_SEG_METADATA}",
+            "missing: it names every mask of every image and who drew it",
+            download_hint(release),
+        )
+    record_table = _csv(first.metadata_csv, [image_root, *csv_places], known_csvs)
+    if record_table is None:
+        raise DataError(
+            f"{image_root.label.rstrip('/')}/{first.metadata_csv}",
+            "missing: ISIC's client writes it beside the images; its patient_id and lesion_id decide each split",
+            download_hint(release),
+        )
+    seg_rows = _parse_table(seg_table, parse_seg_metadata)
+    records = _parse_table(record_table, parse_isic_cli_metadata)
+    images: dict[str, Location] = {}
+    for name, location in sorted(image_root.files().items()):
+        if not release.is_image(name):
+            continue
+        image_id = _strip_suffix(name)
+        if image_id in images:
+            first_name = images[image_id].label.rsplit("/", 1)[-1]
+            raise DataError(image_root.label, f"{image_id} has two image files: {first_name} and {name}", "keep one")
+        images[image_id] = location
+    if not images:
+        raise DataError(image_root.label, "contains no .jpg images", "the folder or its zip may be incomplete")
+    mask_files = mask_root.files()
+    listed = {row.file_name for rows in seg_rows.values() for row in rows}
+    for name in sorted(mask_files):
+        owner = "_".join(name.split("_")[:2])
+        if name.lower().endswith(".png") and name not in listed and owner in images:
+            raise DataError(
+                mask_files[name].label,
+                f"this mask of {owner} has no row in {seg_table.label}",
+                "the table and the masks must come from the same IMA++ version",
+            )
+    by_split: dict[str, list[PairSource]] = {name: [] for name in release.split_names}
+    for image_id, image in images.items():
+        rows = seg_rows.get(image_id)
+        if not rows:
+            raise DataError(image.label, f"{image_id} has no mask in {seg_table.label}", "is it an IMA++ image?")
+        record = records.get(image_id)
+        if record is None:
+            raise DataError(
+                image.label,
+                f"{image_id} has no row in {record_table.label}",
+                "the row gives its patient and lesion, and so its split: download the images with ISIC's client",
+            )
+        annotations: list[AnnotatedMask] = []
+        consensus: dict[str, Location] = {}
+        for row in rows:
+            location = mask_files.get(row.file_name)
+            if location is None:
+                raise DataError(
+                    f"{mask_root.label.rstrip('/')}/{row.file_name}",
+                    f"missing: {seg_table.label} lists this mask of {image_id}",
+                    "is the mask folder or segs.zip complete?",
+                )
+            if row.annotator in (IMAPLUSPLUS_STAPLE, IMAPLUSPLUS_MAJORITY):
+                consensus[row.annotator] = location
+            else:
+                annotations.append(AnnotatedMask(location, row.annotator, row.tool, row.skill_level))
+        if not annotations:
+            raise DataError(seg_table.label, f"{image_id} has consensus masks but no annotator's mask")
+        staple = consensus.get(IMAPLUSPLUS_STAPLE)
+        pair = PairSource(
+            image_id,
+            image,
+            staple or annotations[0].location,
+            tuple(annotations),
+            staple,
+            consensus.get(IMAPLUSPLUS_MAJORITY),
+            record,
+        )
+        facts = record.facts
+        key = facts.patient_id or facts.lesion_id or image_id
+        by_split[lesion_split(key, release.split_bounds)].append(pair)
+    return [SplitSource(split, by_split[split.name], None, record_table) for split in release.splits]
+
+
+def _parse_table(location: Location, parse):
+    try:
+        return parse(read_bytes(location).decode("utf-8-sig"))
+    except (AnnotationError, UnicodeDecodeError) as error:
+        raise DataError(location.label, f"cannot read this CSV: {error}") from error
 
 
 def locate_folder(container: _Folder, name: str, release: Release) -> _Folder | None:
@@ -641,7 +773,9 @@ def _other_release_hint(top: _Folder, data_dir: str, release: Release) -> str | 
 
 
 __all__ = [
+    "AnnotatedMask",
     "Location",
+    "PairSource",
     "SplitSource",
     "find_in_data_dir",
     "find_in_downloads",

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..releases import Release, get_release
+from ..releases import SPLIT_BY_LESION_HASH, Release, get_release
 from .archive import UNKNOWN, ImageFacts, image_facts
 from .overlap import IDS_PACKAGE, read_id_list
 
@@ -182,8 +182,8 @@ def shipped_lesions(release: str | Release) -> dict[str, str]:
 
 @functools.cache
 def _shipped_lesions(name: str) -> tuple[tuple[str, str], ...]:
-    if not get_release(name).split_rule:
-        return ()
+    if get_release(name).split_rule != SPLIT_BY_LESION_HASH:
+        return ()  # IMA++ is split by patient: its folds group by the archive facts of ISIC's metadata.csv
     resource = importlib.resources.files(IDS_PACKAGE).joinpath(*DIAGNOSES_FOLDER, lesions_file(name))
     return tuple(parse_lesions_tsv(resource.read_text(encoding="utf-8")).items())
 

@@ -335,6 +335,18 @@ def prepare_mask(mask_bytes: bytes, image_size: tuple[int, int], size: int, resi
     return _prepare_mask(mask_bytes, image_size, size, resize_mode)[0]
 
 
+def prepare_frame_mask(
+    mask_bytes: bytes, frame: tuple[int, int], size: int, resize_mode: ResizeMode
+) -> tuple[bytes, tuple[str, ...]]:
+    """Another mask of a prepared pair (one more annotator's, a consensus): placed exactly like the pair's mask.
+
+    frame: the pair's (original_width, original_height), the frame its image and mask share; the mask must have
+    that size. Returns the encoded square mask (`encode_mask`) and how it was read (`masks.ReadingNotes` codes).
+    Raises MaskDecodeError, MaskSizeError, MaskMeaningError; the caller adds the file name."""
+    encoded, reading = _prepare_mask(mask_bytes, frame, size, resize_mode)
+    return encoded, reading.notes
+
+
 def read_mask(mask_bytes: bytes) -> TruthMask:
     """A mask file's bytes read by the one rule (`masks.read_truth`); MaskDecodeError / MaskMeaningError."""
     with _open(mask_bytes, MaskDecodeError) as mask:
@@ -564,6 +576,7 @@ __all__ = [
     "hash_decode_request",
     "pad_colour_position",
     "placement",
+    "prepare_frame_mask",
     "prepare_image",
     "prepare_mask",
     "prepare_pair",

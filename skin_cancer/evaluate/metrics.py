@@ -9,6 +9,7 @@ the thresholded Jaccard. Summaries are plain means over images (macro), never po
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -210,6 +211,19 @@ def boundary_scores(truth: np.ndarray, prediction: np.ndarray) -> dict[str, floa
     }
 
 
+def mean_pairwise_jaccard(masks: Sequence[np.ndarray]) -> float:
+    """The agreement of several annotators on one image: the Jaccard index of every pair of their masks (boolean
+    arrays of one shape; two empty masks agree fully, 1.0), averaged over the pairs. Raises ValueError for fewer
+    than two masks."""
+    if len(masks) < 2:
+        raise ValueError(f"agreement needs two or more masks, not {len(masks)}")
+    values = []
+    for first, second in itertools.combinations(masks, 2):
+        union = int(np.count_nonzero(first | second))
+        values.append(1.0 if union == 0 else int(np.count_nonzero(first & second)) / union)
+    return float(np.mean(values))
+
+
 __all__ = [
     "BOOTSTRAP_DRAWS",
     "BOOTSTRAP_LEVEL",
@@ -223,6 +237,7 @@ __all__ = [
     "confusion",
     "jaccard_distribution",
     "macro_average",
+    "mean_pairwise_jaccard",
     "pooled",
     "scores",
     "surface",

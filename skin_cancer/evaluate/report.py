@@ -58,6 +58,9 @@ class EvaluationReport:
     missing: list[str] = field(default_factory=list)
     total: int = 0
     prediction_values: str | None = None  # how the run read the predictions (None: each by its kind)
+    # The annotators' own agreement on the scored images with two or more masks (IMA++; scoring.annotator_agreement):
+    # {"images", "jaccard", "model_jaccard"}; None for a release with one mask per image.
+    annotator_agreement: dict[str, Any] | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -86,6 +89,7 @@ class EvaluationReport:
                 **jaccard_distribution(row["jaccard"] for row in self.per_image),
             },
             "boundary_native": self._boundary(),
+            **({"annotator_agreement": self.annotator_agreement} if self.annotator_agreement else {}),
         }
 
     @staticmethod
@@ -156,6 +160,14 @@ class EvaluationReport:
             f"{number(boundary['assd_median'])}; {boundary['undefined']} images undefined (exactly one of truth "
             "and prediction empty).",
         ]
+        agreement = summary.get("annotator_agreement")
+        if agreement:
+            lines += [
+                "",
+                f"Human reference (annotator agreement): on the {agreement['images']} scored images with two or more "
+                f"annotator masks, their mean pairwise Jaccard is {agreement['jaccard']:.4f} (native); the model's "
+                f"Jaccard on the same images is {agreement['model_jaccard']:.4f}.",
+            ]
         if summary["square_images"] < summary["images"]:
             lines.append("")
             lines.append(

@@ -20,7 +20,15 @@ from ..dataset.discovery import Location, read_bytes
 from ..errors import DataError, UsageError
 from ..options import DEFAULTS, NATIVE_MASKS_CONFIG
 from ..releases import DEFAULT_RELEASE, Release
-from .metrics import BOUNDARY_NAMES, METRIC_NAMES, Confusion, boundary_scores, confusion, scores
+from .metrics import (
+    BOUNDARY_NAMES,
+    METRIC_NAMES,
+    Confusion,
+    boundary_scores,
+    confusion,
+    mean_pairwise_jaccard,
+    scores,
+)
 
 if TYPE_CHECKING:
     pass
@@ -244,9 +252,33 @@ def _score(
     ]
     per_image = _run(tasks, num_proc)
     _warn_about_readings(per_image, truth.split, prediction_values)
-    return EvaluationReport(
+    report = EvaluationReport(
         truth.split, truth.resize_mode, truth.size, truth.source, per_image, missing, len(truth.rows), prediction_values
     )
+    report.annotator_agreement = annotator_agreement(truth, per_image)
+    return report
+
+
+def annotator_agreement(truth: Truth, per_image: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The human reference beside a model's score: over the scored images with two or more annotator masks,
+    `jaccard` is the mean over images of the mean pairwise Jaccard of their annotators' masks (native resolution,
+    each mask read by the build's rule), and `model_jaccard` the model's mean native Jaccard on the same images
+    (against `mask`). None when no scored image has two annotators (every release but IMA++)."""
+    scored = {row["image_id"]: row for row in per_image}
+    sizes = {row.image_id: (row.width, row.height) for row in truth.rows}
+    agreements, model = [], []
+    for image_id, locations in sorted(truth.annotator_masks.items()):
+        if image_id not in scored:
+            continue
+        masks = [
+            np.asarray(decode_truth(read_bytes(location), location.label, sizes[image_id]).binary) != 0
+            for location in locations
+        ]
+        agreements.append(mean_pairwise_jaccard(masks))
+        model.append(scored[image_id]["jaccard"])
+    if not agreements:
+        return None
+    return {"images": len(agreements), "jaccard": float(np.mean(agreements)), "model_jaccard": float(np.mean(model))}
 
 
 def _warn_about_readings(per_image: list[dict[str, Any]], split: str, prediction_values: str | None) -> None:
@@ -298,6 +330,7 @@ def evaluate(
 
 
 __all__ = [
+    "annotator_agreement",
     "evaluate",
     "score",
 ]

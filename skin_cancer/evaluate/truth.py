@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -73,6 +73,9 @@ class Truth:
     dataset: datasets.Dataset  # the square split, for drawing
     # The local folders the truth is read from (the ISIC tree, a staged repository): no output may touch them.
     folders: tuple[str, ...] = ()
+    # A multi-annotator release (IMA++) read from its data folder: {image_id: every annotator's native mask} of
+    # the images with two or more, for the human reference (scoring.annotator_agreement); empty otherwise.
+    annotator_masks: dict[str, tuple[Location, ...]] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[str]:
@@ -103,7 +106,13 @@ def truth_from_build(build: Build, split: str) -> Truth:
         rows.append(TruthRow(image_id, width, height, square, native[image_id]))
     options = build.options
     folders = (build.data_dir,)
-    return Truth(split, options.resize_mode, options.size, build.data_dir, rows, build.dataset[split], folders)
+    annotators = {
+        pair.image_id: tuple(annotation.location for annotation in pair.annotations)
+        for pair in source.pairs
+        if len(pair.annotations) >= 2
+    }
+    square = build.dataset[split]
+    return Truth(split, options.resize_mode, options.size, build.data_dir, rows, square, folders, annotators)
 
 
 def truth_from_dataset(

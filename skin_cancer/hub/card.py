@@ -23,7 +23,7 @@ from ..dataset.overlap import split_key, split_overlaps, unknown_splits
 from ..dataset.transforms import JPEG_QUALITY, PAD_COLOUR_INSET
 from ..errors import CardError
 from ..options import CARD_KEY, CARD_VARIANTS, BuildOptions, card_variants, options_from_record, variant_record
-from ..releases import DEFAULT_RELEASE, Release, get_release
+from ..releases import DEFAULT_RELEASE, SPLIT_BY_PATIENT_HASH, Release, get_release
 from ..schema import markdown_table
 from ..tools.leaks import leak_markdown
 from .licences import LicenseSummary, license_section
@@ -524,6 +524,8 @@ def release_values(release: Release) -> dict[str, str]:
         part3 = "" if release.source_data else "Part3 "  # the ISIC challenges' label files
         labels = f", together with the {part3}diagnosis ({_or([name.replace('_', ' ') for name in names])})"
         labels += " and the age and sex metadata." if release.has_metadata else "."
+    elif release.has_metadata:
+        labels = f", together with the age and sex metadata. {release.short_name} has no diagnosis labels."
     else:
         labels = f". {release.short_name} has no diagnosis labels and no patient metadata."
     if release.has_metadata:
@@ -577,6 +579,15 @@ def _lesion_split_sentence(release: Release) -> str:
         parts.append(f"`{name}` from {lower:.2f}" + (f" to below {bound:.2f}" if bound < 1 else " up"))
         lower = bound
     counts = " / ".join(f"{split.official_count} {split.name}" for split in release.splits)
+    if release.split_rule == SPLIT_BY_PATIENT_HASH:
+        return (
+            f"{release.short_name} has none, so they are made by patient, then lesion, then image: an image's key is "
+            "its `patient_id`, else its `lesion_id`, else its `image_id` (ISIC's metadata.csv); the first 16 hex "
+            f"digits of the SHA-256 of the key (UTF-8), divided by 2^64, give a fraction that puts the image in "
+            f"{', '.join(parts)}. No patient and no lesion crosses splits (in the collection's metadata every image "
+            "of a lesion has the same patient or none), and an image's split does not depend on which other data "
+            f"are present ({counts} images on the full set)"
+        )
     return (
         f"{release.short_name} has none, so they are made by lesion: the first 16 hex digits of the SHA-256 of "
         f"the `lesion_id` (UTF-8), divided by 2^64, give a fraction that puts the lesion in {', '.join(parts)}; "

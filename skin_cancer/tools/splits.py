@@ -100,6 +100,11 @@ def splits(release: str | Release, split_format: str, output: Path, overwrite: b
             f"{release.name} has no {TRAINING_SPLIT} split (only {', '.join(release.split_names)}): "
             "it has no folds and no official split lists to write"
         )
+    if not release.split(TRAINING_SPLIT).ids_file:
+        raise UsageError(
+            f"{release.name}'s splits and folds are made at build time from the patient and lesion ids of your "
+            "metadata.csv, so there is no shipped list to write: build it and read the split and `fold` columns"
+        )
     with replacing(output, "splits", overwrite) as scratch:
         write_splits(release, split_format, scratch)
     return [Path(name) for name in written_files(output.expanduser().resolve())]
