@@ -27,7 +27,8 @@ LABELS_PH2_TXT = "ph2-dataset-txt"
 # How a release's files are laid out: flat image and mask folders (ISIC, HAM10000), or one folder per case (PH2).
 LAYOUT_FLAT = "flat"
 LAYOUT_PH2_CASES = "ph2-cases"
-# How a release without official splits is divided (dataset/lesion_splits.py): by a hash of the lesion id.
+# How a release without official splits is divided (dataset/lesion_splits.py): by lesion, the lesions of the
+# official table dealt within each diagnosis, a lesion outside it by a hash of its id.
 SPLIT_BY_LESION_HASH = "lesion-hash"
 
 SEGMENTATION_NAMES = ("background", "lesion")
@@ -518,13 +519,20 @@ HAM10000_DIAGNOSES = {
     "nv": "melanocytic nevi",
     "vasc": "vascular lesions (angiomas, angiokeratomas, pyogenic granulomas, hemorrhage)",
 }
-# The lesion-hash rule (dataset/lesion_splits.py): a lesion goes to `train` when the first 64 bits of the
-# SHA-256 of its lesion_id, read as a fraction of 2**64, are below 0.70, to `valid` below 0.80, else `test`.
+# The split proportions (dataset/lesion_splits.py): the lesions of the official table are dealt to 10 buckets
+# within each dx, buckets 0-6 `train`, 7 `valid`, 8-9 `test`; a lesion outside that table goes by its hash
+# (the first 64 bits of the SHA-256 of its lesion_id over 2**64: `train` below 0.70, `valid` below 0.80).
 HAM10000_SPLIT_BOUNDS = (("train", 0.70), ("valid", 0.80), ("test", 1.0))
-# The rule applied to all 10,015 rows of the official HAM10000_metadata.csv (computed by
-# tests/test_ham10000.py::test_the_release_counts_are_the_rule_on_the_official_table, which checks them):
-# images (lesions) per split. 7,470 lesions in all.
-HAM10000_SPLIT_COUNTS = {"train": 7076, "valid": 966, "test": 1973}
+# The rule applied to all 10,015 rows of the official HAM10000_metadata.csv (computed by scripts/diagnoses.py;
+# tests/test_ham10000.py::test_the_release_counts_are_the_rule_on_the_official_table checks them): images
+# per split (lesions: 5,234 / 745 / 1,491 of 7,470).
+HAM10000_SPLIT_COUNTS = {"train": 7012, "valid": 1001, "test": 2002}
+# The same, per dx (images): each dx divided 70/10/20 to within one lesion per bucket.
+HAM10000_SPLIT_DX_COUNTS = {
+    "train": {"akiec": 228, "bcc": 360, "bkl": 770, "df": 82, "mel": 777, "nv": 4695, "vasc": 100},
+    "valid": {"akiec": 33, "bcc": 52, "bkl": 109, "df": 11, "mel": 112, "nv": 670, "vasc": 14},
+    "test": {"akiec": 66, "bcc": 102, "bkl": 220, "df": 22, "mel": 224, "nv": 1340, "vasc": 28},
+}
 
 _HAM10000_CITATION = """@article{tschandl2018ham10000,
   title   = {The {HAM10000} dataset, a large collection of multi-source dermatoscopic images of common
@@ -598,7 +606,8 @@ HAM10000 = Release(
         "lesion masks of Tschandl et al. 2020, made square (default 512x512) with image and mask aligned "
         "pixel for pixel, plus the diagnosis (seven dx codes) and the metadata table's dx_type, age, sex, "
         "localization and lesion_id. There is no official split: train, valid and test (70/10/20) are made "
-        "by lesion, from the SHA-256 of the lesion_id, so every image of a lesion is in one split. HAM10000 is "
+        "by lesion and stratified by diagnosis (the lesions of the official table dealt within each dx), so "
+        "every image of a lesion is in one split. HAM10000 is "
         "the training set of ISIC 2018 Task 3; none of its ids is in the ISIC 2016/2017/2018 segmentation "
         "releases."
     ),

@@ -32,9 +32,9 @@ class TestISIC2018(ReleaseTestCase):
 
 
 class TestHAM10000(ReleaseTestCase):
-    """A fake HAM10000 tree: two image parts, one mask folder and the metadata table. The lesion ids are chosen
-    so that the lesion rule (SHA-256 of lesion_id) puts one in each split; HAM_9900002 has two images, which
-    must stay together."""
+    """A fake HAM10000 tree: two image parts, one mask folder and the metadata table. The lesion ids are not in
+    the official table, so they take the hash fallback (SHA-256 of lesion_id), chosen to put one in each split;
+    HAM_9900002 has two images, which must stay together."""
 
     RELEASE = "ham10000"
     COUNTS: ClassVar = {"train": 3, "valid": 1, "test": 1}
