@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import functools
 import hashlib
+import http.server
 import shutil
+import threading
 import warnings
 import zipfile
 from collections import Counter, defaultdict
@@ -26,16 +30,18 @@ from skin_cancer.dataset.lesion_splits import (
     shipped_lesion_table,
     split_diagnosis_counts,
 )
-from skin_cancer.errors import DataError, UsageError
+from skin_cancer.errors import DataError
 from skin_cancer.releases import (
     HAM10000,
     HAM10000_DIAGNOSES,
     HAM10000_SPLIT_BOUNDS,
     HAM10000_SPLIT_COUNTS,
     HAM10000_SPLIT_DX_COUNTS,
+    RELEASES,
+    file_digest,
 )
 
-from .helpers import raw_bytes
+from .helpers import RangeRequestHandler, raw_bytes
 
 IMAGE_FOLDERS = ("HAM10000_images_part_1", "HAM10000_images_part_2")
 MASKS = "HAM10000_segmentations_lesion_tschandl"
@@ -295,10 +301,76 @@ def test_a_missing_metadata_table_is_named(tree, tmp_path):
         build(tree, tmp_path / "cache")
 
 
-def test_without_data_dir_the_user_is_told_where_to_get_it(tmp_path):
-    builder = skin_cancer.SkinCancer(config_name="ham10000", cache_dir=str(tmp_path))
-    with pytest.raises(UsageError, match=r"doi\.org/10\.7910/DVN/DBW86T"):
-        builder.download_and_prepare()
+def test_the_downloads_are_the_dataverse_files_with_their_published_size_and_md5():
+    served = {download.file_name: HAM10000.url(download.file_name) for download in HAM10000.downloads}
+    access = "https://dataverse.harvard.edu/api/access/datafile/"
+    assert served == {
+        "HAM10000_images_part_1.zip": access + "3172585",
+        "HAM10000_images_part_2.zip": access + "3172584",
+        "HAM10000_segmentations_lesion_tschandl.zip": access + "3838943",
+        METADATA: access + "4338392?format=original",  # the uploaded CSV, not Dataverse's re-export
+    }
+    assert {download.folder for download in HAM10000.downloads} == {*IMAGE_FOLDERS, MASKS, None}
+    for download in HAM10000.downloads:
+        assert download.size and download.checksum is not None and download.checksum.algorithm == "md5"
+        assert "10.7910/DVN/DBW86T" in download.checksum.source
+    assert HAM10000.downloads_by_name[MASKS + ".zip"].size == 10_808_743
+
+
+def dataverse_copy(sample: Path, www: Path) -> Path:
+    """The sample as Dataverse serves it: each file at its file id, the zips with their files at the top
+    (and macOS litter), and the metadata table with the `dataset` column the uploaded v4 table has."""
+    www.mkdir()
+    for download in HAM10000.downloads:
+        target = www / download.served_as.partition("?")[0]
+        if download.folder is not None:
+            with zipfile.ZipFile(target, "w") as archive:
+                for path in sorted((sample / download.folder).iterdir()):
+                    archive.write(path, path.name)
+                archive.writestr(f"__MACOSX/._{download.folder}", b"junk")
+        else:
+            lines = (sample / METADATA).read_text().splitlines()
+            extended = [f"{lines[0]},dataset", *(f"{line},vidir_modern" for line in lines[1:])]
+            target.write_text("\r\n".join(extended) + "\r\n", newline="")
+    return www
+
+
+def recorded(monkeypatch, www: Path, wrong_size: str | None = None, wrong_md5: str | None = None):
+    """The release row with the served files' sizes and MD5s, as if Dataverse had published them (the real
+    files are not here); `wrong_size` / `wrong_md5` names one file recorded wrongly instead."""
+    downloads = []
+    for download in HAM10000.downloads:
+        path = www / download.served_as.partition("?")[0]
+        size = path.stat().st_size + (1 if download.file_name == wrong_size else 0)
+        md5 = "0" * 32 if download.file_name == wrong_md5 else file_digest(path, "md5")
+        checksum = dataclasses.replace(download.checksum, value=md5)
+        downloads.append(dataclasses.replace(download, size=size, checksum=checksum))
+    monkeypatch.setitem(RELEASES, "ham10000", dataclasses.replace(HAM10000, downloads=tuple(downloads)))
+
+
+def test_without_data_dir_the_files_are_downloaded_and_verified(ham, ham10000_sample, tmp_path, monkeypatch):
+    """Only the network is replaced: a local HTTP server serves the files at Dataverse's paths."""
+    www = dataverse_copy(ham10000_sample, tmp_path / "www")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(RangeRequestHandler, directory=www))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        recorded(monkeypatch, www)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", skin_cancer.PartialSplitWarning)
+            downloaded = load_dataset("skin_cancer", "ham10000", cache_dir=str(tmp_path / "c1"), base_url=base_url)
+        assert {split: len(part) for split, part in downloaded.items()} == SAMPLE_COUNTS
+        for split in SAMPLE_COUNTS:
+            assert raw_bytes(downloaded[split]) == raw_bytes(ham[split])
+        part_2 = "HAM10000_images_part_2.zip"
+        recorded(monkeypatch, www, wrong_size=part_2)
+        with pytest.raises(DataError, match=rf"{part_2}: the downloaded file .* is not the size recorded for it"):
+            load_dataset("skin_cancer", "ham10000", cache_dir=str(tmp_path / "c2"), base_url=base_url)
+        recorded(monkeypatch, www, wrong_md5=METADATA)
+        with pytest.raises(DataError, match=rf"{METADATA}: the downloaded file .* does not match its checksum: md5"):
+            load_dataset("skin_cancer", "ham10000", cache_dir=str(tmp_path / "c3"), base_url=base_url)
+    finally:
+        server.shutdown()
 
 
 def test_the_release_row():

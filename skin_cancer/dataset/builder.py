@@ -36,7 +36,15 @@ from ..errors import (
     is_disk_full,
 )
 from ..options import DEFAULTS, check_options
-from ..releases import DEFAULT_RELEASE, LABELS_HAM10000_METADATA, RELEASES, Release, checksum_problem, get_release
+from ..releases import (
+    DEFAULT_RELEASE,
+    LABELS_HAM10000_METADATA,
+    RELEASES,
+    Release,
+    checksum_problem,
+    get_release,
+    size_problem,
+)
 from ..schema import features
 from . import compat
 from .annotations import AnnotationError, Metadata, parse_ham10000, parse_labels, parse_metadata
@@ -370,13 +378,19 @@ def _read_pair(example: ExampleSource) -> tuple[bytes, bytes]:
 
 
 def _verify_downloads(release: Release, paths: dict[str, str]) -> None:
-    """Each downloaded file against the checksum recorded for it; files without one pass unchecked.
+    """Each downloaded file against the size and the checksum recorded for it; files without them pass unchecked.
 
     Only local files are checked: streaming reads over HTTP and downloads nothing."""
     downloads = release.downloads_by_name
     for file_name, path in paths.items():
         if not os.path.isabs(path) or not os.path.isfile(path):
             continue
+        wrong_size = size_problem(downloads[file_name], path)
+        if wrong_size is not None:
+            detail = wrong_size.split(": ", 1)[1]
+            raise DataError(
+                file_name, f"the downloaded file ({path}) is not the size recorded for it: {detail}", NO_CHECKS_HINT
+            )
         problem = checksum_problem(downloads[file_name], path)
         if problem is not None:
             # checksum_problem starts with the file name, which DataError puts first already.
