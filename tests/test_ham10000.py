@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import hashlib
 import http.server
+import importlib.util
 import shutil
 import threading
 import warnings
@@ -41,7 +42,7 @@ from skin_cancer.releases import (
     file_digest,
 )
 
-from .helpers import RangeRequestHandler, raw_bytes
+from .helpers import PROJECT_ROOT, RangeRequestHandler, raw_bytes
 
 IMAGE_FOLDERS = ("HAM10000_images_part_1", "HAM10000_images_part_2")
 MASKS = "HAM10000_segmentations_lesion_tschandl"
@@ -397,3 +398,21 @@ def test_publish_stages_a_card_with_licence_citation_split_method_and_counts(ham
         listed = ", ".join(f"{code} {count}" for code, count in counts.items())
         assert f"`{split}` {HAM10000_SPLIT_COUNTS[split]} ({listed})" in card
     assert "`mel` = melanoma" in card and "`nv` = melanocytic nevi" in card
+
+
+def test_the_benchmark_tree_is_the_real_pairs_under_the_official_ids(ham10000_sample, tmp_path):
+    """benchmarks/bench_ham10000.py's tree builds into the shipped splits (loaded by path: not a package)."""
+    from skin_cancer.dataset import overlap
+
+    spec = importlib.util.spec_from_file_location("bench_ham10000", PROJECT_ROOT / "benchmarks" / "bench_ham10000.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    made = bench.ham10000_tree(ham10000_sample, tmp_path / "tree", 40)
+    assert [image_id for image_id, _, _ in made] == sorted(table(ham10000_sample))[:40]
+    real = {path.name: raw for path in ham10000_sample.glob("*/*") if (raw := path.read_bytes())}
+    assert all(image.read_bytes() in real.values() and mask.read_bytes() in real.values() for _, image, mask in made)
+    built = build(tmp_path / "tree", tmp_path / "cache", size=64)
+    for split in HAM10000.splits:
+        expected = [image_id for image_id, _, _ in made if image_id in set(overlap.read_id_list(split.ids_file))]
+        assert (sorted(built[split.name]["image_id"]) if split.name in built else []) == expected
