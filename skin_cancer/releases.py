@@ -29,9 +29,10 @@ LAYOUT_FLAT = "flat"
 LAYOUT_PH2_CASES = "ph2-cases"
 # Several masks per image named in a table (IMA++): an image folder, a mask folder and the seg metadata CSV.
 LAYOUT_MULTI_ANNOTATOR = "multi-annotator"
-# How a release without official splits is divided (dataset/lesion_splits.py): by a hash of the lesion id.
+# How a release without official splits is divided (dataset/lesion_splits.py): by lesion, the lesions of the
+# official table dealt within each diagnosis, a lesion outside it by a hash of its id.
 SPLIT_BY_LESION_HASH = "lesion-hash"
-# The same hash of the image's group key: its patient_id, else its lesion_id, else its image id (IMA++).
+# The hash rule alone, of the image's group key: its patient_id, else its lesion_id, else its image id (IMA++).
 SPLIT_BY_PATIENT_HASH = "patient-hash"
 
 SEGMENTATION_NAMES = ("background", "lesion")
@@ -58,14 +59,17 @@ class Checksum:
 class Download:
     """One file served at the release's base URL; `folder` is the folder a zip extracts to (None for a CSV).
 
-    `size` is the file's length in bytes as a public source records it beside the checksum; None where no
-    source in hand records it (none does yet for these releases: ISIC's bucket lists no sizes either).
+    `size` is the file's length in bytes as a public source records it beside the checksum (the checksum's
+    `source`); None where no source in hand records it (ISIC's bucket lists no sizes). `served_as` is the path
+    below the release's base URL the file is served at when it is not the file name (Harvard Dataverse
+    serves a file by its numeric id); a mirror given as `base_url` must serve the same paths.
     """
 
     file_name: str
     checksum: Checksum | None
     folder: str | None = None
     size: int | None = None
+    served_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,10 @@ class Release:
         return tuple(download for download in self.downloads if download.folder is None)
 
     def url(self, file_name: str, base_url: str | None = None) -> str:
-        return official_url(file_name, base_url or self.base_url)
+        """Where a download is fetched: base_url (the official one by default) + its `served_as` or file name."""
+        download = self.downloads_by_name.get(file_name)
+        served = download.served_as if download is not None and download.served_as else file_name
+        return official_url(served, base_url or self.base_url)
 
     def mask_image_id(self, file_name: str) -> str | None:
         """The image id a mask file belongs to, or None: `_segmentation.png` and `_Segmentation.png` alike."""
@@ -218,6 +225,19 @@ def file_digest(path: str | os.PathLike[str], algorithm: str) -> str:
         for chunk in iter(lambda: file.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def size_problem(download: Download, path: str | os.PathLike[str]) -> str | None:
+    """None when the file has its recorded size in bytes (or none is recorded), else what is wrong, in one line.
+
+    Cheap (no read), so a truncated or wrong download is told apart before its checksum is computed."""
+    if download.size is None:
+        return None
+    actual = os.path.getsize(path)
+    if actual == download.size:
+        return None
+    source = f" (recorded by {download.checksum.source})" if download.checksum is not None else ""
+    return f"{download.file_name}: {actual} bytes, expected {download.size}{source}"
 
 
 def checksum_problem(download: Download, path: str | os.PathLike[str]) -> str | None:
@@ -509,11 +529,36 @@ ISIC2018 = Release(
 
 # Facts from the Harvard Dataverse record (doi 10.7910/DVN/DBW86T) as the project's
 # ../shared/ham10000-mini/README.md records them: folder and file names, 10,015 images and masks,
-# the licence and the two papers. No size or checksum of the Dataverse files is in hand (Dataverse shows
-# an MD5 per file on the record's page; none was copied here), so the builder does not download them.
+# the licence and the two papers.
 HAM10000_DOI = "10.7910/DVN/DBW86T"
 HAM10000_PAGE = f"https://doi.org/{HAM10000_DOI}"
 HAM10000_METADATA = "HAM10000_metadata.csv"  # Dataverse also serves it as `HAM10000_metadata`, no extension
+# Dataverse's access API: a file of the record is served at <this>/<file id> (a redirect to its storage).
+DATAVERSE_ACCESS = "https://dataverse.harvard.edu/api/access/datafile/"
+# The record's files (version 4.0): Dataverse file id, size in bytes and the MD5 Dataverse publishes for each.
+# Not read from Dataverse here (no internet): quoted by public GitHub download scripts and data cards that
+# fetch these ids and verify these MD5s (found with the project's code search, e.g. for the MD5 values;
+# three independent ones agree on ids and MD5s, two give the sizes, one states each MD5 "matches the value
+# Dataverse publishes"). The metadata table is ingested by Dataverse: only `?format=original` serves the
+# uploaded CSV (690,218 bytes, with a `dataset` column) whose MD5 is published; the plain URL serves a
+# re-exported TSV. The shared copy in ../shared/ham10000-mini is a different export (563,277 bytes).
+_DATAVERSE_SOURCE = (
+    "Harvard Dataverse's record doi 10.7910/DVN/DBW86T (v4.0), as quoted with the file id and size by public "
+    "HAM10000 download scripts on GitHub"
+)
+HAM10000_FILES = {  # file name: (Dataverse path below DATAVERSE_ACCESS, size in bytes, MD5)
+    "HAM10000_images_part_1.zip": ("3172585", 1_366_522_108, "4639bfa73ab251610530a97c898e6e46"),
+    "HAM10000_images_part_2.zip": ("3172584", 1_403_566_547, "da43d6cc50f6613013be07e8986b384b"),
+    "HAM10000_segmentations_lesion_tschandl.zip": ("3838943", 10_808_743, "6e8d252e09cfdb0189199f15985a5b84"),
+    HAM10000_METADATA: ("4338392?format=original", 690_218, "8f85fb1aa29d80a2797247e434deb79d"),
+}
+
+
+def _dataverse_download(file_name: str, folder: str | None) -> Download:
+    served_as, size, md5 = HAM10000_FILES[file_name]
+    return Download(file_name, Checksum("md5", md5, _DATAVERSE_SOURCE), folder, size, served_as)
+
+
 CC_BY_NC_URL = "https://creativecommons.org/licenses/by-nc/4.0/"
 # The seven `dx` codes of HAM10000_metadata.csv, in the ClassLabel's order, and their names in
 # Tschandl et al. 2018 (Sci Data 5, 180161).
@@ -526,13 +571,20 @@ HAM10000_DIAGNOSES = {
     "nv": "melanocytic nevi",
     "vasc": "vascular lesions (angiomas, angiokeratomas, pyogenic granulomas, hemorrhage)",
 }
-# The lesion-hash rule (dataset/lesion_splits.py): a lesion goes to `train` when the first 64 bits of the
-# SHA-256 of its lesion_id, read as a fraction of 2**64, are below 0.70, to `valid` below 0.80, else `test`.
+# The split proportions (dataset/lesion_splits.py): the lesions of the official table are dealt to 10 buckets
+# within each dx, buckets 0-6 `train`, 7 `valid`, 8-9 `test`; a lesion outside that table goes by its hash
+# (the first 64 bits of the SHA-256 of its lesion_id over 2**64: `train` below 0.70, `valid` below 0.80).
 HAM10000_SPLIT_BOUNDS = (("train", 0.70), ("valid", 0.80), ("test", 1.0))
-# The rule applied to all 10,015 rows of the official HAM10000_metadata.csv (computed by
-# tests/test_ham10000.py::test_the_release_counts_are_the_rule_on_the_official_table, which checks them):
-# images (lesions) per split. 7,470 lesions in all.
-HAM10000_SPLIT_COUNTS = {"train": 7076, "valid": 966, "test": 1973}
+# The rule applied to all 10,015 rows of the official HAM10000_metadata.csv (computed by scripts/diagnoses.py;
+# tests/test_ham10000.py::test_the_release_counts_are_the_rule_on_the_official_table checks them): images
+# per split (lesions: 5,234 / 745 / 1,491 of 7,470).
+HAM10000_SPLIT_COUNTS = {"train": 7012, "valid": 1001, "test": 2002}
+# The same, per dx (images): each dx divided 70/10/20 to within one lesion per bucket.
+HAM10000_SPLIT_DX_COUNTS = {
+    "train": {"akiec": 228, "bcc": 360, "bkl": 770, "df": 82, "mel": 777, "nv": 4695, "vasc": 100},
+    "valid": {"akiec": 33, "bcc": 52, "bkl": 109, "df": 11, "mel": 112, "nv": 670, "vasc": 14},
+    "test": {"akiec": 66, "bcc": 102, "bkl": 220, "df": 22, "mel": 224, "nv": 1340, "vasc": 28},
+}
 
 _HAM10000_CITATION = """@article{tschandl2018ham10000,
   title   = {The {HAM10000} dataset, a large collection of multi-source dermatoscopic images of common
@@ -583,16 +635,13 @@ HAM10000 = Release(
         _ham10000_split("test", "test"),
     ),
     downloads=(
-        *_zips(
-            [
-                ("HAM10000_images_part_1", None),
-                ("HAM10000_images_part_2", None),
-                ("HAM10000_segmentations_lesion_tschandl", None),
-            ]
+        *(
+            _dataverse_download(zip_name(folder), folder)
+            for folder in ("HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_segmentations_lesion_tschandl")
         ),
-        Download(HAM10000_METADATA, None),
+        _dataverse_download(HAM10000_METADATA, None),
     ),
-    base_url=f"https://dataverse.harvard.edu/dataset.xhtml?persistentId=doi:{HAM10000_DOI}",
+    base_url=DATAVERSE_ACCESS,
     data_page=HAM10000_PAGE,
     mask_suffix="_segmentation.png",
     image_suffixes=IMAGE_SUFFIXES,
@@ -606,7 +655,8 @@ HAM10000 = Release(
         "lesion masks of Tschandl et al. 2020, made square (default 512x512) with image and mask aligned "
         "pixel for pixel, plus the diagnosis (seven dx codes) and the metadata table's dx_type, age, sex, "
         "localization and lesion_id. There is no official split: train, valid and test (70/10/20) are made "
-        "by lesion, from the SHA-256 of the lesion_id, so every image of a lesion is in one split. HAM10000 is "
+        "by lesion and stratified by diagnosis (the lesions of the official table dealt within each dx), so "
+        "every image of a lesion is in one split. HAM10000 is "
         "the training set of ISIC 2018 Task 3; none of its ids is in the ISIC 2016/2017/2018 segmentation "
         "releases."
     ),
@@ -619,7 +669,6 @@ HAM10000 = Release(
     split_rule=SPLIT_BY_LESION_HASH,
     split_bounds=HAM10000_SPLIT_BOUNDS,
     image_license="cc-by-nc-4.0",
-    downloadable=False,
     diagnosis_descriptions=tuple(HAM10000_DIAGNOSES.values()),
     source_data="HAM10000 (Harvard Dataverse, doi 10.7910/DVN/DBW86T) with the lesion masks of Tschandl et al. 2020",
     source_owner="HAM10000 data by the ViDIR Group, Medical University of Vienna",
@@ -848,5 +897,6 @@ __all__ = [
     "checksum_problem",
     "file_digest",
     "get_release",
+    "size_problem",
     "zip_name",
 ]

@@ -32,8 +32,8 @@ from skin_cancer.dataset.folds import (
     shipped_lesions,
     split_fold,
 )
-from skin_cancer.dataset.lesion_splits import lesion_split
-from skin_cancer.releases import HAM10000_SPLIT_BOUNDS, RELEASES, get_release
+from skin_cancer.dataset.lesion_splits import release_lesion_split
+from skin_cancer.releases import RELEASES, get_release
 from skin_cancer.tools.pipeline import prepare_dataset
 from skin_cancer.tools.splits import official_splits
 
@@ -147,7 +147,7 @@ def test_ham10000_folds_never_split_a_lesion_and_follow_the_metadata_table(ham10
     rows = parse_ham10000(
         (ham10000_sample / "HAM10000_metadata.csv").read_text(), get_release("ham10000").diagnosis_names
     )
-    train = {i: row for i, row in rows.items() if lesion_split(row.lesion_id, HAM10000_SPLIT_BOUNDS) == "train"}
+    train = {i: row for i, row in rows.items() if release_lesion_split("ham10000", row.lesion_id) == "train"}
     assert sorted(train) == universe and len(universe) == get_release("ham10000").split("train").official_count
     assert shipped_lesions("ham10000") == {i: row.lesion_id for i, row in train.items()}
     assert shipped_diagnoses("ham10000") == {i: row.dx for i, row in train.items()}
@@ -185,8 +185,12 @@ def test_shipped_diagnoses_are_the_official_labels(reference_csvs, ham10000_samp
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    for path in script.write_all(csvs, tmp_path):  # the regeneration script gives the shipped files byte for byte
-        shipped = PROJECT_ROOT / "skin_cancer" / "data" / "diagnoses" / path.name
+    (tmp_path / "ids").mkdir()
+    written = script.write_all(csvs, tmp_path, tmp_path / "ids")
+    assert len(written) == 8  # 2016, 2017; HAM10000's lesion table, three id lists, diagnoses and lesions
+    for path in written:  # the regeneration script gives the shipped files byte for byte
+        folder = "ids" if path.parent.name == "ids" else "diagnoses"
+        shipped = PROJECT_ROOT / "skin_cancer" / "data" / folder / path.name
         assert path.read_bytes() == shipped.read_bytes()
 
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import functools
 import hashlib
+import http.server
+import importlib.util
 import shutil
+import threading
 import warnings
 import zipfile
 from collections import Counter, defaultdict
@@ -17,17 +22,34 @@ from PIL import Image
 
 import skin_cancer
 from skin_cancer.cli import main
-from skin_cancer.dataset.lesion_splits import lesion_fraction, lesion_split
-from skin_cancer.errors import DataError, UsageError
-from skin_cancer.releases import HAM10000, HAM10000_DIAGNOSES, HAM10000_SPLIT_BOUNDS, HAM10000_SPLIT_COUNTS
+from skin_cancer.dataset.lesion_splits import (
+    deal_lesions,
+    lesion_fraction,
+    lesion_split,
+    lesion_table,
+    release_lesion_split,
+    shipped_lesion_table,
+    split_diagnosis_counts,
+)
+from skin_cancer.errors import DataError
+from skin_cancer.releases import (
+    HAM10000,
+    HAM10000_DIAGNOSES,
+    HAM10000_SPLIT_BOUNDS,
+    HAM10000_SPLIT_COUNTS,
+    HAM10000_SPLIT_DX_COUNTS,
+    RELEASES,
+    file_digest,
+)
 
-from .helpers import raw_bytes
+from .helpers import PROJECT_ROOT, RangeRequestHandler, raw_bytes
 
 IMAGE_FOLDERS = ("HAM10000_images_part_1", "HAM10000_images_part_2")
 MASKS = "HAM10000_segmentations_lesion_tschandl"
 METADATA = "HAM10000_metadata.csv"
-# The rule applied by hand to the sample's 16 ids (no valid lesion among them: that split is absent).
-SAMPLE_COUNTS = {"train": 11, "test": 5}
+# The rule applied to the sample's 16 ids (ham10000-{train,valid,test}.txt list them so).
+SAMPLE_COUNTS = {"train": 8, "valid": 6, "test": 2}
+SHARES = {"train": 0.70, "valid": 0.10, "test": 0.20}
 
 
 def table(sample: Path) -> dict[str, dict[str, str]]:
@@ -58,29 +80,61 @@ def tree(ham10000_sample, tmp_path) -> Path:
     return Path(shutil.copytree(ham10000_sample, tmp_path / "HAM10000"))
 
 
+def official_lesions(sample: Path) -> dict[str, tuple[str, int]]:
+    return lesion_table({image_id: (row["lesion_id"], row["dx"]) for image_id, row in table(sample).items()})
+
+
+def readme_rule(lesions: dict[str, tuple[str, int]]) -> dict[str, str]:
+    """The README's rule, written out again from its words (not through folds.assign_groups)."""
+    images_of_dx = Counter()
+    for dx, images in lesions.values():
+        images_of_dx[dx] += images
+    totals, split_of = [0] * 10, {}
+    for dx in sorted(images_of_dx, key=lambda code: (images_of_dx[code], code)):
+        counts = [0] * 10
+
+        def tie(lesion_id: str) -> int:
+            return int.from_bytes(hashlib.sha256(f"skin-cancer-splits-1\0{lesion_id}".encode()).digest()[:8], "big")
+
+        members = [lesion_id for lesion_id, (code, _) in lesions.items() if code == dx]
+        for lesion_id in sorted(members, key=lambda key: (-lesions[key][1], tie(key), key)):
+            bucket = min(range(10), key=lambda index: (counts[index], totals[index], index))
+            counts[bucket] += lesions[lesion_id][1]
+            totals[bucket] += lesions[lesion_id][1]
+            split_of[lesion_id] = "train" if bucket <= 6 else "valid" if bucket == 7 else "test"
+    return split_of
+
+
 def test_the_release_counts_are_the_rule_on_the_official_table(ham10000_sample):
-    rows = table(ham10000_sample).values()
+    rows = table(ham10000_sample)
     assert len(rows) == 10015
-    counts = Counter(lesion_split(row["lesion_id"], HAM10000_SPLIT_BOUNDS) for row in rows)
+    lesions = official_lesions(ham10000_sample)
+    assert len(lesions) == 7470 and sum(images for _, images in lesions.values()) == 10015
+    assert shipped_lesion_table("ham10000") == lesions  # the shipped universe is the official table's
+    dealt = deal_lesions(lesions, HAM10000_SPLIT_BOUNDS)
+    assert dealt == readme_rule(lesions)
+    counts = Counter(dealt[row["lesion_id"]] for row in rows.values())
     assert dict(counts) == HAM10000_SPLIT_COUNTS
-    # Stratified by diagnosis: every lesion has one dx, and each dx is near 70/10/20.
-    dx_of = defaultdict(set)
-    for row in rows:
-        dx_of[row["lesion_id"]].add(row["dx"])
-    assert all(len(codes) == 1 for codes in dx_of.values())
-    assert {row["dx"] for row in rows} == set(HAM10000_DIAGNOSES)
+    by_dx = {split: dict.fromkeys(HAM10000_DIAGNOSES, 0) for split in HAM10000_SPLIT_COUNTS}
+    for row in rows.values():
+        by_dx[dealt[row["lesion_id"]]][row["dx"]] += 1
+    assert by_dx == HAM10000_SPLIT_DX_COUNTS == split_diagnosis_counts("ham10000")
+    # Stratified by diagnosis: every dx is 70/10/20 of its images to within 2 points (the hash rule this
+    # replaces gave df 60.9/10.4/28.7 and bcc 75.3/8.4/16.3).
     for code in HAM10000_DIAGNOSES:
-        lesions = [lesion for lesion, codes in dx_of.items() if code in codes]
-        train = sum(lesion_split(lesion, HAM10000_SPLIT_BOUNDS) == "train" for lesion in lesions) / len(lesions)
-        assert 0.6 < train < 0.8, code
+        total = sum(by_dx[split][code] for split in by_dx)
+        for split, share in SHARES.items():
+            assert abs(by_dx[split][code] / total - share) < 0.02, (code, split)
 
 
 def test_the_shipped_id_lists_are_the_rule_on_the_official_table(ham10000_sample):
     from skin_cancer.dataset import overlap
 
+    dealt = deal_lesions(official_lesions(ham10000_sample), HAM10000_SPLIT_BOUNDS)
     expected = defaultdict(set)
     for image_id, row in table(ham10000_sample).items():
-        expected[lesion_split(row["lesion_id"], HAM10000_SPLIT_BOUNDS)].add(image_id)
+        expected[dealt[row["lesion_id"]]].add(image_id)
+        assert release_lesion_split("ham10000", row["lesion_id"]) == dealt[row["lesion_id"]]
     for split in HAM10000.splits:
         assert overlap.read_id_list(split.ids_file) == sorted(expected[split.name])
     # None of the 10,015 ids is in an ISIC segmentation release (the Dataverse record's and the issue's claim).
@@ -88,13 +142,30 @@ def test_the_shipped_id_lists_are_the_rule_on_the_official_table(ham10000_sample
     assert not isic & set(table(ham10000_sample))
 
 
-def test_the_rule_is_the_one_the_readme_states():
+def test_a_lesion_outside_the_official_table_goes_by_the_hash_rule():
     # The fraction is the digest's first 64 bits over 2**64.
     digest = hashlib.sha256(b"HAM_0000118").hexdigest()
     assert lesion_fraction("HAM_0000118") == int(digest[:16], 16) / 2**64
     assert lesion_split("x", (("a", 0.0), ("b", 1.0))) == "b"
+    outside = [f"HAM_99{number:05d}" for number in range(200)]
+    assert not set(outside) & set(shipped_lesion_table("ham10000"))
+    found = {release_lesion_split("ham10000", lesion) for lesion in outside}
+    assert found == {"train", "valid", "test"}
+    for lesion in outside:
+        assert release_lesion_split("ham10000", lesion) == lesion_split(lesion, HAM10000_SPLIT_BOUNDS)
+
+
+def test_the_rule_is_the_one_the_readme_states():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "first 16 hex digits of the SHA-256 of its `lesion_id`" in readme
+    assert "first 16 hex digits of the SHA-256 of\n  its `lesion_id`" in readme
+    assert "SHA-256 of `skin-cancer-splits-1`, a NUL byte\n  and the `lesion_id`" in readme
+    assert "buckets 0-6 are `train`, 7 `valid`, 8-9 `test`" in readme
+    for split, counts in HAM10000_SPLIT_DX_COUNTS.items():
+        cells = " | ".join(
+            f"{count} ({100 * count / sum(HAM10000_SPLIT_DX_COUNTS[name][code] for name in SHARES):.1f}%)"
+            for code, count in counts.items()
+        )
+        assert f"| `{split}` | {cells} | {HAM10000_SPLIT_COUNTS[split]} |" in readme
 
 
 def test_exact_counts_per_split_and_the_usual_partial_warning(ham10000_sample, tmp_path):
@@ -102,8 +173,8 @@ def test_exact_counts_per_split_and_the_usual_partial_warning(ham10000_sample, t
         dataset = load_dataset("skin_cancer", "ham10000", data_dir=str(ham10000_sample), cache_dir=str(tmp_path))
     assert {split: len(part) for split, part in dataset.items()} == SAMPLE_COUNTS
     messages = [str(warning.message) for warning in caught if warning.category is skin_cancer.PartialSplitWarning]
-    assert "found 11 of 7076 official training images (train split of HAM10000); the dataset is partial" in messages
-    assert "found 0 of 966 official validation images (valid split of HAM10000); the dataset is partial" in messages
+    assert "found 8 of 7012 official training images (train split of HAM10000); the dataset is partial" in messages
+    assert "found 6 of 1001 official validation images (valid split of HAM10000); the dataset is partial" in messages
 
 
 def test_every_split_is_the_lesion_rule_and_lesions_never_cross(ham, ham10000_sample):
@@ -112,7 +183,7 @@ def test_every_split_is_the_lesion_rule_and_lesions_never_cross(ham, ham10000_sa
     for split, dataset in ham.items():
         for image_id, lesion_id in zip(dataset["image_id"], dataset["lesion_id"], strict=True):
             assert lesion_id == rows[image_id]["lesion_id"]
-            assert split == lesion_split(lesion_id, HAM10000_SPLIT_BOUNDS)
+            assert split == release_lesion_split("ham10000", lesion_id)
             split_of_lesion[lesion_id].add(split)
     assert all(len(splits) == 1 for splits in split_of_lesion.values())
     images_per_lesion = Counter(lesion for split in ham.values() for lesion in split["lesion_id"])
@@ -231,10 +302,76 @@ def test_a_missing_metadata_table_is_named(tree, tmp_path):
         build(tree, tmp_path / "cache")
 
 
-def test_without_data_dir_the_user_is_told_where_to_get_it(tmp_path):
-    builder = skin_cancer.SkinCancer(config_name="ham10000", cache_dir=str(tmp_path))
-    with pytest.raises(UsageError, match=r"doi\.org/10\.7910/DVN/DBW86T"):
-        builder.download_and_prepare()
+def test_the_downloads_are_the_dataverse_files_with_their_published_size_and_md5():
+    served = {download.file_name: HAM10000.url(download.file_name) for download in HAM10000.downloads}
+    access = "https://dataverse.harvard.edu/api/access/datafile/"
+    assert served == {
+        "HAM10000_images_part_1.zip": access + "3172585",
+        "HAM10000_images_part_2.zip": access + "3172584",
+        "HAM10000_segmentations_lesion_tschandl.zip": access + "3838943",
+        METADATA: access + "4338392?format=original",  # the uploaded CSV, not Dataverse's re-export
+    }
+    assert {download.folder for download in HAM10000.downloads} == {*IMAGE_FOLDERS, MASKS, None}
+    for download in HAM10000.downloads:
+        assert download.size and download.checksum is not None and download.checksum.algorithm == "md5"
+        assert "10.7910/DVN/DBW86T" in download.checksum.source
+    assert HAM10000.downloads_by_name[MASKS + ".zip"].size == 10_808_743
+
+
+def dataverse_copy(sample: Path, www: Path) -> Path:
+    """The sample as Dataverse serves it: each file at its file id, the zips with their files at the top
+    (and macOS litter), and the metadata table with the `dataset` column the uploaded v4 table has."""
+    www.mkdir()
+    for download in HAM10000.downloads:
+        target = www / download.served_as.partition("?")[0]
+        if download.folder is not None:
+            with zipfile.ZipFile(target, "w") as archive:
+                for path in sorted((sample / download.folder).iterdir()):
+                    archive.write(path, path.name)
+                archive.writestr(f"__MACOSX/._{download.folder}", b"junk")
+        else:
+            lines = (sample / METADATA).read_text().splitlines()
+            extended = [f"{lines[0]},dataset", *(f"{line},vidir_modern" for line in lines[1:])]
+            target.write_text("\r\n".join(extended) + "\r\n", newline="")
+    return www
+
+
+def recorded(monkeypatch, www: Path, wrong_size: str | None = None, wrong_md5: str | None = None):
+    """The release row with the served files' sizes and MD5s, as if Dataverse had published them (the real
+    files are not here); `wrong_size` / `wrong_md5` names one file recorded wrongly instead."""
+    downloads = []
+    for download in HAM10000.downloads:
+        path = www / download.served_as.partition("?")[0]
+        size = path.stat().st_size + (1 if download.file_name == wrong_size else 0)
+        md5 = "0" * 32 if download.file_name == wrong_md5 else file_digest(path, "md5")
+        checksum = dataclasses.replace(download.checksum, value=md5)
+        downloads.append(dataclasses.replace(download, size=size, checksum=checksum))
+    monkeypatch.setitem(RELEASES, "ham10000", dataclasses.replace(HAM10000, downloads=tuple(downloads)))
+
+
+def test_without_data_dir_the_files_are_downloaded_and_verified(ham, ham10000_sample, tmp_path, monkeypatch):
+    """Only the network is replaced: a local HTTP server serves the files at Dataverse's paths."""
+    www = dataverse_copy(ham10000_sample, tmp_path / "www")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(RangeRequestHandler, directory=www))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        recorded(monkeypatch, www)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", skin_cancer.PartialSplitWarning)
+            downloaded = load_dataset("skin_cancer", "ham10000", cache_dir=str(tmp_path / "c1"), base_url=base_url)
+        assert {split: len(part) for split, part in downloaded.items()} == SAMPLE_COUNTS
+        for split in SAMPLE_COUNTS:
+            assert raw_bytes(downloaded[split]) == raw_bytes(ham[split])
+        part_2 = "HAM10000_images_part_2.zip"
+        recorded(monkeypatch, www, wrong_size=part_2)
+        with pytest.raises(DataError, match=rf"{part_2}: the downloaded file .* is not the size recorded for it"):
+            load_dataset("skin_cancer", "ham10000", cache_dir=str(tmp_path / "c2"), base_url=base_url)
+        recorded(monkeypatch, www, wrong_md5=METADATA)
+        with pytest.raises(DataError, match=rf"{METADATA}: the downloaded file .* does not match its checksum: md5"):
+            load_dataset("skin_cancer", "ham10000", cache_dir=str(tmp_path / "c3"), base_url=base_url)
+    finally:
+        server.shutdown()
 
 
 def test_the_release_row():
@@ -255,6 +392,27 @@ def test_publish_stages_a_card_with_licence_citation_split_method_and_counts(ham
     card = (out / "README.md").read_text()
     assert "license: cc-by-nc-4.0" in card
     assert "10.1038/sdata.2018.161" in card and "10.1038/s41591-020-0942-0" in card
-    assert "first 16 hex digits of the SHA-256 of the `lesion_id`" in card
-    assert "7076 train / 966 valid / 1973 test images on the full set" in card
+    assert "made by lesion and stratified by diagnosis" in card
+    assert "first 16 hex digits of the SHA-256 of its `lesion_id`" in card
+    for split, counts in HAM10000_SPLIT_DX_COUNTS.items():
+        listed = ", ".join(f"{code} {count}" for code, count in counts.items())
+        assert f"`{split}` {HAM10000_SPLIT_COUNTS[split]} ({listed})" in card
     assert "`mel` = melanoma" in card and "`nv` = melanocytic nevi" in card
+
+
+def test_the_benchmark_tree_is_the_real_pairs_under_the_official_ids(ham10000_sample, tmp_path):
+    """benchmarks/bench_ham10000.py's tree builds into the shipped splits (loaded by path: not a package)."""
+    from skin_cancer.dataset import overlap
+
+    spec = importlib.util.spec_from_file_location("bench_ham10000", PROJECT_ROOT / "benchmarks" / "bench_ham10000.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    made = bench.ham10000_tree(ham10000_sample, tmp_path / "tree", 40)
+    assert [image_id for image_id, _, _ in made] == sorted(table(ham10000_sample))[:40]
+    real = {path.name: raw for path in ham10000_sample.glob("*/*") if (raw := path.read_bytes())}
+    assert all(image.read_bytes() in real.values() and mask.read_bytes() in real.values() for _, image, mask in made)
+    built = build(tmp_path / "tree", tmp_path / "cache", size=64)
+    for split in HAM10000.splits:
+        expected = [image_id for image_id, _, _ in made if image_id in set(overlap.read_id_list(split.ids_file))]
+        assert (sorted(built[split.name]["image_id"]) if split.name in built else []) == expected

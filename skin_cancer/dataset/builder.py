@@ -44,6 +44,7 @@ from ..releases import (
     Release,
     checksum_problem,
     get_release,
+    size_problem,
 )
 from ..schema import features
 from . import compat
@@ -445,13 +446,19 @@ def _read_pair(example: ExampleSource) -> tuple[bytes, bytes, dict[Location, byt
 
 
 def _verify_downloads(release: Release, paths: dict[str, str]) -> None:
-    """Each downloaded file against the checksum recorded for it; files without one pass unchecked.
+    """Each downloaded file against the size and the checksum recorded for it; files without them pass unchecked.
 
     Only local files are checked: streaming reads over HTTP and downloads nothing."""
     downloads = release.downloads_by_name
     for file_name, path in paths.items():
         if not os.path.isabs(path) or not os.path.isfile(path):
             continue
+        wrong_size = size_problem(downloads[file_name], path)
+        if wrong_size is not None:
+            detail = wrong_size.split(": ", 1)[1]
+            raise DataError(
+                file_name, f"the downloaded file ({path}) is not the size recorded for it: {detail}", NO_CHECKS_HINT
+            )
         problem = checksum_problem(downloads[file_name], path)
         if problem is not None:
             # checksum_problem starts with the file name, which DataError puts first already.

@@ -31,7 +31,7 @@ from ..releases import (
     zip_name,
 )
 from .annotations import AnnotationError, IsicCliRow, parse_ham10000, parse_isic_cli_metadata, parse_seg_metadata
-from .lesion_splits import lesion_split
+from .lesion_splits import lesion_split, release_lesion_split
 
 
 def download_hint(release: Release) -> str:
@@ -323,7 +323,8 @@ def _assemble_by_lesion(
     roots: dict[str, _Folder], release: Release, csv_places: list[_Folder], known_csvs: dict[str, Location]
 ) -> list[SplitSource]:
     """A release whose splits share their folders (HAM10000): every image paired once across its image
-    folders, then given the split of its lesion (lesion_splits.py) from the metadata table's lesion_id.
+    folders, then given the split of its lesion (lesion_splits.py: dealt over the shipped universe, else
+    the hash rule) from the metadata table's lesion_id.
 
     Raises DataError when the table is absent, unreadable, or has no row for an image."""
     first = release.splits[0]
@@ -351,7 +352,7 @@ def _assemble_by_lesion(
                 f"{pair.image_id} has no row in {table.label}",
                 "the table gives each image its lesion, and so its split: use the official table",
             )
-        by_split[lesion_split(row.lesion_id, release.split_bounds)].append(pair)
+        by_split[release_lesion_split(release, row.lesion_id)].append(pair)
     return [SplitSource(split, by_split[split.name], table, table) for split in release.splits]
 
 

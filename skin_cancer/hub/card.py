@@ -19,6 +19,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from ..dataset.builder import BUILDER_VERSION
 from ..dataset.compat import DatasetInfosDict, MetadataConfigs
+from ..dataset.lesion_splits import SPLIT_BUCKETS, SPLIT_SALT, bucket_splits, split_diagnosis_counts
 from ..dataset.overlap import split_key, split_overlaps, unknown_splits
 from ..dataset.transforms import JPEG_QUALITY, PAD_COLOUR_INSET
 from ..errors import CardError
@@ -574,6 +575,11 @@ def release_values(release: Release) -> dict[str, str]:
 
 def _lesion_split_sentence(release: Release) -> str:
     """How a release without official splits is divided (dataset/lesion_splits.py), citable as it stands."""
+    buckets = bucket_splits(release.split_bounds)
+    ranges = []
+    for name in release.split_names:
+        numbers = [index for index, split in enumerate(buckets) if split == name]
+        ranges.append(f"{numbers[0]}-{numbers[-1]} `{name}`" if len(numbers) > 1 else f"{numbers[0]} `{name}`")
     bounds, lower, parts = release.split_bounds, 0.0, []
     for name, bound in bounds:
         parts.append(f"`{name}` from {lower:.2f}" + (f" to below {bound:.2f}" if bound < 1 else " up"))
@@ -588,12 +594,24 @@ def _lesion_split_sentence(release: Release) -> str:
             "of a lesion has the same patient or none), and an image's split does not depend on which other data "
             f"are present ({counts} images on the full set)"
         )
+    by_dx = split_diagnosis_counts(release)
+    counts = "; ".join(
+        f"`{split.name}` {split.official_count} ("
+        + ", ".join(f"{dx} {count}" for dx, count in by_dx[split.name].items())
+        + ")"
+        for split in release.splits
+    )
     return (
-        f"{release.short_name} has none, so they are made by lesion: the first 16 hex digits of the SHA-256 of "
-        f"the `lesion_id` (UTF-8), divided by 2^64, give a fraction that puts the lesion in {', '.join(parts)}; "
-        f"every image of a lesion is in one split, a lesion's split does not depend on which other data are "
-        f"present, and each diagnosis is divided in the same proportions in expectation ({counts} images on "
-        "the full set)"
+        f"{release.short_name} has none, so they are made by lesion and stratified by diagnosis: the lesions of "
+        f"the full official table (each with its one diagnosis and its number of images) are dealt to "
+        f"{SPLIT_BUCKETS} buckets one diagnosis at a time (fewest images first), lesions with most images first "
+        f"(ties in the order of the "
+        f'SHA-256 of "{SPLIT_SALT}", a NUL byte and the `lesion_id`), each to the bucket holding the fewest images '
+        f"of that diagnosis so far (then the fewest images, then the lowest number); buckets "
+        f"{', '.join(ranges)}. A lesion not in the official table goes by its id alone: the first 16 hex digits "
+        f"of the SHA-256 of its `lesion_id` (UTF-8), divided by 2^64, give a fraction that puts it in "
+        f"{', '.join(parts)}. Every image of a lesion is in one split, and a lesion's split does not depend on "
+        f"which data are present. Images per split and diagnosis on the full set: {counts}"
     )
 
 
