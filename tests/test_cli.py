@@ -224,7 +224,7 @@ def test_a_cache_inside_the_data_folder_is_refused(synthetic_tree, capsys):
     assert "inside the data folder" in capsys.readouterr().err and not cache.exists()
 
 
-@pytest.mark.parametrize("release", ["isic2016", "isic2018", "ham10000", "ph2"])
+@pytest.mark.parametrize("release", ["isic2016", "isic2018", "ham10000", "ph2", "imaplusplus"])
 def test_every_release_has_a_built_in_sample(release, tmp_path, capsys, monkeypatch):
     # The sample tree goes to a temporary HF cache (default_sample_dir), never the user's.
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))

@@ -4,13 +4,15 @@ Real ISIC data is a large manual download and cannot be shipped, so `skin-cancer
 and the tests run on this instead: the release's folder and file names, JPEGs of several sizes and
 orientations, binary PNG masks, its label and metadata CSVs (where it has them) and the files the
 builder must ignore (2017 superpixels, 2018 ATTRIBUTION.txt and LICENSE.txt); HAM10000's two image parts,
-mask folder and metadata table, and PH2's case folders of BMPs with PH2_dataset.txt. The same arguments
+mask folder and metadata table, PH2's case folders of BMPs with PH2_dataset.txt, and IMA++'s image folder
+(as ISIC's client writes it), mask folder and seg metadata table. The same arguments
 always give the same bytes; the ISIC-2017 tree is byte-identical to the one before releases existed.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 from dataclasses import dataclass
@@ -21,10 +23,12 @@ from PIL import Image
 
 from ..releases import (
     DEFAULT_RELEASE,
+    IMAPLUSPLUS_SEG_METADATA,
     LABELS_2016_PART3_BENIGN_MALIGNANT,
     LABELS_2017_PART3_FLAGS,
     LABELS_HAM10000_METADATA,
     LABELS_NONE,
+    LAYOUT_MULTI_ANNOTATOR,
     LAYOUT_PH2_CASES,
     Release,
     get_release,
@@ -123,12 +127,35 @@ PAIRS_PH2: dict[str, list[SamplePair]] = {
     ],
 }
 
+# IMA++: the split is the patient-hash rule (patient, else lesion, else image id), so the sample's groups are
+# chosen for it: ISIC_9920001/2 share patient IP_9900000 (train), ISIC_9920003 has only a lesion (valid),
+# ISIC_9920004/5 neither (train, test). ISIC_9920002 (two annotators) and ISIC_9920005 (three) have both
+# consensus masks, so `evaluate --sample --release imaplusplus` shows the annotators' agreement.
+PAIRS_IMAPLUSPLUS: dict[str, list[SamplePair]] = {
+    "train": [
+        SamplePair("ISIC_9920001", 1024, 768, None, 45, "female"),
+        SamplePair("ISIC_9920002", 767, 1023, None, 45, "female", "IL_9900001"),
+        SamplePair("ISIC_9920004", 800, 600, None, None, None),
+    ],
+    "valid": [SamplePair("ISIC_9920003", 1022, 767, None, 60, "male", "IL_9900002")],
+    "test": [SamplePair("ISIC_9920005", 999, 666, None, 30, "male")],
+}
+# image id -> (patient id, mask codes: annotators A00-A15, ST = STAPLE, MV = majority vote)
+IMAPLUSPLUS_MASKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ISIC_9920001": ("IP_9900000", ("A00",)),
+    "ISIC_9920002": ("IP_9900000", ("A01", "A03", "ST", "MV")),
+    "ISIC_9920003": ("", ("A02",)),
+    "ISIC_9920004": ("", ("A04",)),
+    "ISIC_9920005": ("", ("A05", "A06", "A07", "ST", "MV")),
+}
+
 SAMPLE_PAIRS: dict[str, dict[str, list[SamplePair]]] = {
     "isic2016": PAIRS_2016,
     "isic2017": DEFAULT_PAIRS,
     "isic2018": PAIRS_2018,
     "ham10000": PAIRS_HAM10000,
     "ph2": PAIRS_PH2,
+    "imaplusplus": PAIRS_IMAPLUSPLUS,
 }
 
 # What the sample writes in place of the official notices that some zips hold (not ISIC's text).
@@ -183,6 +210,8 @@ def write_sample_tree(
         return write_ham10000_tree(top, [pair for split_pairs in pairs.values() for pair in split_pairs], release)
     if release.layout == LAYOUT_PH2_CASES:
         return write_ph2_tree(top, [pair for split_pairs in pairs.values() for pair in split_pairs], release)
+    if release.layout == LAYOUT_MULTI_ANNOTATOR:
+        return write_imaplusplus_tree(top, [pair for split_pairs in pairs.values() for pair in split_pairs], release)
     for split_name, split_pairs in pairs.items():
         split = release.split(split_name)
         data_folder, mask_folder = top / split.data_folder, top / split.mask_folder
@@ -251,6 +280,41 @@ def write_ph2_tree(top: Path, pairs: list[SamplePair], release: Release) -> Path
         rows.append(f"|| {pair.image_id} ||  || {release.diagnosis_names.index(pair.diagnosis)} || 0 ||")
     legend = "Legend: " + ", ".join(f"{index} - {name}" for index, name in enumerate(release.diagnosis_names))
     (top / split.labels_csv).write_text("\n".join([*rows, "", legend]) + "\n")
+    return top
+
+
+def write_imaplusplus_tree(top: Path, pairs: list[SamplePair], release: Release) -> Path:
+    """IMA++ as its inputs come: `images/` with ISIC's client's metadata.csv, `segs/` with every mask named
+    `ISIC_<id>_<annotator>_<tool>_<skill>_<objectID>.png`, and IMAplusplus_seg_metadata.csv. Each pair's
+    patient and masks come from IMAPLUSPLUS_MASKS (an id not there is refused). Annotators' masks differ: the
+    k-th is the synthetic mask dilated k times by one pixel. Returns `top`."""
+    from PIL import ImageFilter
+
+    split = release.splits[0]  # every IMA++ split reads the same folders
+    images, masks = top / split.data_folder, top / split.mask_folder
+    images.mkdir(parents=True, exist_ok=True)
+    masks.mkdir(parents=True, exist_ok=True)
+    records = ["isic_id,attribution,copyright_license,age_approx,lesion_id,patient_id,sex"]
+    seg = ["ISIC_id,img_filename,seg_filename,annotator,tool,skill_level,mskObjectID,mask_md5"]
+    for pair in pairs:
+        if pair.image_id not in IMAPLUSPLUS_MASKS:
+            raise ValueError(f"{pair.image_id}: an IMA++ sample pair needs its patient and masks in IMAPLUSPLUS_MASKS")
+        patient, codes = IMAPLUSPLUS_MASKS[pair.image_id]
+        image, mask = synthetic_pair(pair.width, pair.height, seed=int(pair.image_id[-7:]))
+        (images / f"{pair.image_id}.jpg").write_bytes(jpeg_bytes(image))
+        age = "" if pair.age is None else pair.age
+        records.append(f"{pair.image_id},Anonymous,CC-0,{age},{pair.lesion_id or ''},{patient},{pair.sex or ''}")
+        for number, code in enumerate(codes):
+            consensus = code in ("ST", "MV")
+            tool, skill, object_id = (code, code, code) if consensus else ("T1", "S1", f"obj{number}")
+            drawn = mask if consensus or number == 0 else mask.filter(ImageFilter.MaxFilter(2 * number + 1))
+            name = f"{pair.image_id}_{code}_{tool}_{skill}_{object_id}.png"
+            data = png_bytes(drawn)
+            (masks / name).write_bytes(data)
+            digest = hashlib.md5(data).hexdigest()
+            seg.append(f"{pair.image_id},{pair.image_id}.JPG,{name},{code},{tool},{skill},{object_id},{digest}")
+    (images / split.metadata_csv).write_text("\n".join(records) + "\n")
+    (top / IMAPLUSPLUS_SEG_METADATA).write_text("\n".join(seg) + "\n")
     return top
 
 
