@@ -223,3 +223,22 @@ def test_an_input_replaced_during_the_build_fails_and_keeps_nothing(
     assert deletions == []
     assert len(prepared_files(previous)) > 0
     assert len(build(synthetic_tree, cache_dir)["train"]) == SYNTHETIC_COUNTS["train"], "a new build then works"
+
+
+def test_a_reused_partial_build_warns_again(synthetic_tree, tmp_path):
+    # The second prepare runs no generator; the partial warning must not disappear with it.
+    from skin_cancer.options import BuildOptions
+    from skin_cancer.tools.pipeline import prepare_dataset
+
+    def partial_warnings() -> tuple[bool, list[str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            built = prepare_dataset(str(synthetic_tree), BuildOptions(size=64), cache_dir=str(tmp_path / "c"))
+        return built.reused, [str(w.message) for w in caught if w.category is skin_cancer.PartialSplitWarning]
+
+    first_reused, first = partial_warnings()
+    second_reused, second = partial_warnings()
+    assert (first_reused, second_reused) == (False, True)
+    assert first and len(second) == len(first)
+    assert all(message.endswith("(a reused build)") for message in second)
+    assert [message.removesuffix(" (a reused build)") for message in second] == first

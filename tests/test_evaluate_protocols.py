@@ -101,7 +101,8 @@ def test_pooled_square_is_one_confusion_matrix_over_all_square_pixels(truths):  
     assert summary["pooled_square"] == pytest.approx(expected, abs=1e-12)
     assert summary["pooled_square"]["jaccard"] != pytest.approx(summary["square"]["jaccard"])  # not the macro one
     table = report.table()
-    assert "pooled square 512x512 (not official)" in table and "native resolution (official)" in table
+    assert "pooled square 512x512, one confusion matrix (not official)" in table
+    assert "native resolution, macro average (official)" in table
 
 
 def test_bootstrap_intervals_equal_scipy_s_percentile_bootstrap():
@@ -114,6 +115,9 @@ def test_bootstrap_intervals_equal_scipy_s_percentile_bootstrap():
     assert ours["jaccard"] == pytest.approx([theirs.low, theirs.high], abs=1e-12)
     assert bootstrap_intervals(rows, seed=3) == ours  # seeded: the same every run
     assert bootstrap_intervals(rows, seed=4) != ours
+    # One image resamples to itself: no interval, not a zero-width one.
+    assert bootstrap_intervals(rows[:1]) == dict.fromkeys(METRIC_NAMES) == bootstrap_intervals([])
+    assert all(bootstrap_intervals(rows[:2]).values())
 
 
 def test_jaccard_distribution_and_the_report_s_fields(truths, tmp_path):  # noqa: F811
@@ -131,3 +135,20 @@ def test_jaccard_distribution_and_the_report_s_fields(truths, tmp_path):  # noqa
     assert summary["jaccard_distribution_native"]["median"] == pytest.approx(float(np.median(per_image)))
     markdown = (tmp_path / "summary.md").read_text()
     assert "Bootstrap: 1000 resamples of the images, seed 0" in markdown and "HD95" in markdown
+
+
+def test_summary_json_names_the_official_protocol_and_counts_both_empty_boundaries(truths, tmp_path):  # noqa: F811
+    truth = truths["train"]
+    empty = {image_id: np.zeros_like(mask) for image_id, mask in _square_predictions(truth).items()}
+    report = score(empty, truth)
+    report.write(tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["protocols"]["native"].startswith("OFFICIAL ISIC challenge protocol")
+    assert summary["protocols"]["pooled_square"].startswith("NOT the official protocol")
+    assert set(summary["protocols"]) <= set(summary)  # every label names a summary that is there
+    # Every truth mask is non-empty and every prediction empty: all undefined, none both empty.
+    assert summary["boundary_native"] == {
+        "images": 0, "undefined": len(truth.rows), "both_empty": 0,
+        "hd95": None, "hd95_median": None, "assd": None, "assd_median": None,
+    }  # fmt: skip
+    assert "0 of the 0 had both empty" in report.table()

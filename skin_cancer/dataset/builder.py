@@ -541,14 +541,21 @@ def _warn_if_unlabelled(source: SplitSource, labels_csv: Location, diagnoses: di
 
 
 def _warn_if_partial(source: SplitSource, release: Release) -> None:
-    found, official = len(source.pairs), source.split.official_count
-    if found < official:
-        warn_user(
-            PartialSplitWarning(
-                f"found {found} of {official} official {source.split.long_name} images "
-                f"({source.split.name} split of {release.short_name}); the dataset is partial"
-            )
-        )
+    message = partial_message(release, source.split.name, len(source.pairs))
+    if message:
+        warn_user(PartialSplitWarning(message))
+
+
+def partial_message(release: Release, split: str, found: int) -> str | None:
+    """The PartialSplitWarning text for a split holding `found` images, fewer than the release's official count
+    (releases.py); None when the split is complete."""
+    facts = release.split(split)
+    if found >= facts.official_count:
+        return None
+    return (
+        f"found {found} of {facts.official_count} official {facts.long_name} images "
+        f"({facts.name} split of {release.short_name}); the dataset is partial"
+    )
 
 
 def warn_user(message: str | Warning) -> None:
@@ -601,4 +608,6 @@ __all__ = [
     "BUILDER_VERSION",
     "SkinCancer",
     "SkinCancerConfig",
+    "partial_message",
+    "warn_user",
 ]

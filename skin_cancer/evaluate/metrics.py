@@ -115,11 +115,12 @@ def bootstrap_intervals(
 
     Images are resampled with replacement (`draws` resamples of len(rows) images, one index matrix from
     numpy's PCG64 generator seeded with `seed`, shared by all metrics so they stay paired); the interval
-    is the (1 - level)/2 and (1 + level)/2 percentiles of the resampled means. None for a metric no row has.
+    is the (1 - level)/2 and (1 + level)/2 percentiles of the resampled means. None for a metric no row has,
+    and for every metric with fewer than two rows.
     """
     generator = np.random.default_rng(seed)
     count = len(rows)
-    if count == 0:
+    if count < 2:  # one image resamples to itself: no interval to speak of
         return dict.fromkeys(METRIC_NAMES)
     indices = generator.integers(0, count, size=(draws, count))
     tail = (1 - level) / 2 * 100

@@ -46,6 +46,23 @@ REPORT_FILES = ("per_image.csv", "summary.json", "summary.md", "worst.png")
 # The report
 
 
+# The one official protocol and what each other summary is; written into summary.json beside the numbers.
+PROTOCOLS: dict[str, str] = {
+    "native": "OFFICIAL ISIC challenge protocol: one confusion matrix per image at native resolution, metrics "
+    "averaged over images (isic-challenge-scoring)",
+    "square": "not official: the same per-image averages at the build's square size",
+    "pooled_square": "NOT the official protocol: one confusion matrix over all square pixels of all scored images "
+    "(the pooled protocol of many recent papers)",
+    "bootstrap_native": "percentile bootstrap intervals of the official (native) averages, resampling images; null "
+    "with fewer than two images",
+    "jaccard_distribution_native": "quartiles of the per-image native Jaccard and the share below the challenge's "
+    "0.65 threshold",
+    "boundary_native": "HD95 and ASSD in native pixels (MedPy's definitions), averaged over the images where both "
+    "masks are non-empty or both empty (both empty counts 0); `undefined`: exactly one empty; `both_empty`: how "
+    "many of the averaged images had both masks empty",
+}
+
+
 @dataclass
 class EvaluationReport:
     """Per-image rows and their macro averages, at native resolution and at the square size."""
@@ -61,17 +78,24 @@ class EvaluationReport:
     # The annotators' own agreement on the scored images with two or more masks (IMA++; scoring.annotator_agreement):
     # {"images", "jaccard", "model_jaccard"}; None for a release with one mask per image.
     annotator_agreement: dict[str, Any] | None = None
+    # The release's official number of images in the split (None: unknown, e.g. a staged repository): fewer
+    # images in the build than that is a partial split, and the first line says so on every run (a reused build
+    # gives no partial warning of its own).
+    official: int | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
         square_rows = [row for row in self.per_image if row["square_jaccard"] is not None]
         return {
             "note": self.first_line,
+            # What each summary below is, so that summary.json alone cannot be misread (the table says the same).
+            "protocols": PROTOCOLS,
             "split": self.split,
             "resize_mode": self.resize_mode,
             "size": self.size,
             "images": len(self.per_image),
             "images_in_split": self.total,
+            "official_images_in_split": self.official,
             "missing": len(self.missing),
             "native": macro_average(self.per_image),
             "square": macro_average(square_rows, prefix="square_"),
@@ -103,7 +127,13 @@ class EvaluationReport:
     def _boundary(self) -> dict[str, Any]:
         """Mean and median HD95/ASSD (pixels, native) over the images where they are defined."""
         defined = [row for row in self.per_image if row.get("hd95") is not None]
-        summary: dict[str, Any] = {"images": len(defined), "undefined": len(self.per_image) - len(defined)}
+        # Both masks empty scores 0 by convention: say how many, so an all-empty predictor's perfect HD95 shows.
+        both_empty = sum(1 for row in defined if row["tp"] + row["fn"] == 0 and row["tp"] + row["fp"] == 0)
+        summary: dict[str, Any] = {
+            "images": len(defined),
+            "undefined": len(self.per_image) - len(defined),
+            "both_empty": both_empty,
+        }
         for name in BOUNDARY_NAMES:
             values = [row[name] for row in defined]
             summary[name] = float(np.mean(values)) if values else None
@@ -118,7 +148,13 @@ class EvaluationReport:
                 f"PARTIAL: scored only {scored} ({len(self.missing)} without a prediction, allow_missing); "
                 "not comparable with scores on the whole split"
             )
-        return f"Scored all {scored} (built {self.size}x{self.size}, resize_mode {self.resize_mode}) from {self.source}"
+        built = f"(built {self.size}x{self.size}, resize_mode {self.resize_mode}) from {self.source}"
+        if self.official is not None and self.total < self.official:
+            return (
+                f"PARTIAL SPLIT: scored all {scored} {built}, but the official {self.split} split has "
+                f"{self.official} images; not comparable with scores on the whole split"
+            )
+        return f"Scored all {scored} {built}"
 
     def table(self) -> str:
         summary = self.summary
@@ -130,8 +166,9 @@ class EvaluationReport:
             "Official protocol (ISIC challenge): one confusion matrix per image at native resolution, averaged "
             "over images. The last column is NOT that protocol: it is the pooled one of many recent papers.",
             "",
-            f"| metric (macro average) | native resolution (official) | {bootstrap['level']:.0%} bootstrap CI "
-            f"(native) | square {self.size}x{self.size} | pooled square {self.size}x{self.size} (not official) |",
+            f"| metric | native resolution, macro average (official) | {bootstrap['level']:.0%} bootstrap CI "
+            f"(native) | square {self.size}x{self.size}, macro average | pooled square {self.size}x{self.size}, one "
+            "confusion matrix (not official) |",
             "|---|---|---|---|---|",
         ]
 
@@ -158,7 +195,8 @@ class EvaluationReport:
             f"Boundary (native, pixels, over {boundary['images']} images): HD95 mean {number(boundary['hd95'])}, "
             f"median {number(boundary['hd95_median'])}; ASSD mean {number(boundary['assd'])}, median "
             f"{number(boundary['assd_median'])}; {boundary['undefined']} images undefined (exactly one of truth "
-            "and prediction empty).",
+            f"and prediction empty); {boundary['both_empty']} of the {boundary['images']} had both empty (0 by "
+            "convention).",
         ]
         agreement = summary.get("annotator_agreement")
         if agreement:
@@ -246,6 +284,7 @@ def worst_grid(
 
 
 __all__ = [
+    "PROTOCOLS",
     "REPORT_FILES",
     "EvaluationReport",
     "worst_grid",

@@ -256,6 +256,7 @@ def _score(
         truth.split, truth.resize_mode, truth.size, truth.source, per_image, missing, len(truth.rows), prediction_values
     )
     report.annotator_agreement = annotator_agreement(truth, per_image)
+    report.official = truth.official_count
     return report
 
 

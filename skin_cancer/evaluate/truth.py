@@ -76,6 +76,9 @@ class Truth:
     # A multi-annotator release (IMA++) read from its data folder: {image_id: every annotator's native mask} of
     # the images with two or more, for the human reference (scoring.annotator_agreement); empty otherwise.
     annotator_masks: dict[str, tuple[Location, ...]] = field(default_factory=dict)
+    # The release's official number of images in this split, where the truth comes from a data folder (None for
+    # a staged or Hub repository): a smaller split is partial, and the report says so.
+    official_count: int | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -112,7 +115,8 @@ def truth_from_build(build: Build, split: str) -> Truth:
         if len(pair.annotations) >= 2
     }
     square = build.dataset[split]
-    return Truth(split, options.resize_mode, options.size, build.data_dir, rows, square, folders, annotators)
+    official = build.release.split(split).official_count
+    return Truth(split, options.resize_mode, options.size, build.data_dir, rows, square, folders, annotators, official)
 
 
 def truth_from_dataset(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import datasets
 
-from ..dataset.builder import SkinCancer
-from ..errors import DataError
+from ..dataset.builder import SkinCancer, partial_message, warn_user
+from ..errors import DataError, PartialSplitWarning
 from ..options import BuildOptions
 from ..releases import DEFAULT_RELEASE, Release, get_release
 
@@ -117,7 +117,18 @@ def prepare_dataset(
             f"the prepared dataset in the cache cannot be read ({' '.join(str(error).split())})",
             'prepare it again: --rebuild, or download_mode="reuse_cache_if_exists" in Python',
         ) from error
+    if reused:
+        _warn_reused_partial(release, dataset)
     return Build(builder, dataset, data_dir, options, reused, seconds, cache_dir, release)
+
+
+def _warn_reused_partial(release: Release, dataset: datasets.DatasetDict) -> None:
+    # A build reused from the cache runs no generator, so it gives no partial warning of its own: say it again,
+    # so that a partial split never reads as the official one on the second run.
+    for split in release.split_names:
+        message = partial_message(release, split, len(dataset[split]) if split in dataset else 0)
+        if message:
+            warn_user(PartialSplitWarning(message + " (a reused build)"))
 
 
 def split_num_bytes(dataset: datasets.Dataset) -> int:
