@@ -464,7 +464,7 @@ def run_splits(args: argparse.Namespace) -> int:
     from .tools.outputs import check_output
     from .tools.splits import splits, splits_record
 
-    output = check_output(args.output, args.overwrite)
+    output = check_output(args.output, args.overwrite, kind="splits")
     files = splits(args.release, args.format, output, overwrite=args.overwrite)
     record = splits_record(args.release)
     print(f"Wrote {len(files)} files to {output} ({args.format}): {', '.join(str(name) for name in files)}")
@@ -525,7 +525,7 @@ def run_export(args: argparse.Namespace) -> int:
     from .tools.outputs import check_output
 
     check_folders_up_front(args)
-    output = check_output(args.output, args.overwrite, protected_folders(args))
+    output = check_output(args.output, args.overwrite, protected_folders(args), kind="export")
     if args.format == "nnunet":
         nnunet_dataset_name(args.release, args.dataset_id)  # a bad number is refused before the build
     build = prepare(args)
@@ -557,7 +557,7 @@ def run_stats(args: argparse.Namespace) -> int:
     check_folders_up_front(args)
     drawing = charts_available()  # known before the build: without matplotlib only stats.json is written
     names, protected = ["stats.json", *(CHART_FILES if drawing else ())], protected_folders(args)
-    check_file_output(args.output, names, protected)
+    check_file_output(args.output, names, protected, kind="statistics")
     stats = compute_stats(prepare(args))
     with placing_files(args.output, "statistics", names, protected) as scratch:
         (scratch / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
@@ -581,7 +581,7 @@ def run_preview(args: argparse.Namespace) -> int:
         raise UsageError(f"--n must be at least 1, not {args.n}")
     check_folders_up_front(args)
     name, protected = f"preview-{args.split}.png", protected_folders(args)
-    check_file_output(args.output, [name], protected)
+    check_file_output(args.output, [name], protected, kind="preview")
     build = prepare(args)
     grid = sample_preview(build, args.split, args.n, args.seed)
     with placing_files(args.output, "preview", [name], protected) as scratch:
@@ -602,7 +602,7 @@ def _near_duplicates(args: argparse.Namespace) -> int:
     check_folders_up_front(args)
     name, protected = "duplicates.png", protected_folders(args)
     if args.output is not None:
-        check_file_output(args.output, [name], protected)
+        check_file_output(args.output, [name], protected, kind="duplicates")
     build = prepare(args)
     pairs = find_duplicates(build)
     print(format_pairs(pairs))
@@ -634,7 +634,7 @@ def run_publish(args: argparse.Namespace) -> int:
     if args.overwrite and not args.dry_run:
         raise UsageError("--overwrite only applies to --dry-run OUT")
     if args.dry_run is not None:
-        check_output(args.dry_run, args.overwrite, protected_folders(args))
+        check_output(args.dry_run, args.overwrite, protected_folders(args), kind="staged Hub repository")
     # The synthetic sample's images are drawn by skin-cancer, not ISIC's: no archive record can exist for them.
     licenses = LicenseChoice(only_licences(args.only_license), args.include_unknown_license or args.sample)
     token = None if args.dry_run else publish.resolve_token(args.token)
@@ -698,9 +698,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     check_folders_up_front(args)
     protected = evaluate_protected_folders(args)
     if args.output:
-        check_file_output(args.output, REPORT_FILES, protected)
+        check_file_output(args.output, REPORT_FILES, protected, kind="evaluation report")
     if args.write_native:
-        check_output(args.write_native, args.overwrite, protected)
+        check_output(args.write_native, args.overwrite, protected, kind="native-size predictions")
     if args.dataset:
         truth = load_truth(
             dataset=args.dataset,
