@@ -175,8 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--dataset-id",
         type=int,
-        default=DEFAULT_NNUNET_DATASET_ID,
-        help="with --format nnunet: the dataset number, as in Dataset500_ISIC2017 (1 to 999)",
+        default=None,
+        help=f"with --format nnunet: the dataset number, as in Dataset500_ISIC2017 (1 to 999; default "
+        f"{DEFAULT_NNUNET_DATASET_ID})",
     )
 
     stats = _command(commands, "stats", "print statistics and write stats.json and charts", run_stats)
@@ -521,13 +522,19 @@ def _configure_output(quiet: bool) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .tools.export import export, nnunet_dataset_name
+    from .releases import get_release
+    from .tools.export import check_nnunet_release, export, nnunet_dataset_name
     from .tools.outputs import check_output
 
+    if args.format != "nnunet" and args.dataset_id is not None:
+        raise UsageError("--dataset-id is the nnU-Net dataset number: it needs --format nnunet")
+    if args.dataset_id is None:
+        args.dataset_id = DEFAULT_NNUNET_DATASET_ID
     check_folders_up_front(args)
     output = check_output(args.output, args.overwrite, protected_folders(args), kind="export")
     if args.format == "nnunet":
         nnunet_dataset_name(args.release, args.dataset_id)  # a bad number is refused before the build
+        check_nnunet_release(args.release, get_release(args.release).split_names)
     build = prepare(args)
     files = export(build, output, args.format, overwrite=args.overwrite, dataset_id=args.dataset_id)
     print(f"Wrote {len(files)} files to {output.resolve()} ({args.format})")
