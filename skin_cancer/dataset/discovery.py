@@ -312,11 +312,23 @@ def assemble(
 def _csv(name: str | None, places: list[_Folder], known_csvs: dict[str, Location]) -> Location | None:
     """A CSV the split has, where it was found; None where the split has none or it is absent.
 
-    A CSV saved without its `.csv` (Harvard Dataverse serves HAM10000_metadata so) is found too."""
+    Harvard Dataverse serves HAM10000_metadata as `HAM10000_metadata.tab` (tab-separated; the parsers read the
+    delimiter from the header) or without extension: both are found too, the `.csv` first where both are."""
     if name is None:
         return None
-    bare = name[: -len(".csv")] if name.lower().endswith(".csv") else name
-    return known_csvs.get(name) or _first_file(places, name) or _first_file(places, bare)
+    for candidate in _csv_names(name):
+        found = known_csvs.get(candidate) or _first_file(places, candidate)
+        if found is not None:
+            return found
+    return None
+
+
+def _csv_names(name: str) -> list[str]:
+    """The names a table may have: `X.csv`, then `X.tab` and `X` (Dataverse's ingested and bare copies)."""
+    if not name.lower().endswith(".csv"):
+        return [name]
+    bare = name[: -len(".csv")]
+    return [name, f"{bare}.tab", bare]
 
 
 def _assemble_by_lesion(
@@ -336,7 +348,8 @@ def _assemble_by_lesion(
         place = csv_places[0].label if csv_places else data_roots[0].label
         raise DataError(
             f"{place.rstrip('/')}/{first.metadata_csv}",
-            "missing: the metadata table gives each image its lesion, and so its split",
+            f"missing (nor {' nor '.join(_csv_names(str(first.metadata_csv))[1:])} beside it): the metadata table "
+            "gives each image its lesion, and so its split",
             download_hint(release),
         )
     try:
