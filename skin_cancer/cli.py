@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview = _command(commands, "preview", "write a PNG grid of images, masks and mask outlines", run_preview)
     add_dataset_options(preview)
     preview.add_argument("--output", required=True, help="folder for the preview PNG")
-    preview.add_argument("--split", default="train", help="which split to show")
+    preview.add_argument("--split", default=None, help="which split to show (default: the release's first split)")
     preview.add_argument("--n", type=int, default=8, help="how many pairs")
     preview.add_argument("--seed", type=int, default=None, help="random choice with this seed (without: the first n)")
 
@@ -522,7 +522,6 @@ def _configure_output(quiet: bool) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .releases import get_release
     from .tools.export import check_nnunet_release, export, nnunet_dataset_name
     from .tools.outputs import check_output
 
@@ -586,6 +585,11 @@ def run_preview(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise UsageError(f"--n must be at least 1, not {args.n}")
+    split_names = get_release(args.release).split_names
+    if args.split is None:
+        args.split = split_names[0]  # train, or test for a test-only release (PH2)
+    elif args.split not in split_names:
+        raise UsageError(f"--split must be one of {', '.join(split_names)} ({args.release}), not {args.split!r}")
     check_folders_up_front(args)
     name, protected = f"preview-{args.split}.png", protected_folders(args)
     check_file_output(args.output, [name], protected, kind="preview")

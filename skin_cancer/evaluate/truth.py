@@ -95,7 +95,9 @@ def truth_from_build(build: Build, split: str) -> Truth:
     from ..dataset.discovery import find_in_data_dir
 
     if split not in build.dataset:
-        raise UsageError(f"--split must be one of {', '.join(build.dataset)}, not {split!r}")
+        if split in build.release.split_names:
+            raise UsageError(f"--split {split}: this build holds no {split} images (it has {', '.join(build.dataset)})")
+        raise UsageError(f"--split must be one of {', '.join(build.release.split_names)}, not {split!r}")
     if not build.data_dir:
         raise UsageError("evaluating reads the native masks from the ISIC folders or zips: give --data-dir")
     sources = find_in_data_dir(build.data_dir, build.release)
