@@ -213,7 +213,7 @@ def _find_ph2_cases(data_dir: str, release: Release) -> SplitSource:
         raise DataError(
             data_dir,
             f"holds no {release.top_folder}/{split.data_folder}/ folder (the official {release.short_name} layout)",
-            download_hint(release),
+            _other_release_hint(_DiskFolder(data_dir, data_dir), data_dir, release) or download_hint(release),
         )
     pairs = []
     with os.scandir(images_folder) as entries:
@@ -770,19 +770,39 @@ def _strip_suffix(name: str) -> str:
 
 
 def _other_release_hint(top: _Folder, data_dir: str, release: Release) -> str | None:
-    """When the folder holds another release's folders or zips (an ISIC 2018 tree built without --release),
-    say which release it is and how to ask for it."""
+    """When the folder holds another release's files (an ISIC 2018 tree built without --release, a PH2 copy
+    built as the default release), say which release it is and how to ask for it. Each release is recognised
+    by its layout (`_release_mark`)."""
     from ..releases import RELEASES
 
     for other in RELEASES.values():
         if other.name == release.name:
             continue
-        for name in other.folders:
-            if locate_folder(top, name, other) is not None or os.path.isfile(os.path.join(data_dir, zip_name(name))):
-                return (
-                    f"it holds {other.short_name}'s {name}: pass --release {other.name}, "
-                    f'or in Python load_dataset("skin_cancer", "{other.name}", data_dir=...)'
-                )
+        found = _release_mark(top, data_dir, other)
+        if found is not None:
+            return (
+                f"it holds {other.short_name}'s {found}: pass --release {other.name}, "
+                f'or in Python load_dataset("skin_cancer", "{other.name}", data_dir=...)'
+            )
+    return None
+
+
+def _release_mark(top: _Folder, data_dir: str, release: Release) -> str | None:
+    """What in data_dir shows it is `release`, by its layout; None when nothing does.
+
+    PH2 (one folder per case): its images folder, in data_dir or below PH2Dataset/, as `_find_ph2_cases` reads
+    it. IMA++ (multi-annotator): its IMAplusplus_seg_metadata.csv (its `images/` and `segs/` are common names).
+    Flat releases (ISIC, HAM10000): one of their folders or its zip."""
+    if release.layout == LAYOUT_PH2_CASES:
+        for folder in release.splits[0].data_folder, f"{release.top_folder}/{release.splits[0].data_folder}":
+            if os.path.isdir(os.path.join(data_dir, folder)):
+                return f"{folder}/"
+        return None
+    if release.layout == LAYOUT_MULTI_ANNOTATOR:
+        return IMAPLUSPLUS_SEG_METADATA if os.path.isfile(os.path.join(data_dir, IMAPLUSPLUS_SEG_METADATA)) else None
+    for name in release.folders:
+        if locate_folder(top, name, release) is not None or os.path.isfile(os.path.join(data_dir, zip_name(name))):
+            return name
     return None
 
 
