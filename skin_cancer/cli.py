@@ -175,8 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--dataset-id",
         type=int,
-        default=DEFAULT_NNUNET_DATASET_ID,
-        help="with --format nnunet: the dataset number, as in Dataset500_ISIC2017 (1 to 999)",
+        default=None,
+        help=f"with --format nnunet: the dataset number, as in Dataset500_ISIC2017 (1 to 999; default "
+        f"{DEFAULT_NNUNET_DATASET_ID})",
     )
 
     stats = _command(commands, "stats", "print statistics and write stats.json and charts", run_stats)
@@ -186,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview = _command(commands, "preview", "write a PNG grid of images, masks and mask outlines", run_preview)
     add_dataset_options(preview)
     preview.add_argument("--output", required=True, help="folder for the preview PNG")
-    preview.add_argument("--split", default="train", help="which split to show")
+    preview.add_argument("--split", default=None, help="which split to show (default: the release's first split)")
     preview.add_argument("--n", type=int, default=8, help="how many pairs")
     preview.add_argument("--seed", type=int, default=None, help="random choice with this seed (without: the first n)")
 
@@ -464,7 +465,7 @@ def run_splits(args: argparse.Namespace) -> int:
     from .tools.outputs import check_output
     from .tools.splits import splits, splits_record
 
-    output = check_output(args.output, args.overwrite)
+    output = check_output(args.output, args.overwrite, kind="splits")
     files = splits(args.release, args.format, output, overwrite=args.overwrite)
     record = splits_record(args.release)
     print(f"Wrote {len(files)} files to {output} ({args.format}): {', '.join(str(name) for name in files)}")
@@ -521,13 +522,18 @@ def _configure_output(quiet: bool) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .tools.export import export, nnunet_dataset_name
+    from .tools.export import check_nnunet_release, export, nnunet_dataset_name
     from .tools.outputs import check_output
 
+    if args.format != "nnunet" and args.dataset_id is not None:
+        raise UsageError("--dataset-id is the nnU-Net dataset number: it needs --format nnunet")
+    if args.dataset_id is None:
+        args.dataset_id = DEFAULT_NNUNET_DATASET_ID
     check_folders_up_front(args)
-    output = check_output(args.output, args.overwrite, protected_folders(args))
+    output = check_output(args.output, args.overwrite, protected_folders(args), kind="export")
     if args.format == "nnunet":
         nnunet_dataset_name(args.release, args.dataset_id)  # a bad number is refused before the build
+        check_nnunet_release(args.release, get_release(args.release).split_names)
     build = prepare(args)
     files = export(build, output, args.format, overwrite=args.overwrite, dataset_id=args.dataset_id)
     print(f"Wrote {len(files)} files to {output.resolve()} ({args.format})")
@@ -557,7 +563,7 @@ def run_stats(args: argparse.Namespace) -> int:
     check_folders_up_front(args)
     drawing = charts_available()  # known before the build: without matplotlib only stats.json is written
     names, protected = ["stats.json", *(CHART_FILES if drawing else ())], protected_folders(args)
-    check_file_output(args.output, names, protected)
+    check_file_output(args.output, names, protected, kind="statistics")
     stats = compute_stats(prepare(args))
     with placing_files(args.output, "statistics", names, protected) as scratch:
         (scratch / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
@@ -579,9 +585,14 @@ def run_preview(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise UsageError(f"--n must be at least 1, not {args.n}")
+    split_names = get_release(args.release).split_names
+    if args.split is None:
+        args.split = split_names[0]  # train, or test for a test-only release (PH2)
+    elif args.split not in split_names:
+        raise UsageError(f"--split must be one of {', '.join(split_names)} ({args.release}), not {args.split!r}")
     check_folders_up_front(args)
     name, protected = f"preview-{args.split}.png", protected_folders(args)
-    check_file_output(args.output, [name], protected)
+    check_file_output(args.output, [name], protected, kind="preview")
     build = prepare(args)
     grid = sample_preview(build, args.split, args.n, args.seed)
     with placing_files(args.output, "preview", [name], protected) as scratch:
@@ -602,7 +613,7 @@ def _near_duplicates(args: argparse.Namespace) -> int:
     check_folders_up_front(args)
     name, protected = "duplicates.png", protected_folders(args)
     if args.output is not None:
-        check_file_output(args.output, [name], protected)
+        check_file_output(args.output, [name], protected, kind="duplicates")
     build = prepare(args)
     pairs = find_duplicates(build)
     print(format_pairs(pairs))
@@ -634,7 +645,7 @@ def run_publish(args: argparse.Namespace) -> int:
     if args.overwrite and not args.dry_run:
         raise UsageError("--overwrite only applies to --dry-run OUT")
     if args.dry_run is not None:
-        check_output(args.dry_run, args.overwrite, protected_folders(args))
+        check_output(args.dry_run, args.overwrite, protected_folders(args), kind="staged Hub repository")
     # The synthetic sample's images are drawn by skin-cancer, not ISIC's: no archive record can exist for them.
     licenses = LicenseChoice(only_licences(args.only_license), args.include_unknown_license or args.sample)
     token = None if args.dry_run else publish.resolve_token(args.token)
@@ -698,9 +709,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     check_folders_up_front(args)
     protected = evaluate_protected_folders(args)
     if args.output:
-        check_file_output(args.output, REPORT_FILES, protected)
+        check_file_output(args.output, REPORT_FILES, protected, kind="evaluation report")
     if args.write_native:
-        check_output(args.write_native, args.overwrite, protected)
+        check_output(args.write_native, args.overwrite, protected, kind="native-size predictions")
     if args.dataset:
         truth = load_truth(
             dataset=args.dataset,

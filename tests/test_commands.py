@@ -214,6 +214,35 @@ def test_preview_bad_usage(real_sample, cache, build, tmp_path, capsys):
     assert "--split must be one of train, valid, test" in capsys.readouterr().err
 
 
+def test_preview_of_a_test_only_release_shows_its_first_split(ph2_sample, tmp_path, capsys):
+    """PH2 has no train split: preview once failed on its default --split train, and only after building."""
+    cache, out = tmp_path / "cache", tmp_path / "pv"
+    arguments = ["preview", "--data-dir", str(ph2_sample), "--release", "ph2", "--cache-dir", str(cache), "--quiet"]
+    assert main([*arguments, "--split", "train", "--size", "64", "--output", str(out)]) == 2
+    assert "--split must be one of test (ph2), not 'train'" in capsys.readouterr().err
+    assert not out.exists() and not any(cache.rglob("*.arrow")), "refused before the build"
+    assert main([*arguments, "--size", "64", "--output", str(out)]) == 0
+    assert (out / "preview-test.png").is_file()
+
+
+def test_a_split_the_release_has_but_the_build_lacks_is_said_so(real_dataset):
+    from types import SimpleNamespace
+
+    from skin_cancer.errors import UsageError
+    from skin_cancer.evaluate import truth_from_build
+    from skin_cancer.releases import ISIC2017
+    from skin_cancer.tools.preview import sample_preview
+
+    partial = SimpleNamespace(
+        dataset={name: real_dataset[name] for name in ("train", "test")}, release=ISIC2017, data_dir=None
+    )
+    for call in (lambda split: sample_preview(partial, split, 2, None), lambda split: truth_from_build(partial, split)):
+        with pytest.raises(UsageError, match="this build holds no valid images"):
+            call("valid")
+        with pytest.raises(UsageError, match="must be one of train, valid, test, not 'nope'"):
+            call("nope")
+
+
 @pytest.mark.parametrize("command", ["build", "export", "stats", "preview", "publish"])
 def test_help_shows_options_with_defaults(command, capsys):
     with pytest.raises(SystemExit) as caught:

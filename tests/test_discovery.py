@@ -389,3 +389,36 @@ def test_a_deflate64_zip_without_its_reader_says_so_in_one_line(real_deflate64_t
     assert message.startswith("ISIC-2017_Validation_Data.zip: ") or "ISIC-2017_Validation_Data.zip: " in message
     assert "Deflate64" in message and "pip install zipfile-deflate64" in message and "extract" in message
     assert "truncated" not in message and "\n" not in message
+
+
+@pytest.fixture(scope="module")
+def sample_trees(tmp_path_factory) -> dict[str, Path]:
+    from skin_cancer.releases import RELEASES
+    from skin_cancer.tools.sample import ensure_sample_tree
+
+    root = tmp_path_factory.mktemp("samples")
+    return {name: ensure_sample_tree(root / name, name) for name in RELEASES}
+
+
+def _release_pairs() -> list[tuple[str, str]]:
+    from skin_cancer.releases import RELEASES
+
+    return [(held, asked) for held in RELEASES for asked in RELEASES if held != asked]
+
+
+@pytest.mark.parametrize(("held", "asked"), _release_pairs())
+def test_a_tree_of_another_release_names_it_whatever_its_layout(sample_trees, held, asked):
+    """The README promises `pass --release X` for every release: PH2's case folders and IMA++'s seg table too."""
+    from skin_cancer.releases import get_release
+
+    with pytest.raises(DataError, match=f"pass --release {held}, ") as caught:
+        find_in_data_dir(str(sample_trees[held]), get_release(asked))
+    assert "\n" not in str(caught.value)
+
+
+def test_the_real_ph2_copy_built_as_the_default_release_suggests_ph2(ph2_sample, tmp_path, capsys):
+    from skin_cancer.cli import main
+
+    assert main(["build", "--data-dir", str(ph2_sample), "--cache-dir", str(tmp_path / "c"), "--quiet"]) == 1
+    error = capsys.readouterr().err
+    assert "it holds PH2's PH2Dataset/PH2 Dataset images/: pass --release ph2" in error and len(error.splitlines()) == 1

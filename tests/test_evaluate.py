@@ -524,6 +524,27 @@ def test_dataset_folder_without_native_masks_says_what_is_missing(staged_without
     assert "has no native_masks configuration" in capsys.readouterr().err
 
 
+def test_a_local_folder_that_is_not_staged_is_refused_without_the_hub(tmp_path, monkeypatch, capsys):
+    """An export folder given to --dataset: once its missing README.md was sent to the Hub as a repo id (~40 s)."""
+    import huggingface_hub
+
+    calls = []
+
+    def no_hub(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("the Hub was asked")
+
+    monkeypatch.setattr(huggingface_hub.DatasetCard, "load", no_hub)
+    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", no_hub)
+    folder = tmp_path / "ex"
+    (folder / "train").mkdir(parents=True)
+    (folder / "train" / "metadata.csv").write_text("file_name\n")
+    assert _evaluate_dataset(folder, tmp_path / "hf", "--ceiling") == 2
+    error = capsys.readouterr().err
+    assert "is not a folder staged by `skin-cancer publish --dry-run`" in error and len(error.splitlines()) == 1
+    assert calls == []
+
+
 def test_resize_mode_comes_from_the_card_yaml_never_from_its_prose(tmp_path):
     from huggingface_hub import DatasetCard
 

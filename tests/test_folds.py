@@ -304,6 +304,33 @@ def test_nnunet_export_refuses_a_dataset_id_out_of_range_before_building(real_sa
     assert not (tmp_path / "o").exists() and not any(cache.rglob("*.arrow"))
 
 
+def test_nnunet_export_of_a_release_without_training_images_is_refused_before_building(ph2_sample, tmp_path, capsys):
+    """PH2 is test-only: the export was numTraining 0, an empty imagesTr and five empty folds."""
+    cache = tmp_path / "cache"
+    arguments = ["--data-dir", str(ph2_sample), "--release", "ph2", "--cache-dir", str(cache), "--quiet"]
+    assert main(["export", *arguments, "--format", "nnunet", "--output", str(tmp_path / "o")]) == 2
+    error = capsys.readouterr().err
+    assert "ph2 has no train split" in error and len(error.splitlines()) == 1
+    assert not (tmp_path / "o").exists() and not any(cache.rglob("*.arrow"))
+
+
+def test_nnunet_export_of_a_partial_build_names_its_empty_folds(ham10000_sample, tmp_path, capsys):
+    arguments = ["--data-dir", str(ham10000_sample), "--release", "ham10000", "--cache-dir", str(tmp_path / "c")]
+    out = tmp_path / "o"
+    assert main(["export", *arguments, "--quiet", "--format", "nnunet", "--output", str(out)]) == 0
+    entries = json.loads(next(out.glob("Dataset*/splits_final.json")).read_text())
+    empty = [k for k, entry in enumerate(entries) if not entry["train"] or not entry["val"]]
+    assert empty, "the 16-pair sample leaves some fold empty"
+    warning = [line for line in capsys.readouterr().err.splitlines() if "splits_final.json" in line]
+    assert len(warning) == 1 and f"fold{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty))} of" in warning[0]
+
+
+def test_dataset_id_without_nnunet_is_a_usage_error(tmp_path, capsys):
+    assert main(["export", "--sample", "--dataset-id", "7", "--output", str(tmp_path / "o")]) == 2
+    assert "--dataset-id is the nnU-Net dataset number: it needs --format nnunet" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_nnunet_s_own_integrity_check_passes_on_the_export(nnunet_export):
     if importlib.util.find_spec("nnunetv2") is None:
         pytest.skip("nnunetv2 is not installed (pip install -e '.[nnunet]' brings it, with PyTorch)")

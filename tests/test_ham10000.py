@@ -8,6 +8,7 @@ import functools
 import hashlib
 import http.server
 import importlib.util
+import io
 import shutil
 import threading
 import warnings
@@ -282,6 +283,36 @@ def test_dataverse_zips_with_files_at_the_top_and_a_table_without_extension(ham,
         assert raw_bytes(zipped[split]) == raw_bytes(ham[split])
 
 
+def dataverse_tab(csv_text: str) -> str:
+    """The table as Dataverse's ingested `HAM10000_metadata.tab`: tab-separated, strings quoted, numbers bare,
+    and a `dataset` column after the official ones."""
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    age = rows[0].index("age")
+    lines = ["\t".join(f'"{name}"' for name in [*rows[0], "dataset"])]
+    for row in rows[1:]:
+        cells = [cell if index == age else f'"{cell}"' for index, cell in enumerate(row)]
+        lines.append("\t".join([*cells, '"vidir_modern"']))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("beside", ["tab-only", "csv-and-tab"])
+def test_dataverses_tab_separated_table_is_read_and_a_csv_beside_it_wins(ham, tree, tmp_path, beside):
+    tab = dataverse_tab((tree / METADATA).read_text())
+    assert "\t" in tab and '"dataset"' in tab
+    if beside == "tab-only":
+        (tree / METADATA).unlink()
+        (tree / "HAM10000_metadata.tab").write_text(tab)
+    else:
+        (tree / "HAM10000_metadata.tab").write_text(tab.replace('"bkl"', '"not-a-dx"'))  # would be refused if read
+    built = build(tree, tmp_path / "cache")
+    for split in SAMPLE_COUNTS:
+        assert raw_bytes(built[split]) == raw_bytes(ham[split])
+        assert (
+            built[split].remove_columns(["image", "mask"]).to_list()
+            == ham[split].remove_columns(["image", "mask"]).to_list()
+        )
+
+
 def test_a_missing_mask_is_named(tree, tmp_path):
     (tree / MASKS / "ISIC_0029360_segmentation.png").unlink()
     with pytest.raises(DataError, match=r"ISIC_0029360\.jpg: this image has no mask") as caught:
@@ -298,7 +329,7 @@ def test_an_image_without_a_metadata_row_is_named(tree, tmp_path):
 
 def test_a_missing_metadata_table_is_named(tree, tmp_path):
     (tree / METADATA).unlink()
-    with pytest.raises(DataError, match=r"HAM10000_metadata\.csv: missing"):
+    with pytest.raises(DataError, match=r"HAM10000_metadata\.csv: missing \(nor HAM10000_metadata\.tab nor"):
         build(tree, tmp_path / "cache")
 
 

@@ -141,7 +141,7 @@ def test_a_failed_swap_puts_the_old_output_back(failing_rename, deletions, tmp_p
         return real_rename(source, destination)
 
     monkeypatch.setattr(os, "rename", rename)
-    with pytest.raises(OSError, match="simulated"), outputs.replacing(earlier, "export", overwrite=True) as scratch:
+    with pytest.raises(UsageError, match="simulated"), outputs.replacing(earlier, "export", overwrite=True) as scratch:
         write_new(scratch)
     assert snapshot(earlier) == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out"], "nothing half-written beside it"
@@ -290,8 +290,8 @@ def test_a_replacement_keeps_the_folders_permissions(deletions, tmp_path):
 
 def test_scratch_left_by_a_killed_run_is_removed_and_a_live_one_kept(deletions, tmp_path):
     dead_pid = 2**22 + 12345  # beyond Linux's pid_max default: no such process
-    stale = tmp_path / f".skin-cancer-partial-out-{dead_pid}-abcd"
-    live = tmp_path / f".skin-cancer-partial-out-{os.getpid()}-ef01"
+    stale = tmp_path / f".skin-cancer-partial-{dead_pid}-abcd"
+    live = tmp_path / f".skin-cancer-partial-{os.getpid()}-ef01"
     for folder in (stale, live):
         folder.mkdir()
         (folder / "shard.parquet").write_bytes(b"half")
@@ -391,3 +391,41 @@ def test_a_disk_full_error_survives_the_trip_back_from_a_worker():
     error = DiskFullError("/data/out", "about 9 MB needed, 1 MB free")
     again = pickle.loads(pickle.dumps(error))
     assert str(again) == str(error) and str(again).count("does not fit") == 1
+
+
+def test_overwrite_replaces_only_an_earlier_output_of_the_same_kind(deletions, tmp_path, capsys):
+    """`splits --output ex --overwrite` once replaced a whole image export with 8 text files."""
+    export = marked_output(tmp_path / "ex")
+    before = snapshot(export)
+    with pytest.raises(UsageError, match="earlier export output"), outputs.replacing(export, "splits", True) as s:
+        write_new(s)
+    assert main(["splits", "--output", str(export), "--overwrite"]) == 2
+    assert "holds an earlier export output of skin-cancer, not a splits output" in capsys.readouterr().err
+    assert main(["stats", "--sample", "--output", str(export)]) == 2, "no stats.json slipped into an export"
+    assert "earlier export output" in capsys.readouterr().err
+    assert snapshot(export) == before
+    assert deletions == [path for path in deletions if path.name.startswith(".skin-cancer-partial-")]
+
+
+def test_file_outputs_may_share_a_folder_of_file_outputs(tmp_path):
+    folder = tmp_path / "reports"
+    with outputs.placing_files(folder, "statistics", ["stats.json"]) as scratch:
+        (scratch / "stats.json").write_text("{}")
+    with outputs.placing_files(folder, "preview", ["preview.png"]) as scratch:
+        (scratch / "preview.png").write_bytes(b"png")
+    assert sorted(outputs.written_files(folder)) == ["preview.png", "stats.json"]
+    with pytest.raises(UsageError, match="earlier preview output"):
+        outputs.check_output(folder, overwrite=True, kind="export")
+
+
+@pytest.mark.parametrize("where", ["proc", "sys", "long-name"])
+def test_output_folder_os_errors_are_one_plain_line(where, deletions, tmp_path, capsys):
+    output = {"proc": "/proc/x", "sys": "/sys/x", "long-name": str(tmp_path / ("n" * 240))}[where]
+    code = main(["splits", "--output", output])
+    err = capsys.readouterr().err
+    if where == "long-name":
+        assert code == 0 and Path(output).is_dir(), err
+        return
+    assert code == 2, err
+    assert err.count("\n") == 1 and output in err and "Error" not in err, err
+    assert deletions == []

@@ -154,7 +154,9 @@ class Ham10000Row:
 def parse_ham10000(
     text: str, diagnosis_names: tuple[str, ...], unrecognised_sex: Counter[str] | None = None
 ) -> dict[str, Ham10000Row]:
-    """image_id -> its row of HAM10000_metadata.csv (header lesion_id,image_id,dx,dx_type,age,sex,localization).
+    """image_id -> its row of HAM10000_metadata.csv (header lesion_id,image_id,dx,dx_type,age,sex,localization;
+    other columns, such as the `dataset` of Dataverse's copy, are ignored), comma- or tab-separated (Dataverse's
+    `HAM10000_metadata.tab`: the delimiter is read from the header line).
 
     Raises AnnotationError for a missing column, an empty lesion_id, a dx outside `diagnosis_names`, an
     age that is not a number or a repeated image_id."""
@@ -273,7 +275,8 @@ def _age(text: str, line_number: int) -> int | None:
 
 
 def _rows(text: str, columns: tuple[str, ...]):
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    text = text.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [column for column in columns if column not in header]
     if missing:
@@ -288,6 +291,14 @@ def _rows(text: str, columns: tuple[str, ...]):
         if any(row.get(column) is None for column in columns):
             raise AnnotationError(f"line {line_number}: has fewer cells than the header")
         yield line_number, row
+
+
+def _delimiter(text: str) -> str:
+    """Tab for a tab-separated table (Harvard Dataverse serves HAM10000_metadata as `HAM10000_metadata.tab`,
+    tab-separated with quoted strings), found by a tab in the header line; else a comma. No column name of
+    these tables holds a tab or a comma."""
+    header = text.split("\n", 1)[0]
+    return "\t" if "\t" in header and "," not in header else ","
 
 
 def _flag(value: str, column: str, line_number: int) -> bool:

@@ -213,7 +213,7 @@ def _find_ph2_cases(data_dir: str, release: Release) -> SplitSource:
         raise DataError(
             data_dir,
             f"holds no {release.top_folder}/{split.data_folder}/ folder (the official {release.short_name} layout)",
-            download_hint(release),
+            _other_release_hint(_DiskFolder(data_dir, data_dir), data_dir, release) or download_hint(release),
         )
     pairs = []
     with os.scandir(images_folder) as entries:
@@ -312,11 +312,23 @@ def assemble(
 def _csv(name: str | None, places: list[_Folder], known_csvs: dict[str, Location]) -> Location | None:
     """A CSV the split has, where it was found; None where the split has none or it is absent.
 
-    A CSV saved without its `.csv` (Harvard Dataverse serves HAM10000_metadata so) is found too."""
+    Harvard Dataverse serves HAM10000_metadata as `HAM10000_metadata.tab` (tab-separated; the parsers read the
+    delimiter from the header) or without extension: both are found too, the `.csv` first where both are."""
     if name is None:
         return None
-    bare = name[: -len(".csv")] if name.lower().endswith(".csv") else name
-    return known_csvs.get(name) or _first_file(places, name) or _first_file(places, bare)
+    for candidate in _csv_names(name):
+        found = known_csvs.get(candidate) or _first_file(places, candidate)
+        if found is not None:
+            return found
+    return None
+
+
+def _csv_names(name: str) -> list[str]:
+    """The names a table may have: `X.csv`, then `X.tab` and `X` (Dataverse's ingested and bare copies)."""
+    if not name.lower().endswith(".csv"):
+        return [name]
+    bare = name[: -len(".csv")]
+    return [name, f"{bare}.tab", bare]
 
 
 def _assemble_by_lesion(
@@ -336,7 +348,8 @@ def _assemble_by_lesion(
         place = csv_places[0].label if csv_places else data_roots[0].label
         raise DataError(
             f"{place.rstrip('/')}/{first.metadata_csv}",
-            "missing: the metadata table gives each image its lesion, and so its split",
+            f"missing (nor {' nor '.join(_csv_names(str(first.metadata_csv))[1:])} beside it): the metadata table "
+            "gives each image its lesion, and so its split",
             download_hint(release),
         )
     try:
@@ -757,19 +770,39 @@ def _strip_suffix(name: str) -> str:
 
 
 def _other_release_hint(top: _Folder, data_dir: str, release: Release) -> str | None:
-    """When the folder holds another release's folders or zips (an ISIC 2018 tree built without --release),
-    say which release it is and how to ask for it."""
+    """When the folder holds another release's files (an ISIC 2018 tree built without --release, a PH2 copy
+    built as the default release), say which release it is and how to ask for it. Each release is recognised
+    by its layout (`_release_mark`)."""
     from ..releases import RELEASES
 
     for other in RELEASES.values():
         if other.name == release.name:
             continue
-        for name in other.folders:
-            if locate_folder(top, name, other) is not None or os.path.isfile(os.path.join(data_dir, zip_name(name))):
-                return (
-                    f"it holds {other.short_name}'s {name}: pass --release {other.name}, "
-                    f'or in Python load_dataset("skin_cancer", "{other.name}", data_dir=...)'
-                )
+        found = _release_mark(top, data_dir, other)
+        if found is not None:
+            return (
+                f"it holds {other.short_name}'s {found}: pass --release {other.name}, "
+                f'or in Python load_dataset("skin_cancer", "{other.name}", data_dir=...)'
+            )
+    return None
+
+
+def _release_mark(top: _Folder, data_dir: str, release: Release) -> str | None:
+    """What in data_dir shows it is `release`, by its layout; None when nothing does.
+
+    PH2 (one folder per case): its images folder, in data_dir or below PH2Dataset/, as `_find_ph2_cases` reads
+    it. IMA++ (multi-annotator): its IMAplusplus_seg_metadata.csv (its `images/` and `segs/` are common names).
+    Flat releases (ISIC, HAM10000): one of their folders or its zip."""
+    if release.layout == LAYOUT_PH2_CASES:
+        for folder in release.splits[0].data_folder, f"{release.top_folder}/{release.splits[0].data_folder}":
+            if os.path.isdir(os.path.join(data_dir, folder)):
+                return f"{folder}/"
+        return None
+    if release.layout == LAYOUT_MULTI_ANNOTATOR:
+        return IMAPLUSPLUS_SEG_METADATA if os.path.isfile(os.path.join(data_dir, IMAPLUSPLUS_SEG_METADATA)) else None
+    for name in release.folders:
+        if locate_folder(top, name, release) is not None or os.path.isfile(os.path.join(data_dir, zip_name(name))):
+            return name
     return None
 
 

@@ -98,7 +98,9 @@ def truth_from_build(build: Build, split: str) -> Truth:
     from ..dataset.discovery import find_in_data_dir
 
     if split not in build.dataset:
-        raise UsageError(f"--split must be one of {', '.join(build.dataset)}, not {split!r}")
+        if split in build.release.split_names:
+            raise UsageError(f"--split {split}: this build holds no {split} images (it has {', '.join(build.dataset)})")
+        raise UsageError(f"--split must be one of {', '.join(build.release.split_names)}, not {split!r}")
     if not build.data_dir:
         raise UsageError("evaluating reads the native masks from the ISIC folders or zips: give --data-dir")
     sources = find_in_data_dir(build.data_dir, build.release)
@@ -131,12 +133,20 @@ def truth_from_dataset(
     `config` defaults to the card's default configuration. How it was built comes from the card's YAML
     (`skin_cancer.variants`, see `options.card_variants`), else from a name such as `pad-512`; a
     `resize_mode` given here must agree, and is needed when neither says.
-    Raises UsageError for a missing folder or a configuration that is not a square one, DataError when
-    the repository cannot be read.
+    A local folder is read locally only, and must hold the staged README.md (its card).
+    Raises UsageError for a missing folder, a folder without README.md, or a configuration that is not a
+    square one, DataError when the repository cannot be read.
     """
     import datasets
 
     _check_source(source)
+    local = os.path.expanduser(source)
+    if os.path.isdir(local) and not os.path.isfile(os.path.join(local, "README.md")):
+        # Never sent to the Hub: DatasetCard.load takes a README.md path that does not exist for a repository id.
+        raise UsageError(
+            f"{source} is not a folder staged by `skin-cancer publish --dry-run` (it has no README.md): "
+            "give a staged folder, a Hub repository OWNER/NAME, or the data with --data-dir"
+        )
     card = _load_card(source)
     config = _choose_config(source, card, config)
     built_with = _config_resize_mode(config, card)
@@ -213,7 +223,8 @@ def _load_card(source: str):
     from huggingface_hub import DatasetCard
 
     try:
-        return DatasetCard.load(os.path.join(source, "README.md") if os.path.isdir(source) else source)
+        local = os.path.expanduser(source)
+        return DatasetCard.load(os.path.join(local, "README.md") if os.path.isdir(local) else source)
     except Exception:  # no card: the configuration must then be named, and the resize mode given
         return None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def export(
     }
     if export_format == "nnunet":
         nnunet_dataset_name(build.release.name, dataset_id)  # a bad number is refused before anything is written
+        check_nnunet_release(build.release.name, build.release.split_names)
     if export_format not in writers:
         raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {export_format!r}")
     with replacing(output, "export", overwrite, build.protected_folders) as scratch:
@@ -129,6 +131,22 @@ def nnunet_dataset_name(release: str, dataset_id: int) -> str:
     return f"Dataset{dataset_id:03d}_{release.upper()}"
 
 
+def check_nnunet_release(release: str, split_names: tuple[str, ...] | list[str]) -> None:
+    """UsageError for a release without a training split (PH2: test only): nnU-Net trains on imagesTr and its
+    folds come from the train split, so such an export would be an empty training set and five empty folds."""
+    if "train" not in split_names:
+        raise UsageError(
+            f"--format nnunet: {release} has no train split (only {', '.join(split_names)}), so nnU-Net would "
+            "have nothing to train on and no folds: export it with --format folders or parquet"
+        )
+
+
+def empty_nnunet_folds(entries: list[dict]) -> list[int]:
+    """The folds of splits_final.json (`tools/splits.nnunet_splits`) whose train or val list is empty:
+    nnU-Net fails training such a fold (a partial build with few training images leaves some empty)."""
+    return [index for index, entry in enumerate(entries) if not entry["train"] or not entry["val"]]
+
+
 def write_nnunet(build: Build, root: Path, dataset_id: int = DEFAULT_NNUNET_DATASET_ID) -> None:
     """<root>/DatasetXXX_<RELEASE>/ for nnU-Net v2: imagesTr/<id>_0000.png (RGB), labelsTr/<id>.png (L, {0, 1}),
     imagesTs/labelsTs for the test split, dataset.json and splits_final.json (tools/splits.nnunet_splits: the
@@ -171,7 +189,16 @@ def write_nnunet(build: Build, root: Path, dataset_id: int = DEFAULT_NNUNET_DATA
         rows = build.dataset["train"].select_columns(["image_id", "fold"])
         folds = dict(zip(rows["image_id"], rows["fold"], strict=True))
     valid = list(build.dataset["valid"]["image_id"]) if "valid" in build.dataset else []
-    (folder / "splits_final.json").write_text(json.dumps(nnunet_splits(folds, valid), indent=1) + "\n")
+    entries = nnunet_splits(folds, valid)
+    (folder / "splits_final.json").write_text(json.dumps(entries, indent=1) + "\n")
+    empty = empty_nnunet_folds(entries)
+    if empty:
+        warnings.warn(
+            f"{folder.name}/splits_final.json: fold{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty))} "
+            f"of {len(entries)} {'have' if len(empty) > 1 else 'has'} no training or no validation image (this "
+            f"build holds {len(folds)} training images): nnU-Net fails training such a fold; train the others",
+            stacklevel=3,
+        )
 
 
 def nnunet_case(image_bytes: bytes, mask_bytes: bytes) -> tuple[bytes, bytes]:
@@ -197,6 +224,8 @@ def _undecoded(dataset: datasets.Dataset) -> datasets.Dataset:
 
 __all__ = [
     "METADATA_COLUMNS",
+    "check_nnunet_release",
+    "empty_nnunet_folds",
     "export",
     "nnunet_dataset_name",
     "split_num_bytes",  # defined in tools.pipeline; the shards' size in bytes is part of what an export reports

@@ -26,6 +26,9 @@ from pathlib import Path
 from ..errors import DiskFullError, UsageError, is_disk_full
 
 MARKER = ".skin-cancer-output.json"
+# The outputs of a few named files, which may share one folder (even the current one); every other kind
+# (export, splits, staged Hub repository, native-size predictions) owns its whole folder.
+FILE_KINDS = ("statistics", "preview", "duplicates", "evaluation report")
 _SCRATCH_TAG = ".skin-cancer-partial-"
 _RETIRED_TAG = ".skin-cancer-retired-"
 # A folder no output may replace, hold or sit inside: a path, or (path, role) where the role names it in the
@@ -44,13 +47,28 @@ def marker_text(kind: str, files: Iterable[str] = ()) -> str:
     return json.dumps(record, indent=2) + "\n"
 
 
-def marker_files(folder: Path) -> set[str] | None:
-    """The files the marker says this tool wrote, or None when the folder carries no valid marker."""
+def _marker_record(folder: Path) -> dict | None:
     try:
         record = json.loads((folder / MARKER).read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(record, dict) or record.get("written_by") != "skin-cancer":
+        return None
+    return record
+
+
+def marker_kind(folder: Path) -> str | None:
+    """The kind of output ("export", "splits", ...) the folder's marker records, or None without a valid marker
+    or without a kind."""
+    record = _marker_record(folder)
+    kind = record.get("kind") if record is not None else None
+    return kind if isinstance(kind, str) else None
+
+
+def marker_files(folder: Path) -> set[str] | None:
+    """The files the marker says this tool wrote, or None when the folder carries no valid marker."""
+    record = _marker_record(folder)
+    if record is None:
         return None
     files = record.get("files")
     if not isinstance(files, list) or not all(isinstance(name, str) for name in files):
@@ -91,11 +109,15 @@ def foreign_entries(folder: Path, ignore: Path | None = None) -> list[str]:
     return foreign
 
 
-def check_output(output: str | os.PathLike[str], overwrite: bool, protected: Iterable[Protected] = ()) -> Path:
+def check_output(
+    output: str | os.PathLike[str], overwrite: bool, protected: Iterable[Protected] = (), kind: str | None = None
+) -> Path:
     """Refuse any destination a replacement could harm; return it resolved.
 
     `protected` are folders that must survive whatever happens (the data_dir, the cache, the folders a
-    command reads), each a path or a `(path, role)` pair whose role names it in the refusal.
+    command reads), each a path or a `(path, role)` pair whose role names it in the refusal. `kind` is the
+    output about to be written ("export", "splits", ...): an earlier output of another kind (its marker's
+    "kind") is never replaced, whatever the flags (`splits --overwrite` must not wipe an image export).
     Called before any build, so a refusal costs the user nothing.
     """
     if not str(output).strip():
@@ -136,11 +158,31 @@ def check_output(output: str | os.PathLike[str], overwrite: bool, protected: Ite
                 f"{target} holds files skin-cancer did not write ({_some(foreign)}): refusing to replace it, "
                 "whatever the flags; move them away or choose another folder"
             )
+        _check_kind(target, kind)
         if not overwrite:
             raise UsageError(
                 f"{target} holds an earlier output: pass --overwrite to replace it, or choose another folder"
             )
     return target
+
+
+def _check_kind(target: Path, kind: str | None, files_only: bool = False) -> None:
+    """Refuse a folder whose marker records an output of another kind than `kind` (None: no check).
+    With `files_only`, outputs of a few named files (stats, preview, reports) may share a folder."""
+    found = marker_kind(target)
+    if kind is None or found == kind or (files_only and found in FILE_KINDS):
+        return
+    found_text = f"an earlier {found} output" if found else "an earlier output of unknown kind"
+    raise UsageError(
+        f"{target} holds {found_text} of skin-cancer, not a {kind} output: refusing to replace it, "
+        "whatever the flags; choose another folder"
+    )
+
+
+def _os_problem(target: Path, error: OSError) -> UsageError:
+    """An OS error met while making or swapping the output folder, as one line naming the folder."""
+    problem = error.strerror or str(error)
+    return UsageError(f"{target}: cannot write this output folder ({problem}): choose another folder")
 
 
 @contextmanager
@@ -151,12 +193,16 @@ def replacing(output: Path, kind: str, overwrite: bool, protected: Iterable[Prot
     a mount point, which cannot be renamed) is filled from a scratch folder inside it instead.
     """
     protected = list(protected)
-    target = check_output(output, overwrite, protected)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fill_in_place = target.is_dir() and (not _entries(target) or os.path.ismount(target))
-    home = target if fill_in_place else target.parent
-    _remove_stale_scratch(home, target.name)
-    scratch = _new_hidden_folder(home, f"{_SCRATCH_TAG}{target.name}-{os.getpid()}")
+    target = check_output(output, overwrite, protected, kind)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fill_in_place = target.is_dir() and (not _entries(target) or os.path.ismount(target))
+        home = target if fill_in_place else target.parent
+        _remove_stale_scratch(home)
+        # Short whatever the output's name, so any legal final name leaves room for the hidden one.
+        scratch = _new_hidden_folder(home, f"{_SCRATCH_TAG}{os.getpid()}")
+    except OSError as error:
+        raise _os_problem(target, error) from error
     before = _contents(target, scratch)
     try:
         with deferred_interrupt():
@@ -173,10 +219,13 @@ def replacing(output: Path, kind: str, overwrite: bool, protected: Iterable[Prot
             interruption_point()  # a Ctrl-C held until here still leaves the old output as it was
             if _contents(target, scratch) != before or (target.is_dir() and foreign_entries(target, scratch)):
                 raise UsageError(f"{target} changed while the output was being written: it was left as it is")
-            if fill_in_place:
-                _fill(target, scratch)
-            else:
-                _swap(target, scratch)
+            try:
+                if fill_in_place:
+                    _fill(target, scratch)
+                else:
+                    _swap(target, scratch)
+            except OSError as error:
+                raise _os_problem(target, error) from error
     finally:
         if scratch.exists():
             remove_tree(scratch)
@@ -200,7 +249,7 @@ def _swap(target: Path, scratch: Path) -> None:
         os.replace(scratch, target)
         return
     _keep_permissions(target, scratch)
-    retired = _hidden_name(target.parent, _RETIRED_TAG + target.name)
+    retired = _hidden_name(target.parent, _RETIRED_TAG.rstrip("-"))
     os.rename(target, retired)
     try:
         os.rename(scratch, target)
@@ -213,7 +262,7 @@ def _swap(target: Path, scratch: Path) -> None:
 def _fill(target: Path, scratch: Path) -> None:
     """Move the scratch folder's entries into the existing folder; on failure put everything back."""
     old = _entries(target, ignore=scratch)  # only a mount point holding an earlier output of ours
-    retired = _new_hidden_folder(target, _RETIRED_TAG + target.name) if old else None
+    retired = _new_hidden_folder(target, _RETIRED_TAG.rstrip("-")) if old else None
     retired_entries: list[Path] = []
     moved: list[Path] = []
     try:
@@ -257,9 +306,10 @@ def _keep_permissions(old: Path, new: Path) -> None:
         os.chown(new, -1, status.st_gid)
 
 
-def _remove_stale_scratch(home: Path, name: str) -> None:
-    """Scratch folders of a run that was killed (kill -9, power loss): ours by name, their process gone."""
-    prefix = f"{_SCRATCH_TAG}{name}-"
+def _remove_stale_scratch(home: Path) -> None:
+    """Scratch folders of a run that was killed (kill -9, power loss): ours by name
+    (`.skin-cancer-partial-PID-XXXXXXXX`), their process gone."""
+    prefix = _SCRATCH_TAG
     for entry in home.glob(f"{prefix}*"):
         pid = entry.name[len(prefix) :].split("-", 1)[0]
         if entry.is_dir() and not entry.is_symlink() and pid.isdigit() and not _alive(int(pid)):
@@ -369,10 +419,11 @@ def require_free_space(folder: Path, needed: int, target: Path | str) -> None:
 
 
 def check_file_output(
-    folder: str | os.PathLike[str], names: Iterable[str], protected: Iterable[Protected] = ()
+    folder: str | os.PathLike[str], names: Iterable[str], protected: Iterable[Protected] = (), kind: str | None = None
 ) -> Path:
     """A folder that receives a few named files (stats, previews, reports): it may be any folder, even the
-    current one, but no file of those names may be replaced unless this tool wrote it."""
+    current one, but no file of those names may be replaced unless this tool wrote it. `kind` (one of
+    FILE_KINDS) refuses a folder holding a whole-folder output (an export, splits, a staged repository)."""
     if not str(folder).strip():
         raise UsageError("the output folder name is empty: give a folder name")
     target = Path(folder).expanduser().resolve()
@@ -384,6 +435,8 @@ def check_file_output(
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder: choose a folder")
     _check_writable(target)
+    if target.is_dir() and has_marker(target):
+        _check_kind(target, kind, files_only=True)
     ours = (marker_files(target) or set()) if target.is_dir() else set()
     clashes = [name for name in names if (target / name).exists() and name not in ours]
     if (target / MARKER).exists() and not ours:
@@ -403,31 +456,39 @@ def placing_files(
     """Yield a scratch folder; when the block succeeds its files move into `folder`, each by one rename,
     and the folder's marker lists them, so a later run may replace them and nothing else."""
     names = list(names)
-    target = check_file_output(folder, names, protected)
-    target.mkdir(parents=True, exist_ok=True)
-    scratch = _new_hidden_folder(target, f"{_SCRATCH_TAG}files-{os.getpid()}")
+    target = check_file_output(folder, names, protected, kind)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        scratch = _new_hidden_folder(target, f"{_SCRATCH_TAG}{os.getpid()}")
+    except OSError as error:
+        raise _os_problem(target, error) from error
     try:
         with deferred_interrupt():
             yield scratch
             interruption_point()
             written = sorted(path.name for path in scratch.iterdir() if path.is_file())
-            check_file_output(target, written, protected)  # nothing of the user's appeared meanwhile
+            check_file_output(target, written, protected, kind)  # nothing of the user's appeared meanwhile
             ours = marker_files(target) or set()
             (scratch / MARKER).write_text(marker_text(kind, ours | set(written)))
-            for name in [*written, MARKER]:
-                os.replace(scratch / name, target / name)
+            try:
+                for name in [*written, MARKER]:
+                    os.replace(scratch / name, target / name)
+            except OSError as error:
+                raise _os_problem(target, error) from error
     finally:
         if scratch.exists():
             remove_tree(scratch)
 
 
 __all__ = [
+    "FILE_KINDS",
     "MARKER",
     "check_file_output",
     "check_output",
     "has_marker",
     "interruption_point",
     "marker_files",
+    "marker_kind",
     "marker_text",
     "placing_files",
     "remove_tree",

@@ -58,11 +58,15 @@ def preview_grid(
 
 
 def sample_preview(build: Build, split: str, count: int, seed: int | None) -> Image.Image:
-    """A grid of `count` pairs of a split: the first ones, or a seeded random choice."""
+    """A grid of `count` pairs of a split: the first ones, or a seeded random choice.
+
+    Raises UsageError for a split the release does not have, or that this (partial) build holds no image of."""
     if split not in build.dataset:
         from ..errors import UsageError
 
-        raise UsageError(f"--split must be one of {', '.join(build.dataset)}, not {split!r}")
+        if split in build.release.split_names:
+            raise UsageError(f"--split {split}: this build holds no {split} images (it has {', '.join(build.dataset)})")
+        raise UsageError(f"--split must be one of {', '.join(build.release.split_names)}, not {split!r}")
     dataset = build.dataset[split]
     count = min(count, len(dataset))
     indices = list(range(count)) if seed is None else sorted(random.Random(seed).sample(range(len(dataset)), count))
