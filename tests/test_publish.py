@@ -866,7 +866,7 @@ def test_cards_of_non_isic_releases_say_their_own_facts(release_cards):
     for name, body in (("ph2", ph2), ("ham10000", ham), ("imaplusplus", ima)):
         assert "original ISIC mask PNGs" not in body, name
         assert "PH2 Dataset images / PH2 Dataset images" not in body and "Splits, as published" not in body, name
-    assert "original ISIC mask PNGs" in isic and "as ISIC-2017 published them" in isic
+    assert "original ISIC mask PNGs" in isic and "Splits, as published: `train` = ISIC-2017_Training_Data" in isic
     assert "ISIC\nArchive removed identifying information" not in ph2 and "contributed to the ISIC Archive" not in ph2
     assert "Hospital Pedro Hispano (Matosinhos, Portugal)" in ph2 and "lesion.bmp" in ph2
     assert "contributed to the ISIC Archive" not in ham and "Vienna" in ham
@@ -880,6 +880,8 @@ def test_cards_of_non_isic_releases_say_their_own_facts(release_cards):
     # IMA++'s unconfirmed licence points at its own sources, not at ISIC zips it does not have.
     assert "LICENSE.txt in the official zips" not in ima and "Zenodo record" in ima
     assert "PH2 images are not ISIC ids" in ph2
+    assert "several devices and clinics" not in ph2 and "several devices and clinics" in isic
+    assert 'ds["train"]' not in ph2 and 'ds["train"].filter' in isic  # no snippet on a split PH2 lacks
 
 
 def test_ph2_is_never_uploaded_and_its_staged_card_says_so(ph2_sample, tmp_path, monkeypatch, capsys):

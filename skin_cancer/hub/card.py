@@ -74,16 +74,22 @@ ISIC_IMAGE_ORIGIN = (
     "  Europe and Australia"
 )
 ISIC_DEIDENTIFIED = ", and the ISIC\nArchive removed identifying information before publishing"
+LEAK_ADVICE = """A model trained on another release's training data may have seen many of this dataset's test
+images. Drop what leaks into a split with the `skin-cancer` package
+(`skin_cancer.leak_free(ds, against="isic2017/test", level="patient")`), or by id alone with
+`ds["train"].filter(lambda ex: "isic2017/test" not in ex["also_in"])`."""
 ISIC_LICENSE_CHECK = "Check the LICENSE.txt in the official zips (and {data_page})"
 
 
 def native_masks_text(release: Release) -> str:
     """The card's paragraph on the `native_masks` configuration: the release's own mask files, as published."""
-    files = release.native_mask_files or ISIC_NATIVE_MASK_FILES
+    files, publisher, scorer = release.native_mask_files, release.short_name, "the ISIC challenges score"
+    if files is None:  # the ISIC challenge releases: their words as they were
+        files, publisher, scorer = ISIC_NATIVE_MASK_FILES, "ISIC", "the challenge scores"
     return (
         f"The `native_masks` configuration holds every split's {files} at each image's own size, byte for byte as "
-        f"{release.short_name} published them (columns `image_id` and `mask`), so predictions can be scored the way "
-        "the ISIC challenges score them, at native resolution: "
+        f"{publisher} published them (columns `image_id` and `mask`), so predictions can be scored the way "
+        f"{scorer} them, at native resolution: "
         "`skin-cancer evaluate --dataset REPO --split test --predictions preds/` maps square predictions back "
         "and computes the official ISIC metrics."
     )
@@ -611,6 +617,11 @@ def release_values(release: Release) -> dict[str, str]:
         "first_split": release.split_names[0],
         "splits_made": splits_made(release),
         "image_origin": release.image_origin or ISIC_IMAGE_ORIGIN,
+        # The ISIC Archive pools many clinics' devices; a release with its own origin (one or two sites) says less.
+        "acquisition": "Dermoscopy images from several devices and clinics: colour, lighting, hair, rulers and "
+        "vignetting vary."
+        if release.image_origin is None
+        else "Colour, lighting, hair, rulers and vignetting vary between images.",
         "deidentified": ISIC_DEIDENTIFIED if release.deidentified is None else release.deidentified,
         "redistribution_notice": ""
         if release.redistributable
@@ -629,6 +640,9 @@ def release_values(release: Release) -> dict[str, str]:
             else ""
         ),
         "leak_table": leak_section(release),
+        "leak_advice": LEAK_ADVICE
+        if release.isic_ids
+        else f"{release.short_name}'s images are not ISIC images: no ISIC training split holds them by id.",
     }
 
 
@@ -653,18 +667,18 @@ def _validation_rename(release: Release) -> str:
 
 
 def splits_made(release: Release) -> str:
-    """How the release's splits are made: the rule (lesion_splits.py), the one split of an external test set,
-    or the official folders each split was read from."""
+    """The card's "Splits" item: the rule that makes them (lesion_splits.py), the one split of an external test
+    set, or the official folders each split was read from."""
     if release.split_rule:
-        return _lesion_split_sentence(release)
+        return "Splits: " + _lesion_split_sentence(release)
     if "train" not in release.split_names:
         (split,) = release.splits
         return (
-            f"{release.short_name} has no official split; all its images form one split, `{split.name}` "
+            f"Splits: {release.short_name} has no official split; all its images form one split, `{split.name}` "
             f"({split.official_count} images on the full set), as it serves as an external test set of models "
             "trained on other data"
         )
-    return f"as {release.short_name} published them: " + ", ".join(
+    return "Splits, as published: " + ", ".join(
         f"`{split.name}` = {split.data_folder} / {split.mask_folder}" for split in release.splits
     )
 
