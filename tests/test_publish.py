@@ -841,15 +841,20 @@ def cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
+def assert_valid_tables(body: str, name: str = "") -> None:
+    """Every table of a card: header cells == separator cells == each row's cells, no empty header, some rows."""
+    for table in markdown_tables(body):
+        header, separator, *rows = table + [""] * (2 - len(table))
+        assert set("".join(cells(separator))) <= set("-:") and cells(separator)[0], (name, table)
+        assert all(cell for cell in cells(header)), (name, table)  # no empty header cell
+        assert len(cells(header)) == len(cells(separator)), (name, table)
+        assert rows, (name, table)  # a table with no rows says nothing: a sentence says so instead
+        assert all(len(cells(row)) == len(cells(header)) for row in rows), (name, table)
+
+
 def test_every_table_of_every_release_card_is_a_valid_table(release_cards):
     for name, body in release_cards.items():
-        for table in markdown_tables(body):
-            header, separator, *rows = table + [""] * (2 - len(table))
-            assert set("".join(cells(separator))) <= set("-:") and cells(separator)[0], (name, table)
-            assert all(cell for cell in cells(header)), (name, table)  # no empty header cell
-            assert len(cells(header)) == len(cells(separator)), (name, table)
-            assert rows, (name, table)  # a table with no rows says nothing: a sentence says so instead
-            assert all(len(cells(row)) == len(cells(header)) for row in rows), (name, table)
+        assert_valid_tables(body, name)
 
 
 def test_cards_of_non_isic_releases_say_their_own_facts(release_cards):
