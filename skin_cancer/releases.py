@@ -149,6 +149,18 @@ class Release:
     # splits, made here by a rule, stay out of the overlap and leak tables (and out of every other release's
     # `also_in`); its own `also_in` still names the challenge splits holding each image.
     archive_collection: bool = False
+    # False where the data's terms forbid redistribution (PH2): `publish` stages it locally (--dry-run, for
+    # `evaluate --dataset`) but never uploads it, and the staged card says so. The source is beside each False.
+    redistributable: bool = True
+    # The card's words where the ISIC wording would be wrong (hub/card.py); None: the ISIC Archive's wording.
+    # Where the images were taken, as a sentence (the card's Known limitations).
+    image_origin: str | None = None
+    # Who removed identifying information before publishing, as a clause; "" where no source in hand says.
+    deidentified: str | None = None
+    # What the `native_masks` configuration holds: the release's own mask files, as published.
+    native_mask_files: str | None = None
+    # Where to check a licence that is not confirmed (the card's licence sentence).
+    license_check: str | None = None
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -672,6 +684,13 @@ HAM10000 = Release(
     diagnosis_descriptions=tuple(HAM10000_DIAGNOSES.values()),
     source_data="HAM10000 (Harvard Dataverse, doi 10.7910/DVN/DBW86T) with the lesion masks of Tschandl et al. 2020",
     source_owner="HAM10000 data by the ViDIR Group, Medical University of Vienna",
+    # Tschandl et al. 2018 (Sci Data 5, 180161), abstract: the two sites.
+    image_origin=(
+        "The images were collected over 20 years at two sites, the Department of Dermatology of the Medical "
+        "University of Vienna (Austria) and the skin cancer practice of Cliff Rosendahl in Queensland (Australia)"
+    ),
+    deidentified="",  # no source in hand says who de-identified the images
+    native_mask_files="lesion mask PNGs of Tschandl et al. (`HAM10000_segmentations_lesion_tschandl`)",
 )
 
 # --- PH2 (the usual external test set) --------------------------------------------------------
@@ -723,12 +742,20 @@ PH2 = Release(
     license="PH2 terms: free for research and benchmarking, citing Mendonca et al. 2013; not to be redistributed",
     license_id="other",
     license_confirmed=True,
+    # "not to be redistributed": the PH2 terms (../shared/ph2-mini/README.md, the ADDI project's page PH2_PAGE).
+    redistributable=False,
     downloadable=False,
     layout=LAYOUT_PH2_CASES,
     isic_ids=False,
     image_license="other",  # the PH2 terms above, on every image
     source_data="the PH2 database (ADDI project, Universidade do Porto and Hospital Pedro Hispano)",
     source_owner="PH2 data of the ADDI project (Universidade do Porto, Hospital Pedro Hispano)",
+    # Mendonca et al. 2013 (the citation) and ../shared/ph2-mini/README.md: one hospital in Portugal.
+    image_origin=(
+        "The images come from one clinic, the dermatology service of Hospital Pedro Hispano (Matosinhos, Portugal)"
+    ),
+    deidentified="",  # no source in hand says who de-identified the images
+    native_mask_files="PH2 lesion masks (`IMDxxx_lesion.bmp`, 1-bit or 24-bit BMPs)",
 )
 
 # --- IMA++ (ISIC MultiAnnot++): several annotators per image -----------------------------------
@@ -850,6 +877,15 @@ IMAPLUSPLUS = Release(
     ),
     source_owner="IMA++ masks by Abhishek et al.; images by the International Skin Imaging Collaboration (ISIC)",
     archive_collection=True,
+    # The `mask` column's source (evaluate/truth.py scores against it): one file of segs.zip per image.
+    native_mask_files=(
+        "IMA++ mask PNGs the `mask` column is made from (the STAPLE consensus where an image has two or more "
+        "annotators, else its first annotator's mask)"
+    ),
+    license_check=(
+        f"Check the terms of the Zenodo record {IMAPLUSPLUS_PAGE} for the masks, and each image's licence in the "
+        "ISIC Archive (the `license` column)"
+    ),
 )
 
 RELEASES: dict[str, Release] = {

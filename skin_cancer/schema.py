@@ -17,6 +17,7 @@ from .releases import (
     LABELS_PH2_TXT,
     LAYOUT_MULTI_ANNOTATOR,
     RELEASES,
+    SPLIT_BY_LESION_HASH,
     Release,
     get_release,
 )
@@ -127,6 +128,25 @@ FOLD_MEANING = (
 )
 
 
+def _fold_meaning(release: Release) -> str:
+    # How dataset/folds.py groups and deals each release's training images (its rules 1-4).
+    if "train" not in release.split_names:
+        return f"always null: {release.short_name} has no `train` split"
+    if release.split_rule == SPLIT_BY_LESION_HASH:
+        return (
+            f"cross-validation fold 0-4 of the `train` split: grouped by the `lesion_id` of {release.short_name}'s "
+            "metadata table, stratified by diagnosis, dealt over the training split's shipped id list (README: "
+            "Folds); null in every other split"
+        )
+    if not release.split("train").ids_file:
+        return (
+            "cross-validation fold 0-4 of the `train` split: the hash bucket (SHA-256, modulo 5) of the image's key, "
+            "its `patient_id`, else its `lesion_id`, else its `image_id`, so no patient or lesion crosses folds; "
+            f"not stratified ({release.short_name} ships no training list to deal over); null in every other split"
+        )
+    return FOLD_MEANING
+
+
 def _string() -> datasets.Value:
     return datasets.Value("string")
 
@@ -204,7 +224,7 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: "the ISIC Archive's attribution text for the image (e.g. `Anonymous`); null where none",
         in_folder_export=False,
     ),
-    Column("fold", lambda r: _int32(), "int32", lambda r: FOLD_MEANING, in_folder_export=False),
+    Column("fold", lambda r: _int32(), "int32", _fold_meaning, in_folder_export=False),
     # From HAM10000_metadata.csv; null in every other release.
     Column(
         "dx_type",

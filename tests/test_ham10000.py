@@ -44,6 +44,7 @@ from skin_cancer.releases import (
 )
 
 from .helpers import PROJECT_ROOT, RangeRequestHandler, raw_bytes
+from .test_publish import assert_valid_tables
 
 IMAGE_FOLDERS = ("HAM10000_images_part_1", "HAM10000_images_part_2")
 MASKS = "HAM10000_segmentations_lesion_tschandl"
@@ -429,6 +430,11 @@ def test_publish_stages_a_card_with_licence_citation_split_method_and_counts(ham
         listed = ", ".join(f"{code} {count}" for code, count in counts.items())
         assert f"`{split}` {HAM10000_SPLIT_COUNTS[split]} ({listed})" in card
     assert "`mel` = melanoma" in card and "`nv` = melanocytic nevi" in card
+    # The real pairs' card (issue 17's review): HAM10000's own split, fold and origin words, every table a table.
+    assert "the official `valid` split" not in card and "the `valid` split made by the lesion rule" in card
+    assert "grouped by the `lesion_id` of HAM10000's metadata table" in card and "Vienna" in card
+    assert "original ISIC mask PNGs" not in card and "contributed to the ISIC Archive" not in card
+    assert_valid_tables(card)
 
 
 def test_the_benchmark_tree_is_the_real_pairs_under_the_official_ids(ham10000_sample, tmp_path):

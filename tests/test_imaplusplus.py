@@ -37,6 +37,7 @@ from skin_cancer.releases import (
 )
 
 from .helpers import REAL_SAMPLE, SHARED, raw_bytes
+from .test_publish import assert_valid_tables
 
 ARCHIVE = SHARED / "isic-archive-metadata"
 # The three sample masks whose bytes are an IMA++ mask's (mask_md5), under their IMA++ names.
@@ -428,6 +429,11 @@ def test_publish_stages_a_card_with_licence_citation_split_method_and_counts(pri
     assert "10546 train / 1523 valid / 2898 test images on the full set" in card
     assert "STAPLE consensus where the image has one" in card
     assert "together with the age and sex metadata. IMA++ has no diagnosis labels." in card
+    # Issue 17's review: IMA++'s own split, fold and licence words, every table a table.
+    assert "the official `valid` split" not in card and "the `valid` split made by the patient rule" in card
+    assert "hash bucket (SHA-256, modulo 5)" in card and "LICENSE.txt in the official zips" not in card
+    assert "original ISIC mask PNGs" not in card
+    assert_valid_tables(card)
 
 
 def pairwise_jaccard(masks: list[np.ndarray]) -> float:

@@ -19,6 +19,7 @@ from skin_cancer.errors import DataError, UsageError
 from skin_cancer.releases import PH2
 
 from .helpers import raw_bytes
+from .test_publish import assert_valid_tables
 
 CASES = ("IMD002", "IMD003", "IMD004")
 IMAGES = Path("PH2Dataset") / "PH2 Dataset images"
@@ -154,3 +155,8 @@ def test_publish_stages_a_card_with_the_terms_and_citation(ph2_sample, tmp_path)
     card = (out / "README.md").read_text()
     assert "license: other" in card and "not to be redistributed" in card
     assert "10.1109/EMBC.2013.6610779" in card
+    # The card of the real cases: an external test set's own words, every table a table (issue 17's review).
+    assert "**Do not upload this folder.**" in card and "## Evaluate with it" in card and 'split="train"' not in card
+    assert "`IMDxxx_lesion.bmp`" in card and "original ISIC mask PNGs" not in card
+    assert "Hospital Pedro Hispano (Matosinhos, Portugal)" in card and "contributed to the ISIC Archive" not in card
+    assert_valid_tables(card)

@@ -802,3 +802,117 @@ def test_staged_row_groups_are_at_most_100_rows(dry_run):
     for path in dry_run.rglob("*.parquet"):
         metadata = pq.ParquetFile(path).metadata
         assert all(metadata.row_group(i).num_rows <= 100 for i in range(metadata.num_row_groups)), path
+
+
+# --- every release's card (hostile review of issue 17): staged from each release's built-in sample ---------
+
+
+@pytest.fixture(scope="module")
+def release_cards(tmp_path_factory) -> dict[str, str]:
+    """{release: the body of the card `publish --sample --release R --dry-run` stages}, for every release."""
+    from skin_cancer.releases import RELEASES
+
+    root = tmp_path_factory.mktemp("release-cards")
+    cards = {}
+    for name in RELEASES:
+        out = root / name
+        argv = ["publish", "--sample", "--release", name, "--size", "32", "--repo-id", "me/x", "--allow-partial"]
+        assert main([*argv, "--dry-run", str(out), "--cache-dir", str(root / "cache"), "--quiet"]) == 0
+        cards[name] = (out / "README.md").read_text().split("\n---\n", 1)[1]
+    return cards
+
+
+def markdown_tables(text: str) -> list[list[str]]:
+    """Every run of consecutive lines starting with `|` outside code blocks: a table's lines."""
+    tables, current, fenced = [], [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and line.startswith("|"):
+            current.append(line)
+            continue
+        if current:
+            tables.append(current)
+            current = []
+    return tables + ([current] if current else [])
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def assert_valid_tables(body: str, name: str = "") -> None:
+    """Every table of a card: header cells == separator cells == each row's cells, no empty header, some rows."""
+    for table in markdown_tables(body):
+        header, separator, *rows = table + [""] * (2 - len(table))
+        assert set("".join(cells(separator))) <= set("-:") and cells(separator)[0], (name, table)
+        assert all(cell for cell in cells(header)), (name, table)  # no empty header cell
+        assert len(cells(header)) == len(cells(separator)), (name, table)
+        assert rows, (name, table)  # a table with no rows says nothing: a sentence says so instead
+        assert all(len(cells(row)) == len(cells(header)) for row in rows), (name, table)
+
+
+def test_every_table_of_every_release_card_is_a_valid_table(release_cards):
+    for name, body in release_cards.items():
+        assert_valid_tables(body, name)
+
+
+def test_cards_of_non_isic_releases_say_their_own_facts(release_cards):
+    ph2, ham, ima, isic = (
+        release_cards["ph2"],
+        release_cards["ham10000"],
+        release_cards["imaplusplus"],
+        release_cards["isic2017"],
+    )
+    # PH2 has only `test`: no training snippet on a `train` split, no recipe command, but how to evaluate.
+    assert 'split="train"' not in ph2 and "skin_cancer.hub.recipes" not in ph2 and "hold out part of train" not in ph2
+    assert "## Evaluate with it" in ph2 and "external test set" in ph2 and 'ds["test"][0]' in ph2
+    assert 'split="train"' in isic and "## Train with it" in isic  # the ISIC cards keep their recipes
+    for name, body in (("ph2", ph2), ("ham10000", ham), ("imaplusplus", ima)):
+        assert "original ISIC mask PNGs" not in body, name
+        assert "PH2 Dataset images / PH2 Dataset images" not in body and "Splits, as published" not in body, name
+    assert "original ISIC mask PNGs" in isic and "Splits, as published: `train` = ISIC-2017_Training_Data" in isic
+    assert "ISIC\nArchive removed identifying information" not in ph2 and "contributed to the ISIC Archive" not in ph2
+    assert "Hospital Pedro Hispano (Matosinhos, Portugal)" in ph2 and "lesion.bmp" in ph2
+    assert "contributed to the ISIC Archive" not in ham and "Vienna" in ham
+    assert "no official split; all its images form one split, `test`" in ph2
+    # HAM10000 and IMA++ have no official split: their `valid` is made by a rule, and folds are theirs.
+    assert "the official `valid` split" not in ham and "the `valid` split made by the lesion rule" in ham
+    assert "the official `valid` split" not in ima and "the `valid` split made by the patient rule" in ima
+    assert "grouped by the `lesion_id` of HAM10000's metadata table" in ham
+    assert "hash bucket" in ima and "grouped by patient, else lesion" not in ima
+    assert "always null: PH2 has no `train` split" in ph2
+    # IMA++'s unconfirmed licence points at its own sources, not at ISIC zips it does not have.
+    assert "LICENSE.txt in the official zips" not in ima and "Zenodo record" in ima
+    assert "PH2 images are not ISIC ids" in ph2
+    assert "several devices and clinics" not in ph2 and "several devices and clinics" in isic
+    assert 'ds["train"]' not in ph2 and 'ds["train"].filter' in isic  # no snippet on a split PH2 lacks
+
+
+def test_ph2_is_never_uploaded_and_its_staged_card_says_so(ph2_sample, tmp_path, monkeypatch, capsys):
+    api = RecordingHubApi()
+    monkeypatch.setattr("huggingface_hub.HfApi", lambda *args, **kwargs: api)
+    common = ["publish", "--data-dir", str(ph2_sample), "--release", "ph2", "--size", "32", "--repo-id", "me/ph2"]
+    common += ["--allow-partial", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    assert main([*common, "--token", SECRET]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("warning:")]
+    assert len(errors) == 1 and "refusing to upload PH2" in errors[0] and "redistribution" in errors[0]
+    assert not {"whoami", "create_repo", "create_branch", "upload_folder"} & {name for name, _ in api.calls}
+    # Staging a local copy (for `evaluate --dataset`) stays allowed; its card says it must not be uploaded.
+    assert main([*common, "--dry-run", str(tmp_path / "out")]) == 0
+    assert "**Do not upload this folder.**" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_upload_refuses_a_release_that_forbids_redistribution_before_any_request(tmp_path):
+    staged = publish.StagedRepo(tmp_path, [], False, redistributable=False, release="PH2")
+    api = RecordingHubApi()
+    with pytest.raises(UsageError, match="refusing to upload PH2"):
+        publish.upload(staged, REPO_ID, SECRET, "m", api=api)
+    assert api.calls == []
+    from skin_cancer.releases import RELEASES
+
+    forbidden = [name for name, release in RELEASES.items() if not release.redistributable]
+    assert forbidden == ["ph2"]
+    with pytest.raises(UsageError, match="forbid redistribution"):
+        publish.check_redistributable(RELEASES["ph2"])
+    publish.check_redistributable(RELEASES["isic2017"])  # no error

@@ -125,3 +125,25 @@ def test_albumentations_workers_draw_alike_unless_reseeded_as_the_readme_does():
     assert first == second
     first, second = per_worker(seed_worker)
     assert first != second
+
+
+def test_without_the_train_extra_the_recipe_says_what_to_install(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # `import torch` raises ModuleNotFoundError
+    argv = ["--dataset", str(tmp_path), "--config", "pad-512", "--model", "m", "--output-dir", str(tmp_path / "o")]
+    assert recipes.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and 'pip install "skin-cancer[train]"' in err and "torch" in err
+
+
+def test_a_test_only_release_is_one_usage_error_not_a_key_error():
+    import datasets
+
+    ds = datasets.DatasetDict({"test": datasets.Dataset.from_dict({"image": [None], "mask": [None]})})
+    with pytest.raises(UsageError, match=r"no `train` split.*test"):
+        recipes.segmentation_splits(ds, validation="test")
+
+
+def test_the_train_extra_pins_a_transformers_with_eval_strategy():
+    text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    pin = re.search(r'"transformers>=(\d+)\.(\d+)', text)
+    assert pin and (int(pin[1]), int(pin[2])) >= (4, 41)  # TrainingArguments(eval_strategy=) is new in 4.41

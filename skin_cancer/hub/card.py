@@ -67,17 +67,40 @@ RESIZE_EXPLANATIONS = {
 }
 
 
-NATIVE_MASKS_TEXT = (
-    "The `native_masks` configuration holds every split's original ISIC mask PNGs at each image's own "
-    "size, byte for byte as ISIC published them (columns `image_id` and `mask`), so predictions can be "
-    "scored the way the challenge scores them, at native resolution: "
-    "`skin-cancer evaluate --dataset REPO --split test --predictions preds/` maps square predictions back "
-    "and computes the official ISIC metrics."
+# The ISIC wording of the release-specific sentences below (a Release's field None); releases.py gives the others.
+ISIC_NATIVE_MASK_FILES = "original ISIC mask PNGs"
+ISIC_IMAGE_ORIGIN = (
+    "The images come from dermatology clinics that contributed to the ISIC Archive, mostly in the USA,\n"
+    "  Europe and Australia"
 )
-NO_NATIVE_MASKS_TEXT = (
-    "This repository does not hold the native-size masks; score predictions at native resolution with "
-    "`skin-cancer evaluate --data-dir` on the official ISIC files."
-)
+ISIC_DEIDENTIFIED = ", and the ISIC\nArchive removed identifying information before publishing"
+LEAK_ADVICE = """A model trained on another release's training data may have seen many of this dataset's test
+images. Drop what leaks into a split with the `skin-cancer` package
+(`skin_cancer.leak_free(ds, against="isic2017/test", level="patient")`), or by id alone with
+`ds["train"].filter(lambda ex: "isic2017/test" not in ex["also_in"])`."""
+ISIC_LICENSE_CHECK = "Check the LICENSE.txt in the official zips (and {data_page})"
+
+
+def native_masks_text(release: Release) -> str:
+    """The card's paragraph on the `native_masks` configuration: the release's own mask files, as published."""
+    files, publisher, scorer = release.native_mask_files, release.short_name, "the ISIC challenges score"
+    if files is None:  # the ISIC challenge releases: their words as they were
+        files, publisher, scorer = ISIC_NATIVE_MASK_FILES, "ISIC", "the challenge scores"
+    return (
+        f"The `native_masks` configuration holds every split's {files} at each image's own size, byte for byte as "
+        f"{publisher} published them (columns `image_id` and `mask`), so predictions can be scored the way "
+        f"{scorer} them, at native resolution: "
+        "`skin-cancer evaluate --dataset REPO --split test --predictions preds/` maps square predictions back "
+        "and computes the official ISIC metrics."
+    )
+
+
+def no_native_masks_text(release: Release) -> str:
+    """The card's sentence when the repository holds no native-size masks (a build from a download)."""
+    return (
+        "This repository does not hold the native-size masks; score predictions at native resolution with "
+        f"`skin-cancer evaluate --data-dir` on the official {release.short_name} files."
+    )
 
 
 def load_template() -> str:
@@ -256,6 +279,8 @@ def render_card(
     )
     values["license_section"] = license_section(licenses)
     body = string.Template(load_template() if template is None else template).substitute(values)
+    if "train" not in release.split_names:
+        body = _external_test_section(body, values)
     body, digests = _with_hand_written_sections(body, existing, repo_id)
     metadata = _metadata(existing, release, title, sum(split.pairs for split in new[0].splits), licenses)
     card_data = DatasetCardData(**metadata)
@@ -270,6 +295,42 @@ def render_card(
     )
     card_data[CARD_KEY] = {CARD_VARIANTS: records, CARD_SECTIONS: digests}
     return f"---\n{card_data.to_yaml()}\n---\n\n{body}"
+
+
+TRAIN_HEADING = "## Train with it\n"
+# A release without a `train` split (PH2) is an external test set: its card shows how to evaluate, not train.
+EXTERNAL_TEST_SECTION = string.Template(
+    """## Evaluate with it
+
+$short_name has no `train` split: it is an external test set. Train a model on other data (an ISIC release,
+for example) and score it on every image here:
+
+```python
+import numpy as np
+from datasets import load_dataset
+
+test = load_dataset("$repo_id", "$default_config", split="$first_split")
+for example in test:
+    image = example["image"]  # PIL RGB image, square
+    label = np.array(example["mask"])  # (H, W) uint8 class indices: 0 background, 1 lesion
+```
+
+To score at native resolution with the official ISIC metrics, write one mask per image and run
+`skin-cancer evaluate --dataset $repo_id --split $first_split --predictions preds/` (see Configurations).
+
+"""
+)
+
+
+def _external_test_section(body: str, values: dict[str, str]) -> str:
+    """The body with its `## Train with it` section replaced by EXTERNAL_TEST_SECTION (a hand-written template
+    without that heading is left as it is)."""
+    start = body.find(TRAIN_HEADING)
+    if start < 0:
+        return body
+    end = body.find("\n## ", start + len(TRAIN_HEADING))
+    end = len(body) if end < 0 else end + 1
+    return body[:start] + EXTERNAL_TEST_SECTION.substitute(values) + body[end:]
 
 
 def choose_default(first_new: str, names: list[str], existing: ExistingCard | None, set_default: bool) -> str:
@@ -505,7 +566,7 @@ def _body_values(
         "split_table": split_table(first.splits, release),
         "schema_table": markdown_table(release),
         "variants_made": "\n".join(variant_lines),
-        "native_masks_section": NATIVE_MASKS_TEXT if native_masks else NO_NATIVE_MASKS_TEXT,
+        "native_masks_section": native_masks_text(release) if native_masks else no_native_masks_text(release),
         "id2label": json.dumps(id2label(release)),
         "builder_version": BUILDER_VERSION,
         "jpeg_quality": str(JPEG_QUALITY),
@@ -551,15 +612,24 @@ def release_values(release: Release) -> dict[str, str]:
         "split_sentence": f"The splits are {_and(split_list)}"
         + (" (`valid`, not `validation`)" if "valid" in release.split_names else ""),
         # The training recipes of the card (`## Train with it`): which split validates, and how to name it.
-        "validation_choice": "the official `valid` split"
-        if "valid" in release.split_names
-        else f"a split you name with `--validation` ({release.short_name} has no validation split)",
-        "validation_rename": 'ds["validation"] = ds.pop("valid")  # the official validation split, renamed'
-        if "valid" in release.split_names
-        else f'# {release.short_name} has no validation split: hold out part of train as ds["validation"]',
-        "splits_made": _lesion_split_sentence(release)
-        if release.split_rule
-        else ", ".join(f"`{split.name}` = {split.data_folder} / {split.mask_folder}" for split in release.splits),
+        "validation_choice": _validation_choice(release),
+        "validation_rename": _validation_rename(release),
+        "first_split": release.split_names[0],
+        "splits_made": splits_made(release),
+        "image_origin": release.image_origin or ISIC_IMAGE_ORIGIN,
+        # The ISIC Archive pools many clinics' devices; a release with its own origin (one or two sites) says less.
+        "acquisition": "Dermoscopy images from several devices and clinics: colour, lighting, hair, rulers and "
+        "vignetting vary."
+        if release.image_origin is None
+        else "Colour, lighting, hair, rulers and vignetting vary between images.",
+        "deidentified": ISIC_DEIDENTIFIED if release.deidentified is None else release.deidentified,
+        "redistribution_notice": ""
+        if release.redistributable
+        else (
+            f"> **Do not upload this folder.** {release.short_name}'s terms forbid redistribution "
+            f"({release.license}): this copy is for your own use (`skin-cancer evaluate --dataset`), not for the "
+            "Hub or any other public place.\n"
+        ),
         "license_text": license_text(release),
         "overlap_table": overlap_markdown(release),
         "unknown_splits": ", ".join(f"`{key}`" for key in unknown_splits()) or "none",
@@ -569,8 +639,48 @@ def release_values(release: Release) -> dict[str, str]:
             if unknown_splits()
             else ""
         ),
-        "leak_table": leak_markdown(release),
+        "leak_table": leak_section(release),
+        "leak_advice": LEAK_ADVICE
+        if release.isic_ids
+        else f"{release.short_name}'s images are not ISIC images: no ISIC training split holds them by id.",
     }
+
+
+def _rule_name(release: Release) -> str:
+    return "patient rule" if release.split_rule == SPLIT_BY_PATIENT_HASH else "lesion rule"
+
+
+def _validation_choice(release: Release) -> str:
+    if "valid" not in release.split_names:
+        return f"a split you name with `--validation` ({release.short_name} has no validation split)"
+    if release.split_rule:
+        return f"the `valid` split made by the {_rule_name(release)} ({release.short_name} has no official split)"
+    return "the official `valid` split"
+
+
+def _validation_rename(release: Release) -> str:
+    if "valid" not in release.split_names:
+        return f'# {release.short_name} has no validation split: hold out part of train as ds["validation"]'
+    if release.split_rule:
+        return f'ds["validation"] = ds.pop("valid")  # the `valid` split made by the {_rule_name(release)}, renamed'
+    return 'ds["validation"] = ds.pop("valid")  # the official validation split, renamed'
+
+
+def splits_made(release: Release) -> str:
+    """The card's "Splits" item: the rule that makes them (lesion_splits.py), the one split of an external test
+    set, or the official folders each split was read from."""
+    if release.split_rule:
+        return "Splits: " + _lesion_split_sentence(release)
+    if "train" not in release.split_names:
+        (split,) = release.splits
+        return (
+            f"Splits: {release.short_name} has no official split; all its images form one split, `{split.name}` "
+            f"({split.official_count} images on the full set), as it serves as an external test set of models "
+            "trained on other data"
+        )
+    return "Splits, as published: " + ", ".join(
+        f"`{split.name}` = {split.data_folder} / {split.mask_folder}" for split in release.splits
+    )
 
 
 def _lesion_split_sentence(release: Release) -> str:
@@ -618,9 +728,10 @@ def _lesion_split_sentence(release: Release) -> str:
 def license_text(release: Release) -> str:
     if release.license_confirmed:
         return f"published under {release.license}."
+    check = release.license_check or ISIC_LICENSE_CHECK.format(data_page=release.data_page)
     return (
         f"believed to be {release.license}, but this is not confirmed: some catalogues give other terms. "
-        f"Check the LICENSE.txt in the official zips (and {release.data_page}) before you reuse or republish."
+        f"{check} before you reuse or republish."
     )
 
 
@@ -629,6 +740,8 @@ def overlap_markdown(release: Release) -> str:
     overlaps = split_overlaps(release)
     others = [key for split in overlaps.values() if split for key in split]
     columns = [key for key in dict.fromkeys(others) if not key.startswith(f"{release.name}/")]
+    if not columns:
+        return _nothing_to_count(release, "no overlap to count")
     lines = [
         "| split | official pairs | " + " | ".join(f"in `{key}`" for key in columns) + " |",
         "|---|---|" + "---|" * len(columns),
@@ -638,6 +751,28 @@ def overlap_markdown(release: Release) -> str:
         cells = ["not checked" for _ in columns] if counts is None else [str(counts[key]) for key in columns]
         lines.append(f"| `{split_key(release, split.name)}` | {split.official_count} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _nothing_to_count(release: Release, what: str) -> str:
+    """The sentence that stands for a table with nothing to show (a table without rows or columns is invalid)."""
+    if not release.isic_ids:
+        return f"{release.short_name} images are not ISIC ids and not in the ISIC Archive: {what}."
+    if release.archive_collection:
+        return (
+            f"{release.short_name}'s splits are made here by a rule, with no published id lists, so they are not "
+            f"counted against the challenge splits: {what}. Its `also_in` column names the challenge splits "
+            "holding each image, and its `lesion_id` and `patient_id` columns the archive's lesion and patient."
+        )
+    return f"Nothing is known for {release.short_name}: {what}."
+
+
+def leak_section(release: Release) -> str:
+    """tools.leaks' tables for the release, each table without rows replaced by a sentence."""
+    blocks = leak_markdown(release).split("\n\n")
+    shown = [block for block in blocks if len(block.splitlines()) > 2]  # header, separator, then rows
+    if not shown:
+        return _nothing_to_count(release, "no lesion or patient leak to count")
+    return "\n\n".join(shown)
 
 
 def _and(items: list[str]) -> str:

@@ -119,14 +119,28 @@ def license_section(summary: LicenseSummary | None) -> str:
     if summary is None:
         return ""
     release = summary.release
-    columns = [licence for licence in LICENSE_ORDER if any(split.published.get(licence) for split in summary.splits)]
+    found = {licence for split in summary.splits for licence, count in split.published.items() if count and licence}
+    # The licences the Hub knows, in their order, then any other id (PH2's `other`): every one is a column.
+    columns = [licence for licence in LICENSE_ORDER if licence in found]
+    columns += sorted(found - set(LICENSE_ORDER))
     unknown = any(split.published.get(None) for split in summary.splits)
     header = [*(f"`{licence}`" for licence in columns), *(["no archive record"] if unknown else [])]
+    if release.image_license is not None:  # the release's own licence on every image, not the archive's record
+        intro = (
+            f"Every image's `license` column holds the {release.short_name} licence above (`{release.image_license}`). "
+            "The published images of each split, by licence:"
+        )
+    else:
+        intro = (
+            "Besides the release's own notice above, the ISIC Archive records a licence for each image (the "
+            "`license` and `attribution` columns). The published images of each split, by the archive's licence:"
+        )
+    if not header:
+        return "\n".join(["### Per-image licences", "", "No image is published, so no licence is counted."]) + "\n"
     lines = [
         "### Per-image licences",
         "",
-        "Besides the release's own notice above, the ISIC Archive records a licence for each image (the "
-        "`license` and `attribution` columns). The published images of each split, by the archive's licence:",
+        intro,
         "",
         "| split | " + " | ".join(header) + " |",
         "|---|" + "---|" * len(header),
@@ -142,7 +156,11 @@ def license_section(summary: LicenseSummary | None) -> str:
         listed = "; ".join(f"{text} ({count} images)" for text, count in sorted(attributions.items()))
         lines += ["", f"Attributions the archive records for them: {listed}."]
     stricter = [
-        licence for licence in columns if LICENSE_ORDER.index(licence) > LICENSE_ORDER.index(release.license_id)
+        licence
+        for licence in columns
+        if licence in LICENSE_ORDER
+        and release.license_id in LICENSE_ORDER
+        and LICENSE_ORDER.index(licence) > LICENSE_ORDER.index(release.license_id)
     ]
     if stricter:
         names = ", ".join(f"{LICENSE_NAMES[licence]} for {_count(summary, licence)} images" for licence in stricter)

@@ -15,6 +15,7 @@ from typing import Any
 from ..dataset.compat import convert_file_size_to_int
 from ..errors import PublishError, UsageError
 from ..options import DEFAULT_CONFIGS, NATIVE_MASKS_CONFIG
+from ..releases import Release
 from ..tools.export import split_num_bytes, write_split_shards
 from ..tools.outputs import MARKER, interruption_point, replacing, written_files
 from ..tools.pipeline import Build
@@ -56,6 +57,9 @@ class StagedRepo:
     # Shards of a skin_cancer 1.x upload (one "default" configuration in data/), replaced by this one.
     legacy_patterns: list[str] = field(default_factory=list)
     default: str | None = None  # the repository's default configuration after this upload
+    # The release's terms allow redistribution (releases.Release.redistributable); `upload` refuses otherwise.
+    redistributable: bool = True
+    release: str = ""  # the release's short name, for messages
 
 
 def check_repo_id(repo_id: str) -> None:
@@ -70,6 +74,20 @@ def check_repo_id(repo_id: str) -> None:
         raise UsageError(f"invalid --repo-id {repo_id!r}: {error}") from None
     if repo_id.count("/") != 1:
         raise UsageError(f"invalid --repo-id {repo_id!r}: expected OWNER/NAME, e.g. my-lab/isic-2017-512")
+
+
+def check_redistributable(release: Release) -> None:
+    """Raise UsageError when the release's terms forbid redistribution (PH2: `Release.redistributable`, whose
+    source is beside it in releases.py): such a release may be staged locally with --dry-run, never uploaded."""
+    if not release.redistributable:
+        raise UsageError(_not_redistributable(release.short_name))
+
+
+def _not_redistributable(name: str) -> str:
+    return (
+        f"refusing to upload {name}: its terms forbid redistribution; stage it locally with --dry-run OUT "
+        "(for `skin-cancer evaluate --dataset OUT`) and keep it to yourself"
+    )
 
 
 def check_complete(build: Build, allow_partial: bool) -> bool:
@@ -156,7 +174,17 @@ def stage(
     legacy = [LEGACY_SHARDS] if existing is not None and existing.legacy else []
     all_names = [*names, *([NATIVE_MASKS_CONFIG] if native else []), *(existing.configs if existing else [])]
     default = choose_default(names[0], all_names, existing, set_default)
-    return StagedRepo(folder, files, partial, names + ([NATIVE_MASKS_CONFIG] if native else []), legacy, default)
+    release = builds[0].release
+    return StagedRepo(
+        folder,
+        files,
+        partial,
+        names + ([NATIVE_MASKS_CONFIG] if native else []),
+        legacy,
+        default,
+        release.redistributable,
+        release.short_name,
+    )
 
 
 def _check_mergeable(existing: ExistingCard, build: Build) -> None:
@@ -294,10 +322,13 @@ def upload(
     """Create the dataset repo if needed and upload the staged folder in one commit; return its URL.
 
     `parent_commit` is the commit the card was merged from: if anyone committed since, the Hub refuses
-    the commit and nothing changes.
+    the commit and nothing changes. Raises UsageError, before any request, for a release whose terms forbid
+    redistribution (`staged.redistributable` False: PH2).
     """
     from huggingface_hub import HfApi
 
+    if not staged.redistributable:
+        raise UsageError(_not_redistributable(staged.release or "this release"))
     api = api or HfApi()
     user = _hub_call(lambda: api.whoami(token=token), repo_id)
     owners = {user.get("name"), *(org.get("name") for org in user.get("orgs", []) or [])}
@@ -417,6 +448,7 @@ __all__ = [
     "ID2LABEL_PATH",
     "RemoteState",
     "StagedRepo",
+    "check_redistributable",
     "check_repo_id",
     "commit_message",
     "read_remote",

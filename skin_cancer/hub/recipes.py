@@ -37,10 +37,16 @@ def segmentation_splits(dataset, validation: str = "valid"):
     `validation` names the split to validate on (`valid`, the official validation split, by default).
     `label` is the mask: a palette PNG of class indices (0 background, 1 lesion), the column name and values
     transformers' segmentation models and example script expect. Raises UsageError when the split is missing
-    (ISIC 2016 has no validation split: choose one knowingly, e.g. `test`, or hold out part of `train`).
+    (ISIC 2016 has no validation split: choose one knowingly, e.g. `test`, or hold out part of `train`), or when
+    there is no `train` split (PH2 has only `test`: it is an external test set).
     """
     import datasets
 
+    if "train" not in dataset:
+        raise UsageError(
+            f"the dataset has no `train` split to train on (its splits: {', '.join(dataset)}): it is a test set; "
+            "score a model trained elsewhere on it with `skin-cancer evaluate`"
+        )
     if validation not in dataset:
         raise UsageError(
             f"the dataset has no split {validation!r} to validate on (its splits: {', '.join(dataset)}); "
@@ -134,8 +140,29 @@ def _to_model_inputs(mean: np.ndarray, std: np.ndarray, augment: bool):
     return transform
 
 
+# What the recipe imports beyond the core dependencies: the `train` extra of pyproject.toml.
+TRAINING_PACKAGES = ("torch", "transformers", "accelerate")
+
+
+def _require_training_packages() -> None:
+    import importlib
+
+    for name in TRAINING_PACKAGES:
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise UsageError(
+                f"the training recipe needs {name}, which is not installed ({error}): "
+                'pip install "skin-cancer[train]" (or `pip install ".[train]"` in a checkout)'
+            ) from None
+
+
 def train(args: argparse.Namespace) -> dict[str, float]:
-    """Fine-tune, evaluate on the validation split, save model and `metrics.json` into `args.output_dir`."""
+    """Fine-tune, evaluate on the validation split, save model and `metrics.json` into `args.output_dir`.
+
+    Raises UsageError naming the `train` extra when torch, transformers or accelerate is not installed.
+    """
+    _require_training_packages()
     import torch
     from datasets import load_dataset
     from transformers import AutoImageProcessor, AutoModelForSemanticSegmentation, Trainer, TrainingArguments
