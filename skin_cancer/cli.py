@@ -639,6 +639,8 @@ def run_publish(args: argparse.Namespace) -> int:
     from .tools.outputs import check_output
 
     publish.check_repo_id(args.repo_id)
+    if args.dry_run is None:  # refused before the token, the build and any request to the Hub
+        publish.check_redistributable(get_release(args.release))
     card.load_template()  # a broken installation fails now, not after the build
     variants = _variants(args)
     check_folders_up_front(args)

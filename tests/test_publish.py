@@ -897,7 +897,8 @@ def test_ph2_is_never_uploaded_and_its_staged_card_says_so(ph2_sample, tmp_path,
     assert main([*common, "--token", SECRET]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("warning:")]
     assert len(errors) == 1 and "refusing to upload PH2" in errors[0] and "redistribution" in errors[0]
-    assert not {"whoami", "create_repo", "create_branch", "upload_folder"} & {name for name, _ in api.calls}
+    assert api.calls == []  # refused before the token, the build and any request (the Hub's card included)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.arrow"))
     # Staging a local copy (for `evaluate --dataset`) stays allowed; its card says it must not be uploaded.
     assert main([*common, "--dry-run", str(tmp_path / "out")]) == 0
     assert "**Do not upload this folder.**" in (tmp_path / "out" / "README.md").read_text()
