@@ -152,3 +152,26 @@ def test_summary_json_names_the_official_protocol_and_counts_both_empty_boundari
         "hd95": None, "hd95_median": None, "assd": None, "assd_median": None,
     }  # fmt: skip
     assert "0 of the 0 had both empty" in report.table()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_nearest_surface_distances_equal_brute_force_on_scattered_and_far_sets(seed):
+    from skin_cancer.evaluate.metrics import _nearest_distances
+
+    generator = np.random.default_rng(seed)
+    points = generator.integers(0, 300, size=(int(generator.integers(1, 400)), 2))
+    shift = generator.integers(0, 500, size=2) if seed % 2 else np.zeros(2, dtype=np.int64)  # array indices: >= 0
+    targets = generator.integers(0, 200, size=(int(generator.integers(1, 400)), 2)) + shift
+    expected = np.sqrt(((points[:, None, :] - targets[None, :, :]) ** 2).sum(axis=2).min(axis=1))
+    assert np.array_equal(_nearest_distances(points, targets), expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_column_pass_equals_brute_force(seed):
+    from skin_cancer.evaluate.metrics import _column_pass
+
+    generator = np.random.default_rng(seed)
+    points = generator.integers(0, 120, size=(300, 2))
+    targets = generator.integers(0, 90, size=(int(generator.integers(1, 50)), 2)) + generator.integers(0, 60, size=2)
+    expected = ((points[:, None, :] - targets[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+    assert np.array_equal(_column_pass(points, targets), expected)
