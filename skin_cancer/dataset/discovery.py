@@ -15,7 +15,7 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO
 
@@ -401,15 +401,7 @@ def _assemble_multi_annotator(
         )
     seg_rows = _parse_table(seg_table, parse_seg_metadata)
     records = _parse_table(record_table, parse_isic_cli_metadata)
-    images: dict[str, Location] = {}
-    for name, location in sorted(image_root.files().items()):
-        if not release.is_image(name):
-            continue
-        image_id = _strip_suffix(name)
-        if image_id in images:
-            first_name = images[image_id].label.rsplit("/", 1)[-1]
-            raise DataError(image_root.label, f"{image_id} has two image files: {first_name} and {name}", "keep one")
-        images[image_id] = location
+    images = _by_image_id(image_root.files(), image_root.label, _image_id_of(release), "image")
     if not images:
         raise DataError(image_root.label, "contains no .jpg images", "the folder or its zip may be incomplete")
     mask_files = mask_root.files()
@@ -489,24 +481,8 @@ def pair_files(data_root: _Folder, mask_root: _Folder, release: Release) -> list
 
     Mask names match case-insensitively (`_segmentation.png` and `_Segmentation.png` alike)."""
     image_files, mask_files = data_root.files(), mask_root.files()
-    images: dict[str, Location] = {}
-    for name in sorted(image_files):
-        if not release.is_image(name):
-            continue
-        image_id = _strip_suffix(name)
-        if image_id in images:
-            first = images[image_id].label.rsplit("/", 1)[-1]
-            raise DataError(data_root.label, f"{image_id} has two image files: {first} and {name}", "keep one")
-        images[image_id] = image_files[name]
-    masks: dict[str, Location] = {}
-    for name in sorted(mask_files):
-        image_id = release.mask_image_id(name)
-        if image_id is None:
-            continue
-        if image_id in masks:
-            first = masks[image_id].label.rsplit("/", 1)[-1]
-            raise DataError(mask_root.label, f"{image_id} has two mask files: {first} and {name}", "keep one")
-        masks[image_id] = mask_files[name]
+    images = _by_image_id(image_files, data_root.label, _image_id_of(release), "image")
+    masks = _by_image_id(mask_files, mask_root.label, release.mask_image_id, "mask")
     for image_id in sorted(images.keys() - masks.keys()):
         raise DataError(
             images[image_id].label,
@@ -763,6 +739,28 @@ def _first_file(places: list[_Folder], name: str) -> Location | None:
 
 def _has_data_files(folder: _Folder, release: Release) -> bool:
     return any(name.lower().endswith((*release.image_suffixes, ".png")) for name in folder.files())
+
+
+def _by_image_id(
+    files: Mapping[str, Location], folder: str, image_id_of: Callable[[str], str | None], kind: str
+) -> dict[str, Location]:
+    """{image_id: file} of the files `image_id_of` names (None: not one of them), in name order; two files of
+    one id are a DataError naming both."""
+    found: dict[str, Location] = {}
+    for name in sorted(files):
+        image_id = image_id_of(name)
+        if image_id is None:
+            continue
+        if image_id in found:
+            first = found[image_id].label.rsplit("/", 1)[-1]
+            raise DataError(folder, f"{image_id} has two {kind} files: {first} and {name}", "keep one")
+        found[image_id] = files[name]
+    return found
+
+
+def _image_id_of(release: Release) -> Callable[[str], str | None]:
+    """The image id of a file name that is one of the release's images, else None."""
+    return lambda name: _strip_suffix(name) if release.is_image(name) else None
 
 
 def _strip_suffix(name: str) -> str:
