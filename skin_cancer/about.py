@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # The package's version (the builder's VERSION, which tracks the bytes written, lives in builder.py).
-VERSION = "2.1.0"
+VERSION = "2.1.1"
 
 
 __all__ = [

@@ -548,15 +548,21 @@ HAM10000_METADATA = "HAM10000_metadata.csv"  # Dataverse also serves it as `HAM1
 # Dataverse's access API: a file of the record is served at <this>/<file id> (a redirect to its storage).
 DATAVERSE_ACCESS = "https://dataverse.harvard.edu/api/access/datafile/"
 # The record's files (version 4.0): Dataverse file id, size in bytes and the MD5 Dataverse publishes for each.
-# Not read from Dataverse here (no internet): quoted by public GitHub download scripts and data cards that
-# fetch these ids and verify these MD5s (found with the project's code search, e.g. for the MD5 values;
-# three independent ones agree on ids and MD5s, two give the sizes, one states each MD5 "matches the value
-# Dataverse publishes"). The metadata table is ingested by Dataverse: only `?format=original` serves the
+# Not read from Dataverse here (no internet): quoted by public GitHub download scripts and data cards that fetch
+# these ids and verify these MD5s, which agree exactly with each other and with this table:
+#   DataScienceVishal/lesion-split, src/lesionsplit/fetch.py: ids, sizes and MD5s of both image zips and the
+#     metadata (`?format=original`);
+#   yanguanyue/DFTA-, scripts/dataset_downloader.sh: ids and MD5s of both image zips and the masks zip;
+#   erjonb19/clinical-drift-monitor, src/cdm/data.py and docs/DATA_CARD.md: ids and MD5s of both image zips and
+#     the metadata ("MD5 as published by Dataverse");
+#   aniketmeena12/medxai, scripts/download_data_official.sh and data/raw/*/SOURCE.md: every id, the masks zip's
+#     size, and that each MD5 "matches the value Dataverse publishes".
+# The metadata table is ingested by Dataverse: only `?format=original` serves the
 # uploaded CSV (690,218 bytes, with a `dataset` column) whose MD5 is published; the plain URL serves a
 # re-exported TSV. The shared copy in ../shared/ham10000-mini is a different export (563,277 bytes).
 _DATAVERSE_SOURCE = (
-    "Harvard Dataverse's record doi 10.7910/DVN/DBW86T (v4.0), as quoted with the file id and size by public "
-    "HAM10000 download scripts on GitHub"
+    "Harvard Dataverse's record doi 10.7910/DVN/DBW86T (v4.0), as quoted with the file id by public HAM10000 "
+    "download scripts on GitHub (DataScienceVishal/lesion-split, yanguanyue/DFTA-, erjonb19/clinical-drift-monitor)"
 )
 HAM10000_FILES = {  # file name: (Dataverse path below DATAVERSE_ACCESS, size in bytes, MD5)
     "HAM10000_images_part_1.zip": ("3172585", 1_366_522_108, "4639bfa73ab251610530a97c898e6e46"),
@@ -572,6 +578,7 @@ def _dataverse_download(file_name: str, folder: str | None) -> Download:
 
 
 CC_BY_NC_URL = "https://creativecommons.org/licenses/by-nc/4.0/"
+CC_BY_NC_ND_URL = "https://creativecommons.org/licenses/by-nc-nd/4.0/"
 # The seven `dx` codes of HAM10000_metadata.csv, in the ClassLabel's order, and their names in
 # Tschandl et al. 2018 (Sci Data 5, 180161).
 HAM10000_DIAGNOSES = {
@@ -858,15 +865,24 @@ IMAPLUSPLUS = Release(
     ),
     citation=_IMAPLUSPLUS_CITATION,
     homepage="https://github.com/sfu-mial/IMAplusplus",
-    # UNCERTAIN: the masks' terms are those of the Zenodo record, which no source in hand states (the IMA++
-    # repository's README, sfu-mial/IMAplusplus, carries a CC BY-NC 4.0 badge commented out; its code is
-    # Apache-2.0). Each image keeps its ISIC Archive licence (CC-0 or CC-BY-NC: the `license` column, from ISIC's
-    # metadata.csv), which the card's YAML follows.
+    # The masks: CC BY-NC-ND 4.0, the Zenodo record's licence as Zenodo's API reports it (`metadata.license.id`
+    # "cc-by-nc-nd-4.0" of records/14201693, the version doi 10.5281/zenodo.14201692 resolves to). Not read from
+    # Zenodo here (no internet): quoted by torch-em (constantinpape/torch-em,
+    # torch_em/data/datasets/medical/ima_plus_plus.py: "under the CC BY-NC-ND 4.0 license (non-commercial use, no
+    # derivatives)") and checked against the API by magicsistem/Thesis_Fitzpatrick
+    # (scripts/benchmark/manage_datasets.py stops unless the id is "cc-by-nc-nd-4.0"). The IMA++ repository
+    # (sfu-mial/IMAplusplus) states no data licence: its code is Apache-2.0, its README has a CC BY-NC 4.0 badge
+    # commented out. Each image keeps its ISIC Archive licence (CC-0 or CC BY-NC: the `license` column, from
+    # ISIC's metadata.csv).
     license=(
-        f"masks: the terms of the Zenodo record {IMAPLUSPLUS_PAGE} (possibly CC BY-NC 4.0, {CC_BY_NC_URL}); "
+        f"masks: CC BY-NC-ND 4.0 ({CC_BY_NC_ND_URL}), the licence of the Zenodo record {IMAPLUSPLUS_PAGE}; "
         "images: each image's ISIC Archive licence (CC-0 or CC BY-NC 4.0, the `license` column)"
     ),
-    license_id="cc-by-nc-4.0",
+    license_id="cc-by-nc-nd-4.0",
+    # "NoDerivatives — If you remix, transform, or build upon the material, you may not distribute the modified
+    # material" (the licence's deed, CC_BY_NC_ND_URL): the square masks made here are modified material, so
+    # `publish` stages IMA++ but never uploads it.
+    redistributable=False,
     split_rule=SPLIT_BY_PATIENT_HASH,
     split_bounds=IMAPLUSPLUS_SPLIT_BOUNDS,
     downloadable=False,
@@ -883,8 +899,9 @@ IMAPLUSPLUS = Release(
         "annotators, else its first annotator's mask)"
     ),
     license_check=(
-        f"Check the terms of the Zenodo record {IMAPLUSPLUS_PAGE} for the masks, and each image's licence in the "
-        "ISIC Archive (the `license` column)"
+        f"Check the licence of the Zenodo record {IMAPLUSPLUS_PAGE} for the masks (CC BY-NC-ND 4.0 as Zenodo "
+        "reports it: no adapted masks may be shared), and each image's licence in the ISIC Archive (the `license` "
+        "column)"
     ),
 )
 

@@ -884,6 +884,9 @@ def test_cards_of_non_isic_releases_say_their_own_facts(release_cards):
     assert "always null: PH2 has no `train` split" in ph2
     # IMA++'s unconfirmed licence points at its own sources, not at ISIC zips it does not have.
     assert "LICENSE.txt in the official zips" not in ima and "Zenodo record" in ima
+    # IMA++'s masks are CC BY-NC-ND 4.0: the square masks are modified material, so its card forbids the upload.
+    assert "CC BY-NC-ND 4.0" in ima and "**Do not upload this folder.**" in ima
+    assert "**Do not upload this folder.**" not in ham and "**Do not upload this folder.**" not in isic
     assert "PH2 images are not ISIC ids" in ph2
     assert "several devices and clinics" not in ph2 and "several devices and clinics" in isic
     assert 'ds["train"]' not in ph2 and 'ds["train"].filter' in isic  # no snippet on a split PH2 lacks
@@ -896,7 +899,7 @@ def test_ph2_is_never_uploaded_and_its_staged_card_says_so(ph2_sample, tmp_path,
     common += ["--allow-partial", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
     assert main([*common, "--token", SECRET]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("warning:")]
-    assert len(errors) == 1 and "refusing to upload PH2" in errors[0] and "redistribution" in errors[0]
+    assert len(errors) == 1 and "refusing to upload PH2" in errors[0] and "redistributing" in errors[0]
     assert api.calls == []  # refused before the token, the build and any request (the Hub's card included)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.arrow"))
     # Staging a local copy (for `evaluate --dataset`) stays allowed; its card says it must not be uploaded.
@@ -913,7 +916,8 @@ def test_upload_refuses_a_release_that_forbids_redistribution_before_any_request
     from skin_cancer.releases import RELEASES
 
     forbidden = [name for name, release in RELEASES.items() if not release.redistributable]
-    assert forbidden == ["ph2"]
-    with pytest.raises(UsageError, match="forbid redistribution"):
-        publish.check_redistributable(RELEASES["ph2"])
+    assert forbidden == ["ph2", "imaplusplus"]  # PH2's terms; IMA++'s masks are CC BY-NC-ND 4.0 (no derivatives)
+    for name in forbidden:
+        with pytest.raises(UsageError, match="forbid redistributing"):
+            publish.check_redistributable(RELEASES[name])
     publish.check_redistributable(RELEASES["isic2017"])  # no error

@@ -85,7 +85,7 @@ def check_redistributable(release: Release) -> None:
 
 def _not_redistributable(name: str) -> str:
     return (
-        f"refusing to upload {name}: its terms forbid redistribution; stage it locally with --dry-run OUT "
+        f"refusing to upload {name}: its terms forbid redistributing this build; stage it locally with --dry-run OUT "
         "(for `skin-cancer evaluate --dataset OUT`) and keep it to yourself"
     )
 
