@@ -714,6 +714,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         check_file_output(args.output, REPORT_FILES, protected, kind="evaluation report")
     if args.write_native:
         check_output(args.write_native, args.overwrite, protected, kind="native-size predictions")
+    # The split and the predictions' folder are checked before the build, which can take minutes.
+    if not args.dataset and args.split not in (split_names := get_release(args.release).split_names):
+        raise UsageError(f"--split must be one of {', '.join(split_names)} ({args.release}), not {args.split!r}")
+    predictions = None if args.ceiling else collect_predictions(args.predictions)
     if args.dataset:
         truth = load_truth(
             dataset=args.dataset,
@@ -724,7 +728,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
     else:
         truth = truth_from_build(prepare(args), args.split)
-    predictions = ceiling_predictions(truth) if args.ceiling else collect_predictions(args.predictions)
+    predictions = ceiling_predictions(truth) if predictions is None else predictions
     report = score(
         predictions,
         truth,

@@ -680,6 +680,37 @@ def test_evaluate_download_is_refused_before_any_work(tmp_path, monkeypatch, cap
 
 
 @pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            ["--split", "validation", "--ceiling"],
+            "--split must be one of train, valid, test (isic2017), not 'validation'",
+        ),
+        (["--release", "ph2", "--split", "train", "--ceiling"], "--split must be one of test (ph2), not 'train'"),
+        (["--predictions", "{missing}"], "--predictions {missing}: not a folder"),
+        (["--predictions", "{empty}"], "--predictions {empty}: no ISIC_XXXXXXX*.png or *.npy files"),
+    ],
+)
+def test_a_wrong_split_or_predictions_folder_is_refused_before_the_build(
+    given, expected, tmp_path, monkeypatch, capsys
+):
+    from skin_cancer import cli
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("a wrong --split or --predictions must be refused before the build")
+
+    monkeypatch.setattr(cli, "prepare", no_build)
+    (tmp_path / "empty").mkdir()
+    places = {"missing": str(tmp_path / "missing"), "empty": str(tmp_path / "empty")}
+    given = [argument.format(**places) for argument in given]
+    data = tmp_path / "data"
+    data.mkdir()
+    assert main(["evaluate", "--data-dir", str(data), *given, "--cache-dir", str(tmp_path / "hf"), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert expected.format(**places) in error and len(error.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
     "given", [["--size", "256"], ["--release", "isic2017"], ["--image-format", "png"], ["--rebuild"], ["--no-verify"]]
 )
 def test_build_options_that_dataset_ignores_are_refused(staged, given, tmp_path, capsys):
