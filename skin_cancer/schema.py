@@ -46,6 +46,16 @@ def _patient(meaning: str, noun: str) -> Callable[[Release], str]:
     return lambda release: meaning if release.has_metadata else f"always null: {release.short_name} records no {noun}"
 
 
+def _isic_ids_only(meaning: Callable[[Release], str], empty: str = "null") -> Callable[[Release], str]:
+    # Columns looked up by ISIC image id (the challenge id lists, the ISIC Archive's records): a release whose
+    # ids are not ISIC ids (PH2's IMDxxx) has nothing to look up.
+    return lambda release: (
+        meaning(release)
+        if release.isic_ids
+        else f"always {empty}: {release.short_name}'s image ids are not ISIC ids, so no ISIC record holds them"
+    )
+
+
 def _also_in(release: Release) -> str:
     # The example names the latest other release's first split, so it is never the release itself.
     other = [c for c in RELEASES.values() if c.name != release.name and c.name.startswith("isic")][-1]
@@ -192,7 +202,7 @@ COLUMNS: tuple[Column, ...] = (
         "also_in",
         lambda r: datasets.List(_string()),
         "list of strings",
-        _also_in,
+        _isic_ids_only(_also_in, "empty"),
         in_folder_export=False,
     ),
     # From the ISIC Archive's per-image metadata (skin_cancer/data/archive/, its source in SOURCES.md there).
@@ -200,14 +210,14 @@ COLUMNS: tuple[Column, ...] = (
         "lesion_id",
         lambda r: _string(),
         "string",
-        _lesion_id,
+        _isic_ids_only(_lesion_id),
         in_folder_export=False,
     ),
     Column(
         "patient_id",
         lambda r: _string(),
         "string",
-        lambda r: _archive("patient id (`IP_...`): images of one patient"),
+        _isic_ids_only(lambda r: _archive("patient id (`IP_...`): images of one patient")),
         in_folder_export=False,
     ),
     Column(
@@ -221,7 +231,7 @@ COLUMNS: tuple[Column, ...] = (
         "attribution",
         lambda r: _string(),
         "string",
-        lambda r: "the ISIC Archive's attribution text for the image (e.g. `Anonymous`); null where none",
+        _isic_ids_only(lambda r: "the ISIC Archive's attribution text for the image (e.g. `Anonymous`); null if none"),
         in_folder_export=False,
     ),
     Column("fold", lambda r: _int32(), "int32", _fold_meaning, in_folder_export=False),

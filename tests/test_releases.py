@@ -399,3 +399,9 @@ def test_the_schema_is_declared_once(tmp_path):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert schema.markdown_table("isic2017") in readme, "README's schema table must be schema.markdown_table()"
     assert "always null: ISIC 2018 records no age" in schema.markdown_table("isic2018")
+    # PH2's ids are not ISIC ids: the columns looked up by ISIC id say so instead of describing ISIC records.
+    ph2 = schema.markdown_table("ph2")
+    for name in ("also_in", "lesion_id", "patient_id", "attribution"):
+        (row,) = [line for line in ph2.splitlines() if line.startswith(f"| `{name}` |")]
+        assert "PH2's image ids are not ISIC ids" in row and "ISIC Archive's" not in row, row
+    assert "PH2's image ids are not ISIC ids" not in schema.markdown_table("ham10000")
