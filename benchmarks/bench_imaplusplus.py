@@ -10,7 +10,7 @@ The decode floor: each JPEG at the smallest DCT scale covering its footprint (be
 every one of its mask PNGs, one process. Then a prepare with 1 and with 2 processes, each in a child process of its
 own for its peak RSS. Prints pairs/s, masks/s, peak RSS and the ratio to the floor.
 
-    python benchmarks/bench_imaplusplus.py                  # the first 2,000 images (about 2,300 masks)
+    python benchmarks/bench_imaplusplus.py                  # the first 2,000 images (3,308 mask files)
     python benchmarks/bench_imaplusplus.py --images 500     # fewer
     python benchmarks/bench_imaplusplus.py --no-one-process # the 2-process prepare only
 """

@@ -149,8 +149,9 @@ class Release:
     # splits, made here by a rule, stay out of the overlap and leak tables (and out of every other release's
     # `also_in`); its own `also_in` still names the challenge splits holding each image.
     archive_collection: bool = False
-    # False where the data's terms forbid redistribution (PH2): `publish` stages it locally (--dry-run, for
-    # `evaluate --dataset`) but never uploads it, and the staged card says so. The source is beside each False.
+    # False where the data's terms forbid sharing the build (PH2; IMA++'s no-derivatives masks): `publish` stages
+    # it locally (--dry-run, for `evaluate --dataset`) but never uploads it, and the staged card says so. The
+    # source is beside each False.
     redistributable: bool = True
     # The card's words where the ISIC wording would be wrong (hub/card.py); None: the ISIC Archive's wording.
     # Where the images were taken, as a sentence (the card's Known limitations).
@@ -879,6 +880,9 @@ IMAPLUSPLUS = Release(
         "images: each image's ISIC Archive licence (CC-0 or CC BY-NC 4.0, the `license` column)"
     ),
     license_id="cc-by-nc-nd-4.0",
+    # Confirmed by the two independent sources above, one of which reads it from Zenodo's API: the card's YAML
+    # gives `cc-by-nc-nd-4.0` (the stricter of it and each image's own licence, which is always this one).
+    license_confirmed=True,
     # "NoDerivatives — If you remix, transform, or build upon the material, you may not distribute the modified
     # material" (the licence's deed, CC_BY_NC_ND_URL): the square masks made here are modified material, so
     # `publish` stages IMA++ but never uploads it.

@@ -391,7 +391,8 @@ def test_without_data_dir_the_user_is_told_where_to_get_it(tmp_path):
 def test_the_release_row():
     assert IMAPLUSPLUS.folders == ("images", "segs")
     assert sum(IMAPLUSPLUS_SPLIT_COUNTS.values()) == 14967
-    assert "arXiv:2512.21472" in IMAPLUSPLUS.citation and not IMAPLUSPLUS.license_confirmed
+    assert "arXiv:2512.21472" in IMAPLUSPLUS.citation and IMAPLUSPLUS.license_confirmed
+    assert IMAPLUSPLUS.license_id == "cc-by-nc-nd-4.0" and not IMAPLUSPLUS.redistributable
     assert [download.file_name for download in IMAPLUSPLUS.downloads] == ["segs.zip", IMAPLUSPLUS_SEG_METADATA]
 
 
@@ -422,9 +423,12 @@ def test_publish_stages_a_card_with_licence_citation_split_method_and_counts(pri
         code = main(["publish", *arguments, "--repo-id", "someone/ima", "--allow-partial", "--dry-run", str(out)])
     assert code == 0
     card = (out / "README.md").read_text()
-    # The images' own licences (all CC-0 in the sample); the masks' terms are the Zenodo record's, not confirmed.
-    assert "license: cc0-1.0" in card and "arXiv:2512.21472" in card and "10.5281/zenodo.14201692" in card
-    assert "10.1007/978-3-032-05825-6_3" in card and "not confirmed" in card
+    # The masks are CC BY-NC-ND 4.0, stricter than every image's own licence (all CC-0 in the sample): the YAML
+    # gives the stricter one, and the card says the build must not be shared.
+    assert "license: cc-by-nc-nd-4.0" in card and "license: cc0-1.0" not in card
+    assert "arXiv:2512.21472" in card and "10.5281/zenodo.14201692" in card
+    assert "10.1007/978-3-032-05825-6_3" in card and "not confirmed" not in card
+    assert "published under masks: CC BY-NC-ND 4.0" in card and "**Do not upload this folder.**" in card
     assert "made by patient, then lesion, then image" in card
     assert "10546 train / 1523 valid / 2898 test images on the full set" in card
     assert "STAPLE consensus where the image has one" in card

@@ -882,7 +882,7 @@ def test_cards_of_non_isic_releases_say_their_own_facts(release_cards):
     assert "grouped by the `lesion_id` of HAM10000's metadata table" in ham
     assert "hash bucket" in ima and "grouped by patient, else lesion" not in ima
     assert "always null: PH2 has no `train` split" in ph2
-    # IMA++'s unconfirmed licence points at its own sources, not at ISIC zips it does not have.
+    # IMA++'s licence points at its own sources, not at ISIC zips it does not have.
     assert "LICENSE.txt in the official zips" not in ima and "Zenodo record" in ima
     # IMA++'s masks are CC BY-NC-ND 4.0: the square masks are modified material, so its card forbids the upload.
     assert "CC BY-NC-ND 4.0" in ima and "**Do not upload this folder.**" in ima

@@ -626,9 +626,9 @@ def release_values(release: Release) -> dict[str, str]:
         "redistribution_notice": ""
         if release.redistributable
         else (
-            f"> **Do not upload this folder.** {release.short_name}'s terms forbid redistribution "
-            f"({release.license}): this copy is for your own use (`skin-cancer evaluate --dataset`), not for the "
-            "Hub or any other public place.\n"
+            f"> **Do not upload this folder.** {release.short_name}'s terms do not allow sharing what this build "
+            f"made ({release.license}): this copy is for your own use (`skin-cancer evaluate --dataset`), not for "
+            "the Hub or any other public place.\n"
         ),
         "license_text": license_text(release),
         "overlap_table": overlap_markdown(release),

@@ -69,7 +69,7 @@ class LicenseSummary:
     def image_licences(self) -> list[str]:
         """Every licence a published image carries, in LICENSE_ORDER (then `unknown`): for an image with an
         archive record the stricter of that record and the release's notice; without one, the release's
-        notice where ../shared confirms it, else `unknown`."""
+        notice where a source confirms it (`Release.license_confirmed`), else `unknown`."""
         notice = self.release.license_id if self.release.license_confirmed else None
         found = set()
         for split in self.splits:
