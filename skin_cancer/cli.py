@@ -577,6 +577,13 @@ def run_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def check_split(args: argparse.Namespace) -> None:
+    """--split against the splits of --release, before any build (which can take minutes); UsageError otherwise."""
+    split_names = get_release(args.release).split_names
+    if args.split not in split_names:
+        raise UsageError(f"--split must be one of {', '.join(split_names)} ({args.release}), not {args.split!r}")
+
+
 def run_preview(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -585,11 +592,9 @@ def run_preview(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise UsageError(f"--n must be at least 1, not {args.n}")
-    split_names = get_release(args.release).split_names
     if args.split is None:
-        args.split = split_names[0]  # train, or test for a test-only release (PH2)
-    elif args.split not in split_names:
-        raise UsageError(f"--split must be one of {', '.join(split_names)} ({args.release}), not {args.split!r}")
+        args.split = get_release(args.release).split_names[0]  # train, or test for a test-only release (PH2)
+    check_split(args)
     check_folders_up_front(args)
     name, protected = f"preview-{args.split}.png", protected_folders(args)
     check_file_output(args.output, [name], protected, kind="preview")
@@ -715,8 +720,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.write_native:
         check_output(args.write_native, args.overwrite, protected, kind="native-size predictions")
     # The split and the predictions' folder are checked before the build, which can take minutes.
-    if not args.dataset and args.split not in (split_names := get_release(args.release).split_names):
-        raise UsageError(f"--split must be one of {', '.join(split_names)} ({args.release}), not {args.split!r}")
+    if not args.dataset:
+        check_split(args)
     predictions = None if args.ceiling else collect_predictions(args.predictions)
     if args.dataset:
         truth = load_truth(

@@ -578,6 +578,7 @@ def release_values(release: Release) -> dict[str, str]:
     """The card's sentences that depend on the release, all from the release table."""
     names = release.diagnosis_names
     split_list = [f"`{split.name}`" for split in release.splits]
+    validation_choice, validation_rename = _validation(release)
     if release.diagnosis_descriptions:
         described = [f"`{name}` = {text}" for name, text in zip(names, release.diagnosis_descriptions, strict=True)]
         labels = f", together with the diagnosis ({'; '.join(described)})"
@@ -612,8 +613,8 @@ def release_values(release: Release) -> dict[str, str]:
         "split_sentence": f"The splits are {_and(split_list)}"
         + (" (`valid`, not `validation`)" if "valid" in release.split_names else ""),
         # The training recipes of the card (`## Train with it`): which split validates, and how to name it.
-        "validation_choice": _validation_choice(release),
-        "validation_rename": _validation_rename(release),
+        "validation_choice": validation_choice,
+        "validation_rename": validation_rename,
         "first_split": release.split_names[0],
         "splits_made": splits_made(release),
         "image_origin": release.image_origin or ISIC_IMAGE_ORIGIN,
@@ -650,20 +651,20 @@ def _rule_name(release: Release) -> str:
     return "patient rule" if release.split_rule == SPLIT_BY_PATIENT_HASH else "lesion rule"
 
 
-def _validation_choice(release: Release) -> str:
+def _validation(release: Release) -> tuple[str, str]:
+    """What the card's recipes validate on, in words and as the line of code that renames it to `validation`."""
     if "valid" not in release.split_names:
-        return f"a split you name with `--validation` ({release.short_name} has no validation split)"
+        return (
+            f"a split you name with `--validation` ({release.short_name} has no validation split)",
+            f'# {release.short_name} has no validation split: hold out part of train as ds["validation"]',
+        )
     if release.split_rule:
-        return f"the `valid` split made by the {_rule_name(release)} ({release.short_name} has no official split)"
-    return "the official `valid` split"
-
-
-def _validation_rename(release: Release) -> str:
-    if "valid" not in release.split_names:
-        return f'# {release.short_name} has no validation split: hold out part of train as ds["validation"]'
-    if release.split_rule:
-        return f'ds["validation"] = ds.pop("valid")  # the `valid` split made by the {_rule_name(release)}, renamed'
-    return 'ds["validation"] = ds.pop("valid")  # the official validation split, renamed'
+        made = f"the `valid` split made by the {_rule_name(release)}"
+        return (
+            f"{made} ({release.short_name} has no official split)",
+            f'ds["validation"] = ds.pop("valid")  # {made}, renamed',
+        )
+    return "the official `valid` split", 'ds["validation"] = ds.pop("valid")  # the official validation split, renamed'
 
 
 def splits_made(release: Release) -> str:
